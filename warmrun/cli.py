@@ -1,0 +1,264 @@
+"""The ``warmrun`` command. Sub-commands call platform services; errors print their message."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.progress import Progress
+from rich.table import Table
+
+from warmrun.config import Settings, load_settings
+from warmrun.integrations.importer import FileOutcome, import_bytes
+from warmrun.integrations.readers import read_any
+from warmrun.platform import clock
+from warmrun.platform.errors import InvalidTrack, WarmrunError
+from warmrun.resources import open_resources
+
+console = Console()
+err = Console(stderr=True)
+
+
+def _files(paths: list[str]) -> list[Path]:
+    out: list[Path] = []
+    for p in map(Path, paths):
+        if p.is_dir():
+            out += sorted(f for f in p.rglob("*") if f.is_file())
+        else:
+            out.append(p)
+    return out
+
+
+def track_stats(paths: list[str], settings: Settings) -> tuple[list[dict[str, Any]], bool]:
+    """Parse and analyse only; no database. Returns rows and whether any file failed."""
+    from warmrun.platform.tracks import analyse
+
+    rows: list[dict[str, Any]] = []
+    failed = False
+    for path in _files(paths):
+        try:
+            data = path.read_bytes()
+            parsed = read_any(data, path.name, settings.limits)
+        except OSError as exc:
+            rows.append({"file": str(path), "error": {"code": "unreadable", "message": str(exc)}})
+            failed = True
+            continue
+        except InvalidTrack as exc:
+            rows.append({"file": str(path), "error": exc.as_dict("en")})
+            failed = True
+            continue
+        for item in parsed:
+            label = str(path) if item.name == path.name else f"{path}:{item.name}"
+            if item.error is not None or item.track is None:
+                assert item.error is not None
+                rows.append({"file": label, "error": item.error.as_dict("en")})
+                failed = True
+                continue
+            try:
+                summary = analyse(item.track, now=clock.now())
+            except InvalidTrack as exc:
+                rows.append({"file": label, "error": exc.as_dict("en")})
+                failed = True
+                continue
+            rows.append({"file": label, **summary.as_dict()})
+    return rows, failed
+
+
+def _print_outcomes(outcomes: list[FileOutcome], as_json: bool) -> bool:
+    failed = False
+    rows = []
+    for o in outcomes:
+        if o.error is not None:
+            failed = True
+            rows.append({"file": o.name, "error": o.error.as_dict("en")})
+        elif o.outcome is not None:
+            run = o.outcome.run
+            rows.append({"file": o.name, "run_id": run.id, "existing": o.outcome.existing,
+                         "verdict": run.verdict, "reasons": run.reasons,
+                         "credited_distance_m": run.credited_m,
+                         "value_fen": o.outcome.value_fen, "points": o.outcome.points})
+    if as_json:
+        print(json.dumps(rows, ensure_ascii=False, indent=2))
+    else:
+        for r in rows:
+            if "error" in r:
+                err.print(f"[red]✗[/] {r['file']}: {r['error']['message']} ({r['error']['code']})")
+            else:
+                note = " (already imported)" if r["existing"] else ""
+                console.print(f"[green]✓[/] {r['file']}: run #{r['run_id']} {r['verdict']} "
+                              f"{r['credited_distance_m'] / 1000:.2f} km, "
+                              f"+{r['points']} points{note}")
+    return failed
+
+
+async def _with_db(settings: Settings, fn: Callable[[], Awaitable[int]], *,
+                   redis: bool = False) -> int:
+    async with open_resources(settings, with_redis=redis):
+        return await fn()
+
+
+def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
+    async def go() -> int:
+        files = _files(args.paths)
+        outcomes: list[FileOutcome] = []
+        with Progress(console=err, transient=True, disable=args.json) as progress:
+            task = progress.add_task("importing", total=len(files))
+            for path in files:
+                try:
+                    data = path.read_bytes()
+                except OSError as exc:
+                    err.print(f"[red]✗[/] {path}: {exc}")
+                    outcomes.append(FileOutcome(name=str(path), error=WarmrunError(str(exc))))
+                    continue
+                outcomes += await import_bytes(resident_id=args.resident, data=data,
+                                               name=path.name, limits=settings.limits,
+                                               gcj02=args.gcj02)
+                progress.advance(task)
+        return 1 if _print_outcomes(outcomes, args.json) else 0
+
+    return asyncio.run(_with_db(settings, go))
+
+
+def cmd_track_stats(args: argparse.Namespace, settings: Settings) -> int:
+    rows, failed = track_stats(args.paths, settings)
+    if args.json:
+        print(json.dumps(rows, ensure_ascii=False, indent=2))
+    else:
+        table = Table("file", "km", "credited km", "moving", "verdict", "reasons")
+        for r in rows:
+            if "error" in r:
+                table.add_row(r["file"], "-", "-", "-", "error", r["error"]["code"])
+            else:
+                table.add_row(r["file"], f"{r['distance_m'] / 1000:.2f}",
+                              f"{r['credited_distance_m'] / 1000:.2f}",
+                              f"{r['moving_time_s'] // 60} min", r["verdict"],
+                              ", ".join(r["reasons"]))
+        console.print(table)
+    return 1 if failed else 0
+
+
+def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
+    from warmrun.demo import run_demo
+    from warmrun.platform.campaigns import totals
+    from warmrun.platform.models import City
+
+    async def go() -> int:
+        result = await run_demo(settings)
+        _print_outcomes(result.imported, False)
+        per_city = await totals(campaign_id=result.campaign_id, by="city")
+        overall = (await totals(campaign_id=result.campaign_id))[None]
+        cities = {c.id: c for c in await City.all()}
+        table = Table("city", "km", "kcal", "participants", "CNY funded", "warm packs",
+                      title="Four-city warm run")
+        for city_id, t in sorted(per_city.items(), key=lambda kv: cities[kv[0]].code):
+            c = cities[city_id]
+            table.add_row(f"{c.name_zh} {c.name_en}", f"{t.metres / 1000:.1f}", str(t.kcal),
+                          str(t.participants), f"{t.funded_fen / 100:.2f}",
+                          f"{t.goods.bundles} + {t.goods.next_percent}%")
+        table.add_row("total", f"{overall.metres / 1000:.1f}", str(overall.kcal),
+                      str(overall.participants), f"{overall.funded_fen / 100:.2f}",
+                      f"{overall.goods.bundles} + {overall.goods.next_percent}%")
+        console.print(table)
+        console.print(f"{overall.goods.bundles} warm packs funded and "
+                      f"{overall.goods.next_percent}% of the next.")
+        return 0
+
+    return asyncio.run(_with_db(settings, go, redis=True))
+
+
+def cmd_campaign(args: argparse.Namespace, settings: Settings) -> int:
+    from warmrun.platform import settlement
+    from warmrun.platform.campaigns import advance, get_campaign
+    from warmrun.platform.models import CampaignState
+
+    async def go() -> int:
+        campaign = await get_campaign(code=args.campaign)
+        if args.action == "verify":
+            v = await settlement.verify(campaign_id=campaign.id)
+            console.print(f"ledger OK: {v.entries} entries, head {v.head_hash[:16]}…")
+        elif args.action == "close":
+            await advance(campaign_id=campaign.id, to=CampaignState.CLOSED)
+            console.print(f"campaign {campaign.code} closed")
+        else:
+            data = await settlement.settle(campaign_id=campaign.id)
+            out = Path(args.out or settings.home / "reports")
+            out.mkdir(parents=True, exist_ok=True)
+            (out / f"{campaign.code}-settlement.json").write_bytes(settlement.render_json(data))
+            (out / f"{campaign.code}-settlement.csv").write_bytes(settlement.render_csv(data))
+            console.print(f"settled; report in {out}")
+        return 0
+
+    return asyncio.run(_with_db(settings, go))
+
+
+def cmd_db(args: argparse.Namespace, settings: Settings) -> int:
+    from warmrun import db
+
+    async def go() -> None:
+        settings.home.mkdir(parents=True, exist_ok=True)
+        await db.upgrade(settings.database_url)
+        await db.close()
+
+    asyncio.run(go())
+    console.print("database is up to date")
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    import uvicorn
+
+    from warmrun.web.app import create_app
+
+    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="info")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="warmrun", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("serve", help="run the web app")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8000)
+    p.set_defaults(fn=cmd_serve)
+    p = sub.add_parser("demo", help="create the four-city demo campaign and import sample runs")
+    p.set_defaults(fn=cmd_demo)
+    p = sub.add_parser("import", help="import run files, folders or zips for a resident")
+    p.add_argument("paths", nargs="+")
+    p.add_argument("--resident", type=int, required=True)
+    p.add_argument("--gcj02", action="store_true", help="coordinates are GCJ-02 (Keep, Codoon)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(fn=cmd_import)
+    p = sub.add_parser("track-stats", help="analyse files without storing anything")
+    p.add_argument("paths", nargs="+")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(fn=cmd_track_stats)
+    p = sub.add_parser("campaign", help="verify the ledger, close or settle a campaign")
+    p.add_argument("action", choices=["verify", "close", "settle"])
+    p.add_argument("campaign", help="campaign code")
+    p.add_argument("--out", help="directory for the settlement report")
+    p.set_defaults(fn=cmd_campaign)
+    p = sub.add_parser("db", help="database migrations")
+    p.add_argument("action", choices=["upgrade"])
+    p.set_defaults(fn=cmd_db)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    settings = load_settings()
+    try:
+        code: int = args.fn(args, settings)
+    except WarmrunError as exc:
+        err.print(f"[red]{exc.message('en')}[/] ({exc.code})")
+        return 1
+    return code
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

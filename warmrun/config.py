@@ -1,0 +1,78 @@
+"""Settings: the only module that reads the environment.
+
+Everything else receives a frozen :class:`Settings`. With no variables set warmrun runs on
+embedded defaults: a SQLite file and a private ``redis-server`` inside ``WARMRUN_HOME``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from starlette.config import Config
+from starlette.datastructures import Secret
+
+MiB = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Caps that keep hostile or runaway files from exhausting the machine."""
+
+    upload_bytes: int = 25 * MiB
+    decompressed_bytes: int = 100 * MiB
+    points: int = 200_000
+    xml_depth: int = 64
+    xml_namespaces: int = 64
+    archive_members: int = 500
+
+
+@dataclass(frozen=True)
+class Settings:
+    home: Path
+    database_url: str
+    redis_url: str | None
+    secret_key: Secret
+    timezone: str = "Asia/Shanghai"
+    limits: Limits = field(default_factory=Limits)
+    debug: bool = False
+
+    @property
+    def embedded_redis_socket(self) -> Path:
+        return self.home / "redis.sock"
+
+    @property
+    def uses_embedded_redis(self) -> bool:
+        return self.redis_url is None
+
+
+def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
+    """Read settings from ``environ`` (default: the process environment)."""
+    env = dict(os.environ if environ is None else environ)
+    config = Config(environ=env)
+    home = Path(config("WARMRUN_HOME", default=".warmrun")).resolve()
+    database_url = config("DATABASE_URL", default=f"sqlite://{home / 'warmrun.sqlite3'}")
+    redis_url = config("REDIS_URL", default=None)
+    secret = config("WARMRUN_SECRET_KEY", cast=Secret, default=Secret("dev-insecure-change-me"))
+    return Settings(
+        home=home,
+        database_url=database_url,
+        redis_url=redis_url,
+        secret_key=secret,
+        timezone=config("WARMRUN_TIMEZONE", default="Asia/Shanghai"),
+        debug=config("WARMRUN_DEBUG", cast=bool, default=False),
+    )
+
+
+def test_database_url(environ: Mapping[str, str] | None = None) -> str | None:
+    """The PostgreSQL URL the test suite should use, if any (``WARMRUN_TEST_DATABASE_URL``)."""
+    env = dict(os.environ if environ is None else environ)
+    value = Config(environ=env)("WARMRUN_TEST_DATABASE_URL", default=None)
+    return str(value) if value else None
+
+
+def running_in_ci(environ: Mapping[str, str] | None = None) -> bool:
+    env = dict(os.environ if environ is None else environ)
+    return str(Config(environ=env)("CI", default="")).lower() in {"1", "true", "yes"}

@@ -1,0 +1,1 @@
+"""Adapters that turn the outside world (files, Strava, Stripe) into platform types."""

@@ -1,0 +1,118 @@
+"""Garmin Training Center (TCX) reader.
+
+Each ``<Track>`` is a segment; a trackpoint without ``<Position>`` (paused GPS, treadmill) adds no
+point. The laps' ``DistanceMeters`` are the device's own total.
+"""
+
+from __future__ import annotations
+
+import math
+from array import array
+
+from warmrun.config import Limits
+from warmrun.integrations.readers import xmlsafe
+from warmrun.integrations.readers.timeparse import iso_to_posix
+from warmrun.platform.errors import NotAnActivity, NotATrack, TooLarge
+from warmrun.platform.tracks import CYCLE, OTHER, RUN, Track
+
+NAN = math.nan
+_SPORTS = {"running": RUN, "biking": CYCLE, "other": OTHER}
+_CAPTURE = {"Time", "LatitudeDegrees", "LongitudeDegrees", "AltitudeMeters", "Value",
+            "DistanceMeters", "TotalTimeSeconds"}
+
+
+def read_tcx(data: bytes, limits: Limits) -> Track:
+    lat, lon, ele, ts, hr = array("d"), array("d"), array("d"), array("d"), array("d")
+    seg = array("q")
+    guard = xmlsafe.Guard(limits)
+    stack: list[str] = []
+    buf: list[str] = []
+    pt: dict[str, float] = {}
+    st: dict[str, object] = {"root": False, "sport": None, "activities": 0, "new_seg": True}
+    lap_distance: list[float] = []
+    lap_time: list[float] = []
+    notimed_positions = [0]
+
+    def start(name: str, attrs: dict[str, str]) -> None:
+        guard.depth += 1
+        if guard.depth > limits.xml_depth:
+            guard.too_deep()
+        tag = xmlsafe.local(name)
+        if attrs:
+            guard.attrs(attrs)
+        stack.append(tag)
+        if tag == "Trackpoint":
+            pt.clear()
+        elif tag == "Track":
+            st["new_seg"] = True
+        elif tag == "Activity":
+            st["activities"] = int(str(st["activities"])) + 1
+            if st["sport"] is None:
+                st["sport"] = _SPORTS.get(attrs.get("Sport", "").lower(), OTHER)
+        elif tag == "TrainingCenterDatabase":
+            st["root"] = True
+        if tag in _CAPTURE:
+            buf.clear()
+
+    def chars(data: str) -> None:
+        buf.append(data)
+
+    def end(name: str) -> None:
+        guard.depth -= 1
+        tag = stack.pop()
+        parent = stack[-1] if stack else ""
+        if tag in _CAPTURE:
+            text = "".join(buf)
+            if parent == "Trackpoint" and tag == "Time":
+                pt["t"] = iso_to_posix(text)
+            elif parent == "Position":
+                pt[tag] = _num(text)
+            elif parent == "Trackpoint" and tag == "AltitudeMeters":
+                pt["e"] = _num(text)
+            elif parent == "HeartRateBpm" and tag == "Value":
+                pt["h"] = _num(text)
+            elif parent == "Lap" and tag == "DistanceMeters":
+                lap_distance.append(_num(text))
+            elif parent == "Lap" and tag == "TotalTimeSeconds":
+                lap_time.append(_num(text))
+        elif tag == "Trackpoint":
+            la = pt.get("LatitudeDegrees", NAN)
+            lo = pt.get("LongitudeDegrees", NAN)
+            if not (-90.0 <= la <= 90.0 and -180.0 <= lo <= 180.0) or (la == 0.0 and lo == 0.0):
+                notimed_positions[0] += 1
+                st["new_seg"] = True
+                return
+            if st["new_seg"]:
+                seg.append(len(lat))
+                st["new_seg"] = False
+            lat.append(la)
+            lon.append(lo)
+            ele.append(pt.get("e", NAN))
+            ts.append(pt.get("t", NAN))
+            hr.append(pt.get("h", NAN))
+            if len(lat) > limits.points:
+                raise TooLarge(what="points", limit=f"{limits.points:,}")
+        buf.clear()
+
+    xmlsafe.parse(data, start=start, end=end, chars=chars, limits=limits)
+    if not st["root"]:
+        raise NotATrack()
+    device = sum(d for d in lap_distance if d == d) if lap_distance else None
+    elapsed = sum(t for t in lap_time if t == t) if lap_time else None
+    if not lat and not device:
+        raise NotAnActivity()
+    sport = st["sport"]
+    return Track.from_columns(
+        lat, lon, ele, ts, hr, seg,
+        sport=str(sport) if sport else None, source_format="tcx",
+        device_distance_m=device or None, device_elapsed_s=elapsed or None,
+        has_gps=bool(lat),
+    )
+
+
+def _num(text: str) -> float:
+    try:
+        v = float(text)
+    except ValueError:
+        return NAN
+    return v if math.isfinite(v) else NAN

@@ -1,0 +1,1 @@
+"""Redis read models, rebuildable from the database."""

@@ -1,0 +1,1 @@
+"""Domain core: tracks, conversion, ledgers, points. No web, no Redis."""

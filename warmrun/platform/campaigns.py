@@ -1,0 +1,252 @@
+"""Campaign set-up and totals: cities, compounds, residents, goods, rules, pledges."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from tortoise.functions import Sum
+from tortoise.transactions import in_transaction
+
+from warmrun.platform import clock
+from warmrun.platform.conversion import GoodsProgress, goods_progress, split_largest_remainder
+from warmrun.platform.errors import CampaignStateError, InvalidInput, NotFound
+from warmrun.platform.models import (
+    Basis,
+    BundleLine,
+    Campaign,
+    CampaignCity,
+    CampaignState,
+    CharityPartner,
+    City,
+    Compound,
+    Contribution,
+    ConversionRule,
+    Goods,
+    PointsRule,
+    Resident,
+    SettlementMode,
+    SponsorPledge,
+)
+
+
+async def create_city(
+    *, code: str, name_zh: str, name_en: str, timezone: str = "Asia/Shanghai",
+    lat: float | None = None, lon: float | None = None,
+) -> City:
+    city, _ = await City.get_or_create(
+        code=code,
+        defaults={"name_zh": name_zh, "name_en": name_en, "timezone": timezone,
+                  "lat": lat, "lon": lon},
+    )
+    return city
+
+
+async def create_compound(*, city_id: int, name: str, households: int) -> Compound:
+    if households < 0:
+        raise InvalidInput("households", "must not be negative", "不能为负数")
+    compound, _ = await Compound.get_or_create(
+        city_id=city_id, name=name, defaults={"households": households}
+    )
+    return compound
+
+
+async def create_resident(
+    *, compound_id: int, display_name: str, body_mass_kg: int | None = None,
+    birth_year: int | None = None, guardian_id: int | None = None, public_board: bool = True,
+) -> Resident:
+    if not display_name.strip():
+        raise InvalidInput("display_name", "must not be empty", "不能为空")
+    if body_mass_kg is not None and not 10 <= body_mass_kg <= 300:
+        raise InvalidInput("body_mass_kg", "must be between 10 and 300", "应在 10 到 300 之间")
+    if not await Compound.exists(id=compound_id):
+        raise NotFound("compound", "小区")
+    return await Resident.create(
+        compound_id=compound_id, display_name=display_name.strip()[:64],
+        body_mass_kg=body_mass_kg, birth_year=birth_year, guardian_id=guardian_id,
+        public_board=public_board,
+    )
+
+
+async def create_partner(*, name: str) -> CharityPartner:
+    partner, _ = await CharityPartner.get_or_create(name=name)
+    return partner
+
+
+async def create_item(*, code: str, name_zh: str, name_en: str, unit_price_fen: int) -> Goods:
+    if unit_price_fen <= 0:
+        raise InvalidInput("unit_price_fen", "must be positive", "必须大于零")
+    item, _ = await Goods.get_or_create(
+        code=code, defaults={"name_zh": name_zh, "name_en": name_en,
+                             "unit_price_fen": unit_price_fen},
+    )
+    return item
+
+
+async def create_bundle(
+    *, code: str, name_zh: str, name_en: str, price_fen: int, lines: list[tuple[int, int]]
+) -> Goods:
+    """A bundle at its own price (the warm pack is 365 CNY whatever its items cost apart)."""
+    if price_fen <= 0:
+        raise InvalidInput("price_fen", "must be positive", "必须大于零")
+    async with in_transaction():
+        bundle, created = await Goods.get_or_create(
+            code=code, defaults={"name_zh": name_zh, "name_en": name_en, "is_bundle": True,
+                                 "unit_price_fen": price_fen},
+        )
+        if created:
+            for item_id, qty in lines:
+                await BundleLine.create(bundle_id=bundle.id, item_id=item_id, quantity=qty)
+    return bundle
+
+
+async def create_campaign(
+    *, code: str, name: str, partner_id: int, goods_id: int, starts_on: date, ends_on: date,
+    city_goals: dict[int, int], timezone: str = "Asia/Shanghai",
+    settlement_mode: SettlementMode = SettlementMode.FIRST_COME,
+    walking_factor_permille: int = 600, default_body_mass_kg: int = 60,
+) -> Campaign:
+    if ends_on < starts_on:
+        raise InvalidInput("ends_on", "must not be before the start", "不能早于开始日期")
+    async with in_transaction():
+        campaign, created = await Campaign.get_or_create(
+            code=code,
+            defaults={"name": name, "partner_id": partner_id, "goods_id": goods_id,
+                      "starts_on": starts_on, "ends_on": ends_on, "timezone": timezone,
+                      "settlement_mode": settlement_mode,
+                      "walking_factor_permille": walking_factor_permille,
+                      "default_body_mass_kg": default_body_mass_kg},
+        )
+        if created:
+            for city_id, goal in city_goals.items():
+                await CampaignCity.create(campaign_id=campaign.id, city_id=city_id, goal_fen=goal)
+    return campaign
+
+
+async def set_rule(
+    *, campaign_id: int, sport: str, fen: int, per: int, basis: Basis = Basis.METRES,
+    daily_cap_fen: int | None = None,
+) -> ConversionRule:
+    if per <= 0 or fen < 0:
+        raise InvalidInput("rate", "fen must be ≥ 0 and per > 0", "金额须 ≥ 0，单位须 > 0")
+    rule, _ = await ConversionRule.update_or_create(
+        campaign_id=campaign_id, sport=sport,
+        defaults={"fen": fen, "per": per, "basis": basis, "daily_cap_fen": daily_cap_fen},
+    )
+    return rule
+
+
+async def set_points_rule(
+    *, campaign_id: int, points_per_km: int, points_per_run: int = 0, daily_cap: int | None = None
+) -> PointsRule:
+    rule, _ = await PointsRule.update_or_create(
+        campaign_id=campaign_id,
+        defaults={"points_per_km": points_per_km, "points_per_run": points_per_run,
+                  "daily_cap": daily_cap},
+    )
+    return rule
+
+
+async def add_pledge(
+    *, campaign_id: int, sponsor: str, cap_fen: int, priority: int = 0
+) -> SponsorPledge:
+    if cap_fen <= 0:
+        raise InvalidInput("cap_fen", "must be positive", "必须大于零")
+    pledge, _ = await SponsorPledge.get_or_create(
+        campaign_id=campaign_id, sponsor=sponsor,
+        defaults={"cap_fen": cap_fen, "priority": priority},
+    )
+    return pledge
+
+
+_TRANSITIONS = {
+    CampaignState.DRAFT: CampaignState.ACTIVE,
+    CampaignState.ACTIVE: CampaignState.CLOSED,
+    CampaignState.CLOSED: CampaignState.SETTLED,
+}
+
+
+async def advance(*, campaign_id: int, to: CampaignState) -> Campaign:
+    """Move a campaign one step along draft → active → closed → settled (never backwards)."""
+    campaign = await get_campaign(campaign_id=campaign_id)
+    if campaign.state == to:
+        return campaign
+    if _TRANSITIONS.get(CampaignState(campaign.state)) != to:
+        raise CampaignStateError(state=campaign.state, needed=f"the step before {to}")
+    updated = await Campaign.filter(id=campaign_id, state=campaign.state).update(
+        state=to, settled_at=clock.now() if to == CampaignState.SETTLED else None
+    )
+    if not updated:
+        raise CampaignStateError(state="changed meanwhile", needed=str(to))
+    return await get_campaign(campaign_id=campaign_id)
+
+
+async def get_campaign(*, campaign_id: int | None = None, code: str | None = None) -> Campaign:
+    query = Campaign.filter(id=campaign_id) if campaign_id is not None else Campaign.filter(
+        code=code
+    )
+    campaign = await query.first()
+    if campaign is None:
+        raise NotFound("campaign", "活动")
+    return campaign
+
+
+@dataclass(frozen=True)
+class Totals:
+    metres: int
+    kcal: int
+    value_fen: int
+    funded_fen: int
+    participants: int
+    goods: GoodsProgress
+
+
+async def totals(*, campaign_id: int, by: str | None = None) -> dict[Any, Totals]:
+    """Ledger sums for a campaign: overall (key None), per ``city`` or per ``compound``."""
+    campaign = await get_campaign(campaign_id=campaign_id)
+    goods = await Goods.get(id=campaign.goods_id)  # type: ignore[attr-defined]
+    group = {"city": "city_id", "compound": "compound_id", None: None}[by]
+    query = Contribution.filter(campaign_id=campaign_id)
+    fields = ["metres", "kcal", "value_fen", "funded_fen", "resident_ref"]
+    if group:
+        fields.append(group)
+    rows = await query.values(*fields)
+    acc: dict[Any, list[Any]] = {}
+    for row in rows:
+        key = row[group] if group else None
+        a = acc.setdefault(key, [0, 0, 0, 0, {}])
+        a[0] += row["metres"]
+        a[1] += row["kcal"]
+        a[2] += row["value_fen"]
+        a[3] += row["funded_fen"]
+        a[4][row["resident_ref"]] = a[4].get(row["resident_ref"], 0) + row["metres"]
+    if campaign.settlement_mode == SettlementMode.PRO_RATA:
+        # Until settlement nothing is allocated: show what the pledges will cover, split in
+        # proportion to each group's value.
+        caps = await SponsorPledge.filter(campaign_id=campaign_id).values_list("cap_fen", flat=True)
+        keys = sorted(acc, key=lambda k: (k is None, k))
+        shares = split_largest_remainder(
+            min(sum(acc[k][2] for k in keys), sum(int(c) for c in caps)),
+            [max(acc[k][2], 0) for k in keys],
+        )
+        for k, share in zip(keys, shares, strict=True):
+            acc[k][3] = share
+    out = {
+        key: Totals(
+            metres=a[0], kcal=a[1], value_fen=a[2], funded_fen=a[3],
+            participants=sum(1 for m in a[4].values() if m > 0),
+            goods=goods_progress(a[3], goods.unit_price_fen),
+        )
+        for key, a in acc.items()
+    }
+    if not group and None not in out:
+        out[None] = Totals(0, 0, 0, 0, 0, goods_progress(0, goods.unit_price_fen))
+    return out
+
+
+async def pledge_allocated(*, campaign_id: int) -> int:
+    row = await SponsorPledge.filter(campaign_id=campaign_id).annotate(
+        s=Sum("allocated_fen")
+    ).values("s")
+    return int(row[0]["s"] or 0) if row else 0

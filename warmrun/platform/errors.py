@@ -1,0 +1,168 @@
+"""The one documented tree of domain errors.
+
+Every failure a user can meet is a :class:`WarmrunError` with a stable ``code`` and a message in
+zh-CN and English. No HTTP status lives here: ``warmrun.web`` maps codes to statuses and the CLI
+prints the message. Adapters wrap library errors with ``raise ... from exc``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+
+class WarmrunError(Exception):
+    """Base of every domain error. ``code`` is stable and machine-readable."""
+
+    code: ClassVar[str] = "error"
+    message_en: ClassVar[str] = "Something went wrong."
+    message_zh: ClassVar[str] = "出了点问题。"
+
+    def __init__(self, detail: str | None = None, **params: Any) -> None:
+        self.detail = detail
+        self.params = params
+        super().__init__(self.message("en"))
+
+    def message(self, lang: str = "zh-CN") -> str:
+        """The resident-facing message in ``lang`` (``zh-CN`` or ``en``), with parameters filled in."""
+        template = self.message_en if lang.startswith("en") else self.message_zh
+        try:
+            text = template.format(**self.params)
+        except (KeyError, IndexError):
+            text = template
+        return text
+
+    def as_dict(self, lang: str = "zh-CN") -> dict[str, Any]:
+        return {"code": self.code, "message": self.message(lang)}
+
+
+# --- track files -------------------------------------------------------------------------------
+
+
+class InvalidTrack(WarmrunError):
+    """A run file that cannot become a run. Nothing is stored for it."""
+
+    code = "invalid_track"
+    message_en = "This file could not be read as a run."
+    message_zh = "无法将此文件识别为一次跑步记录。"
+
+
+class NotATrack(InvalidTrack):
+    code = "not_a_track"
+    message_en = "This is not a GPX, TCX or FIT activity file (or a zip of them)."
+    message_zh = "这不是 GPX、TCX 或 FIT 运动文件（或它们的 zip 压缩包）。"
+
+
+class NotAnActivity(InvalidTrack):
+    code = "not_an_activity"
+    message_en = "The file holds no recorded activity (only a route, waypoints or settings)."
+    message_zh = "文件里没有运动记录（只有路线、航点或设置）。"
+
+
+class NoTimestamps(InvalidTrack):
+    code = "no_timestamps"
+    message_en = "The track has no usable times, so its distance cannot be credited."
+    message_zh = "轨迹没有可用的时间信息，无法计入里程。"
+
+
+class DtdForbidden(InvalidTrack):
+    code = "dtd_forbidden"
+    message_en = "The file contains a DOCTYPE or entity declaration, which is not allowed."
+    message_zh = "文件包含 DOCTYPE 或实体声明，出于安全原因不予接受。"
+
+
+class TooLarge(InvalidTrack):
+    code = "too_large"
+    message_en = "The file is too large ({what}: limit {limit})."
+    message_zh = "文件过大（{what}：上限 {limit}）。"
+
+
+class CorruptFile(InvalidTrack):
+    code = "corrupt_file"
+    message_en = "The file is damaged or incomplete and cannot be read."
+    message_zh = "文件已损坏或不完整，无法读取。"
+
+
+class UnsupportedEncoding(InvalidTrack):
+    code = "unsupported_encoding"
+    message_en = "The file's text encoding is not supported (use UTF-8)."
+    message_zh = "不支持该文件的文字编码（请使用 UTF-8）。"
+
+
+class EmptyArchive(InvalidTrack):
+    code = "empty_archive"
+    message_en = "The zip archive contains no GPX, TCX or FIT files."
+    message_zh = "zip 压缩包中没有 GPX、TCX 或 FIT 文件。"
+
+
+# --- entities and state ------------------------------------------------------------------------
+
+
+class NotFound(WarmrunError):
+    code = "not_found"
+    message_en = "{what} not found."
+    message_zh = "未找到{what_zh}。"
+
+    def __init__(self, what: str, what_zh: str | None = None, **params: Any) -> None:
+        super().__init__(what=what, what_zh=what_zh or what, **params)
+
+
+class InvalidInput(WarmrunError):
+    code = "invalid_input"
+    message_en = "Invalid value for {field}: {reason}"
+    message_zh = "{field} 的值无效：{reason_zh}"
+
+    def __init__(self, field: str, reason: str, reason_zh: str | None = None) -> None:
+        super().__init__(field=field, reason=reason, reason_zh=reason_zh or reason)
+
+
+class CampaignStateError(WarmrunError):
+    code = "campaign_state"
+    message_en = "The campaign is {state}; this action needs it to be {needed}."
+    message_zh = "活动当前状态为 {state}，此操作要求状态为 {needed}。"
+
+
+class DuplicateRun(WarmrunError):
+    """The same activity is already stored (exported by another tool, or re-uploaded)."""
+
+    code = "duplicate_run"
+    message_en = "This run was already imported (run #{run_id})."
+    message_zh = "这次跑步已经导入过了（记录 #{run_id}）。"
+
+
+class ReviewNotAllowed(WarmrunError):
+    code = "review_not_allowed"
+    message_en = "Run #{run_id} is {verdict} and cannot be reviewed."
+    message_zh = "记录 #{run_id} 当前为 {verdict}，不能审核。"
+
+
+# --- points and rewards ------------------------------------------------------------------------
+
+
+class InsufficientPoints(WarmrunError):
+    code = "insufficient_points"
+    message_en = "Not enough points: this needs {needed}, you have {balance}."
+    message_zh = "积分不足：需要 {needed} 分，当前 {balance} 分。"
+
+
+class OutOfStock(WarmrunError):
+    code = "out_of_stock"
+    message_en = "Sorry, “{reward}” is out of stock."
+    message_zh = "抱歉，“{reward}”已兑完。"
+
+
+class RewardNotAvailable(WarmrunError):
+    code = "reward_not_available"
+    message_en = "This reward is not offered to your compound."
+    message_zh = "您所在的小区不提供此奖品。"
+
+
+class RedemptionStateError(WarmrunError):
+    code = "redemption_state"
+    message_en = "This pickup code is already {state}."
+    message_zh = "此取货码已{state_zh}。"
+
+
+class LedgerTampered(WarmrunError):
+    code = "ledger_tampered"
+    message_en = "The contribution ledger of campaign #{campaign_id} fails verification at entry {seq}."
+    message_zh = "活动 #{campaign_id} 的捐赠账本在第 {seq} 条校验失败。"

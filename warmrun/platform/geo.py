@@ -1,0 +1,162 @@
+"""Pure geodesy: haversine distance, GCJ-02 → WGS-84, line simplification and encoding."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+# WGS-84 mean radius (IUGG R1); the same radius the reference figures in tests use.
+EARTH_RADIUS_M = 6_371_008.8
+
+
+def haversine_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    """Great-circle distance in metres between two WGS-84 points given in degrees."""
+    p1 = math.radians(lat1)
+    p2 = math.radians(lat2)
+    dp = p2 - p1
+    dl = math.radians(lon2 - lon1)
+    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * EARTH_RADIUS_M * math.asin(min(1.0, math.sqrt(a)))
+
+
+def valid_coordinate(lat: float, lon: float) -> bool:
+    """True for finite coordinates on the globe, excluding the (0, 0) "null island" placeholder."""
+    return (
+        -90.0 <= lat <= 90.0
+        and -180.0 <= lon <= 180.0
+        and not (lat == 0.0 and lon == 0.0)
+    )
+
+
+# --- GCJ-02 -------------------------------------------------------------------------------------
+# The published "Mars coordinates" transform (Krasovsky ellipsoid constants). GCJ-02 applies only
+# inside mainland China; points outside are returned unchanged.
+_A = 6378245.0
+_EE = 0.00669342162296594323
+
+
+def _outside_china(lat: float, lon: float) -> bool:
+    return not (72.004 <= lon <= 137.8347 and 0.8293 <= lat <= 55.8271)
+
+
+def _transform_lat(x: float, y: float) -> float:
+    ret = -100.0 + 2.0 * x + 3.0 * y + 0.2 * y * y + 0.1 * x * y + 0.2 * math.sqrt(abs(x))
+    ret += (20.0 * math.sin(6.0 * x * math.pi) + 20.0 * math.sin(2.0 * x * math.pi)) * 2.0 / 3.0
+    ret += (20.0 * math.sin(y * math.pi) + 40.0 * math.sin(y / 3.0 * math.pi)) * 2.0 / 3.0
+    ret += (160.0 * math.sin(y / 12.0 * math.pi) + 320 * math.sin(y * math.pi / 30.0)) * 2.0 / 3.0
+    return ret
+
+
+def _transform_lon(x: float, y: float) -> float:
+    ret = 300.0 + x + 2.0 * y + 0.1 * x * x + 0.1 * x * y + 0.1 * math.sqrt(abs(x))
+    ret += (20.0 * math.sin(6.0 * x * math.pi) + 20.0 * math.sin(2.0 * x * math.pi)) * 2.0 / 3.0
+    ret += (20.0 * math.sin(x * math.pi) + 40.0 * math.sin(x / 3.0 * math.pi)) * 2.0 / 3.0
+    ret += (150.0 * math.sin(x / 12.0 * math.pi) + 300.0 * math.sin(x / 30.0 * math.pi)) * 2.0 / 3.0
+    return ret
+
+
+def wgs84_to_gcj02(lat: float, lon: float) -> tuple[float, float]:
+    """The forward transform, as Chinese map apps apply it."""
+    if _outside_china(lat, lon):
+        return lat, lon
+    dlat = _transform_lat(lon - 105.0, lat - 35.0)
+    dlon = _transform_lon(lon - 105.0, lat - 35.0)
+    radlat = lat / 180.0 * math.pi
+    magic = 1 - _EE * math.sin(radlat) ** 2
+    sqrtmagic = math.sqrt(magic)
+    dlat = (dlat * 180.0) / ((_A * (1 - _EE)) / (magic * sqrtmagic) * math.pi)
+    dlon = (dlon * 180.0) / (_A / sqrtmagic * math.cos(radlat) * math.pi)
+    return lat + dlat, lon + dlon
+
+
+def gcj02_to_wgs84(lat: float, lon: float) -> tuple[float, float]:
+    """Inverse of :func:`wgs84_to_gcj02` by fixed-point iteration (error well under 1 mm)."""
+    if _outside_china(lat, lon):
+        return lat, lon
+    wlat, wlon = lat, lon
+    for _ in range(10):
+        glat, glon = wgs84_to_gcj02(wlat, wlon)
+        dlat, dlon = glat - lat, glon - lon
+        wlat -= dlat
+        wlon -= dlon
+        if abs(dlat) < 1e-10 and abs(dlon) < 1e-10:
+            break
+    return wlat, wlon
+
+
+# --- simplification and encoding --------------------------------------------------------------
+
+
+def simplify(points: Sequence[tuple[float, float]], tolerance_m: float) -> list[tuple[float, float]]:
+    """Douglas-Peucker simplification on a local equirectangular projection (iterative)."""
+    n = len(points)
+    if n <= 2:
+        return list(points)
+    lat0 = math.radians(sum(p[0] for p in points) / n)
+    kx = math.cos(lat0) * math.pi / 180 * EARTH_RADIUS_M
+    ky = math.pi / 180 * EARTH_RADIUS_M
+    xy = [(p[1] * kx, p[0] * ky) for p in points]
+    keep = [False] * n
+    keep[0] = keep[-1] = True
+    stack = [(0, n - 1)]
+    tol2 = tolerance_m * tolerance_m
+    while stack:
+        first, last = stack.pop()
+        ax, ay = xy[first]
+        bx, by = xy[last]
+        dx, dy = bx - ax, by - ay
+        seg2 = dx * dx + dy * dy
+        best, best_i = -1.0, -1
+        for i in range(first + 1, last):
+            px, py = xy[i]
+            if seg2 == 0:
+                d2 = (px - ax) ** 2 + (py - ay) ** 2
+            else:
+                t = max(0.0, min(1.0, ((px - ax) * dx + (py - ay) * dy) / seg2))
+                d2 = (px - ax - t * dx) ** 2 + (py - ay - t * dy) ** 2
+            if d2 > best:
+                best, best_i = d2, i
+        if best > tol2:
+            keep[best_i] = True
+            stack.append((first, best_i))
+            stack.append((best_i, last))
+    return [p for p, k in zip(points, keep, strict=True) if k]
+
+
+def encode_polyline(points: Sequence[tuple[float, float]], precision: int = 5) -> str:
+    """Google's encoded polyline format (the one Strava and most map libraries read)."""
+    factor = 10**precision
+    out: list[str] = []
+    prev_lat = prev_lon = 0
+    for lat, lon in points:
+        ilat, ilon = round(lat * factor), round(lon * factor)
+        for delta in (ilat - prev_lat, ilon - prev_lon):
+            value = ~(delta << 1) if delta < 0 else delta << 1
+            while value >= 0x20:
+                out.append(chr((0x20 | (value & 0x1F)) + 63))
+                value >>= 5
+            out.append(chr(value + 63))
+        prev_lat, prev_lon = ilat, ilon
+    return "".join(out)
+
+
+def decode_polyline(text: str, precision: int = 5) -> list[tuple[float, float]]:
+    factor = 10**precision
+    points: list[tuple[float, float]] = []
+    index = lat = lon = 0
+    while index < len(text):
+        deltas = []
+        for _ in range(2):
+            shift = result = 0
+            while True:
+                b = ord(text[index]) - 63
+                index += 1
+                result |= (b & 0x1F) << shift
+                shift += 5
+                if b < 0x20:
+                    break
+            deltas.append(~(result >> 1) if result & 1 else result >> 1)
+        lat += deltas[0]
+        lon += deltas[1]
+        points.append((lat / factor, lon / factor))
+    return points

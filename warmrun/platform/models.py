@@ -1,0 +1,392 @@
+"""Tortoise models: persistence only. Business rules live in the services and pure modules.
+
+Money is integer fen, distance integer metres, energy integer kcal. Ledger tables
+(``Contribution``, ``PointsEntry``, ``PledgeAllocation``) are append-only: corrections are new
+rows. Database CHECK constraints back the conditional updates that keep balances and stock
+from going negative.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from tortoise import fields
+from tortoise.migrations.constraints import CheckConstraint
+from tortoise.models import Model
+
+
+class CampaignState(StrEnum):
+    DRAFT = "draft"
+    ACTIVE = "active"
+    CLOSED = "closed"
+    SETTLED = "settled"
+
+
+class SettlementMode(StrEnum):
+    FIRST_COME = "first_come"  # pledges pay contributions in order until their caps are used
+    PRO_RATA = "pro_rata"  # at settlement, every contribution is scaled to what pledges cover
+
+
+class Basis(StrEnum):
+    METRES = "metres"
+    KCAL = "kcal"
+
+
+class RedemptionState(StrEnum):
+    PENDING = "pending"
+    FULFILLED = "fulfilled"
+    CANCELLED = "cancelled"
+
+
+class City(Model):
+    id = fields.IntField(primary_key=True)
+    code = fields.CharField(max_length=32, unique=True)
+    name_zh = fields.CharField(max_length=64)
+    name_en = fields.CharField(max_length=64)
+    timezone = fields.CharField(max_length=64, default="Asia/Shanghai")
+    lat = fields.FloatField(null=True)
+    lon = fields.FloatField(null=True)
+    radius_m = fields.IntField(default=60_000)
+
+    class Meta:
+        table = "city"
+
+
+class Compound(Model):
+    id = fields.IntField(primary_key=True)
+    city: fields.ForeignKeyRelation[City] = fields.ForeignKeyField(
+        "models.City", related_name="compounds", on_delete=fields.RESTRICT
+    )
+    name = fields.CharField(max_length=128)
+    households = fields.IntField(default=0)
+
+    class Meta:
+        table = "compound"
+        unique_together = (("city", "name"),)
+        constraints = (CheckConstraint(check="households >= 0", name="compound_households_ck"),)
+
+
+class Resident(Model):
+    id = fields.IntField(primary_key=True)
+    compound: fields.ForeignKeyRelation[Compound] = fields.ForeignKeyField(
+        "models.Compound", related_name="residents", on_delete=fields.RESTRICT
+    )
+    display_name = fields.CharField(max_length=64)
+    body_mass_kg = fields.IntField(null=True)
+    birth_year = fields.IntField(null=True)
+    guardian: fields.ForeignKeyNullableRelation[Resident] = fields.ForeignKeyField(
+        "models.Resident", related_name="wards", null=True, on_delete=fields.SET_NULL
+    )
+    public_board = fields.BooleanField(default=True)
+    # Cached sum of this resident's PointsEntry rows, changed only by conditional updates.
+    points_balance = fields.IntField(default=0)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    erased_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "resident"
+        constraints = (CheckConstraint(check="points_balance >= 0", name="resident_points_ck"),)
+
+
+class CharityPartner(Model):
+    id = fields.IntField(primary_key=True)
+    name = fields.CharField(max_length=128, unique=True)
+
+    class Meta:
+        table = "charity_partner"
+
+
+class Goods(Model):
+    # An item (coat, shoes, bag) or a bundle (the 365-CNY warm pack) with a unit price in fen.
+
+    id = fields.IntField(primary_key=True)
+    code = fields.CharField(max_length=64, unique=True)
+    name_zh = fields.CharField(max_length=128)
+    name_en = fields.CharField(max_length=128)
+    is_bundle = fields.BooleanField(default=False)
+    unit_price_fen = fields.BigIntField()
+
+    class Meta:
+        table = "goods"
+        constraints = (CheckConstraint(check="unit_price_fen > 0", name="goods_price_ck"),)
+
+
+class BundleLine(Model):
+    id = fields.IntField(primary_key=True)
+    bundle: fields.ForeignKeyRelation[Goods] = fields.ForeignKeyField(
+        "models.Goods", related_name="lines", on_delete=fields.CASCADE
+    )
+    item: fields.ForeignKeyRelation[Goods] = fields.ForeignKeyField(
+        "models.Goods", related_name="in_bundles", on_delete=fields.RESTRICT
+    )
+    quantity = fields.IntField(default=1)
+
+    class Meta:
+        table = "bundle_line"
+        unique_together = (("bundle", "item"),)
+
+
+class Campaign(Model):
+    id = fields.IntField(primary_key=True)
+    code = fields.CharField(max_length=64, unique=True)
+    name = fields.CharField(max_length=200)
+    partner: fields.ForeignKeyRelation[CharityPartner] = fields.ForeignKeyField(
+        "models.CharityPartner", related_name="campaigns", on_delete=fields.RESTRICT
+    )
+    goods: fields.ForeignKeyRelation[Goods] = fields.ForeignKeyField(
+        "models.Goods", related_name="campaigns", on_delete=fields.RESTRICT
+    )
+    starts_on = fields.DateField()
+    ends_on = fields.DateField()
+    timezone = fields.CharField(max_length=64, default="Asia/Shanghai")
+    state = fields.CharEnumField(CampaignState, max_length=16, default=CampaignState.DRAFT)
+    settlement_mode = fields.CharEnumField(
+        SettlementMode, max_length=16, default=SettlementMode.FIRST_COME
+    )
+    walking_factor_permille = fields.IntField(default=600)
+    default_body_mass_kg = fields.IntField(default=60)
+    # Hash of the last contribution and its sequence number: the chain head, updated in the same
+    # transaction that appends a contribution (that update also serialises appenders).
+    head_seq = fields.IntField(default=0)
+    head_hash = fields.CharField(max_length=64, default="0" * 64)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    settled_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "campaign"
+
+
+class CampaignCity(Model):
+    id = fields.IntField(primary_key=True)
+    campaign: fields.ForeignKeyRelation[Campaign] = fields.ForeignKeyField(
+        "models.Campaign", related_name="cities", on_delete=fields.CASCADE
+    )
+    city: fields.ForeignKeyRelation[City] = fields.ForeignKeyField(
+        "models.City", related_name="campaigns", on_delete=fields.RESTRICT
+    )
+    goal_fen = fields.BigIntField(default=0)
+
+    class Meta:
+        table = "campaign_city"
+        unique_together = (("campaign", "city"),)
+
+
+class ConversionRule(Model):
+    # fen per per units of the basis (metres or kcal) for one sport.
+
+    id = fields.IntField(primary_key=True)
+    campaign: fields.ForeignKeyRelation[Campaign] = fields.ForeignKeyField(
+        "models.Campaign", related_name="rules", on_delete=fields.CASCADE
+    )
+    sport = fields.CharField(max_length=16)
+    basis = fields.CharEnumField(Basis, max_length=8, default=Basis.METRES)
+    fen = fields.IntField()
+    per = fields.IntField()
+    daily_cap_fen = fields.IntField(null=True)
+
+    class Meta:
+        table = "conversion_rule"
+        unique_together = (("campaign", "sport"),)
+        constraints = (CheckConstraint(check="fen >= 0 AND per > 0", name="rule_rate_ck"),)
+
+
+class SponsorPledge(Model):
+    id = fields.IntField(primary_key=True)
+    campaign: fields.ForeignKeyRelation[Campaign] = fields.ForeignKeyField(
+        "models.Campaign", related_name="pledges", on_delete=fields.CASCADE
+    )
+    sponsor = fields.CharField(max_length=128)
+    cap_fen = fields.BigIntField()
+    allocated_fen = fields.BigIntField(default=0)
+    priority = fields.IntField(default=0)
+
+    class Meta:
+        table = "sponsor_pledge"
+        constraints = (
+            CheckConstraint(
+                check="allocated_fen >= 0 AND allocated_fen <= cap_fen", name="pledge_cap_ck"
+            ),
+        )
+
+
+class Run(Model):
+    id = fields.IntField(primary_key=True)
+    resident: fields.ForeignKeyRelation[Resident] = fields.ForeignKeyField(
+        "models.Resident", related_name="runs", on_delete=fields.RESTRICT
+    )
+    source = fields.CharField(max_length=16, default="file")
+    file_name = fields.CharField(max_length=255, default="")
+    file_sha256 = fields.CharField(max_length=64)
+    points_sha256 = fields.CharField(max_length=64, db_index=True)
+    started_at = fields.DatetimeField(null=True, db_index=True)
+    ended_at = fields.DatetimeField(null=True)
+    sport = fields.CharField(max_length=16)
+    distance_m = fields.IntField()
+    credited_m = fields.IntField()
+    moving_s = fields.IntField()
+    elapsed_s = fields.IntField()
+    elevation_gain_m = fields.IntField(default=0)
+    kcal = fields.IntField(default=0)
+    points = fields.IntField()
+    device_distance_m = fields.IntField(null=True)
+    verdict = fields.CharField(max_length=16, db_index=True)
+    reasons = fields.JSONField(default=list)
+    start_city: fields.ForeignKeyNullableRelation[City] = fields.ForeignKeyField(
+        "models.City", related_name="runs", null=True, on_delete=fields.SET_NULL
+    )
+    line = fields.TextField(default="")
+    review_note = fields.TextField(default="")
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "run"
+        unique_together = (("resident", "file_sha256"),)
+
+
+class RunFile(Model):
+    # The original upload, zlib-compressed, kept for audit and re-processing.
+
+    id = fields.IntField(primary_key=True)
+    run: fields.OneToOneRelation[Run] = fields.OneToOneField(
+        "models.Run", related_name="file", on_delete=fields.CASCADE
+    )
+    format = fields.CharField(max_length=8)
+    size = fields.IntField()
+    data = fields.BinaryField()
+
+    class Meta:
+        table = "run_file"
+
+
+class Contribution(Model):
+    # One immutable, hash-chained ledger entry of a campaign.
+    #
+    # hash = SHA-256 over the previous entry's hash and this entry's canonical fields, so
+    # editing or deleting any row breaks verification from that row on.
+
+    id = fields.IntField(primary_key=True)
+    campaign: fields.ForeignKeyRelation[Campaign] = fields.ForeignKeyField(
+        "models.Campaign", related_name="contributions", on_delete=fields.RESTRICT
+    )
+    seq = fields.IntField()
+    kind = fields.CharField(max_length=16)  # run | reversal | offline
+    run: fields.ForeignKeyNullableRelation[Run] = fields.ForeignKeyField(
+        "models.Run", related_name="contributions", null=True, on_delete=fields.SET_NULL
+    )
+    resident_ref = fields.CharField(max_length=64)  # "resident:ID", pseudonymised on erasure
+    city: fields.ForeignKeyRelation[City] = fields.ForeignKeyField(
+        "models.City", related_name="contributions", on_delete=fields.RESTRICT
+    )
+    compound: fields.ForeignKeyRelation[Compound] = fields.ForeignKeyField(
+        "models.Compound", related_name="contributions", on_delete=fields.RESTRICT
+    )
+    local_day = fields.DateField()
+    sport = fields.CharField(max_length=16)
+    metres = fields.IntField()
+    kcal = fields.IntField()
+    value_fen = fields.BigIntField()
+    funded_fen = fields.BigIntField()
+    idempotency_key = fields.CharField(max_length=128, unique=True)
+    prev_hash = fields.CharField(max_length=64)
+    hash = fields.CharField(max_length=64)
+    created_at = fields.DatetimeField()
+
+    class Meta:
+        table = "contribution"
+        unique_together = (("campaign", "seq"),)
+
+
+class PledgeAllocation(Model):
+    id = fields.IntField(primary_key=True)
+    pledge: fields.ForeignKeyRelation[SponsorPledge] = fields.ForeignKeyField(
+        "models.SponsorPledge", related_name="allocations", on_delete=fields.RESTRICT
+    )
+    contribution: fields.ForeignKeyRelation[Contribution] = fields.ForeignKeyField(
+        "models.Contribution", related_name="allocations", on_delete=fields.RESTRICT
+    )
+    fen = fields.BigIntField()
+
+    class Meta:
+        table = "pledge_allocation"
+
+
+class PointsRule(Model):
+    id = fields.IntField(primary_key=True)
+    campaign: fields.OneToOneRelation[Campaign] = fields.OneToOneField(
+        "models.Campaign", related_name="points_rule", on_delete=fields.CASCADE
+    )
+    points_per_km = fields.IntField(default=10)
+    points_per_run = fields.IntField(default=0)
+    daily_cap = fields.IntField(null=True)
+
+    class Meta:
+        table = "points_rule"
+
+
+class PointsEntry(Model):
+    # Append-only points ledger; idempotency_key names the source event.
+
+    id = fields.IntField(primary_key=True)
+    resident: fields.ForeignKeyRelation[Resident] = fields.ForeignKeyField(
+        "models.Resident", related_name="points_entries", on_delete=fields.RESTRICT
+    )
+    delta = fields.IntField()
+    reason = fields.CharField(max_length=32)
+    idempotency_key = fields.CharField(max_length=128, unique=True)
+    ref = fields.CharField(max_length=64, default="")
+    created_at = fields.DatetimeField()
+
+    class Meta:
+        table = "points_entry"
+
+
+class Reward(Model):
+    id = fields.IntField(primary_key=True)
+    compound: fields.ForeignKeyRelation[Compound] = fields.ForeignKeyField(
+        "models.Compound", related_name="rewards", on_delete=fields.RESTRICT
+    )
+    name_zh = fields.CharField(max_length=128)
+    name_en = fields.CharField(max_length=128)
+    points_price = fields.IntField()
+    stock = fields.IntField(default=0)
+    needs_slot = fields.BooleanField(default=False)
+    active = fields.BooleanField(default=True)
+
+    class Meta:
+        table = "reward"
+        constraints = (
+            CheckConstraint(check="stock >= 0", name="reward_stock_ck"),
+            CheckConstraint(check="points_price > 0", name="reward_price_ck"),
+        )
+
+
+class Redemption(Model):
+    id = fields.IntField(primary_key=True)
+    resident: fields.ForeignKeyRelation[Resident] = fields.ForeignKeyField(
+        "models.Resident", related_name="redemptions", on_delete=fields.RESTRICT
+    )
+    reward: fields.ForeignKeyRelation[Reward] = fields.ForeignKeyField(
+        "models.Reward", related_name="redemptions", on_delete=fields.RESTRICT
+    )
+    code = fields.CharField(max_length=16, unique=True)
+    points = fields.IntField()
+    state = fields.CharEnumField(RedemptionState, max_length=16, default=RedemptionState.PENDING)
+    slot = fields.CharField(max_length=32, null=True)
+    created_at = fields.DatetimeField()
+    closed_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "redemption"
+
+
+class Outbox(Model):
+    # Events for read models, written in the transaction that changed the ledger.
+
+    id = fields.BigIntField(primary_key=True)
+    topic = fields.CharField(max_length=32)
+    payload = fields.JSONField()
+    created_at = fields.DatetimeField()
+    processed_at = fields.DatetimeField(null=True, db_index=True)
+
+    class Meta:
+        table = "outbox"

@@ -1,0 +1,23 @@
+"""Outbox rows: written in the same transaction as the ledger change they describe, so the
+leaderboard relay can apply them after commit and nothing is lost if a process dies between."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tortoise.backends.base.client import BaseDBAsyncClient
+
+from warmrun.platform import clock
+from warmrun.platform.models import Outbox
+
+
+async def emit(conn: BaseDBAsyncClient, topic: str, payload: dict[str, Any]) -> None:
+    await Outbox.create(topic=topic, payload=payload, created_at=clock.now(), using_db=conn)
+
+
+async def pending(limit: int = 500) -> list[Outbox]:
+    return await Outbox.filter(processed_at=None).order_by("id").limit(limit)
+
+
+async def mark_processed(ids: list[int]) -> int:
+    return await Outbox.filter(id__in=ids, processed_at=None).update(processed_at=clock.now())

@@ -1,0 +1,178 @@
+"""Community points: balances, rewards with stock, redemptions with pickup codes.
+
+Balances and stock change only through conditional UPDATEs (``WHERE balance >= price``,
+``WHERE stock > 0``) inside one transaction, backed by CHECK constraints, so concurrent
+redemptions can neither overdraw a balance nor oversell stock, on SQLite or PostgreSQL.
+"""
+
+from __future__ import annotations
+
+from tortoise.exceptions import IntegrityError
+from tortoise.expressions import F
+from tortoise.transactions import in_transaction
+
+from warmrun.platform import clock
+from warmrun.platform.errors import (
+    InsufficientPoints,
+    InvalidInput,
+    NotFound,
+    OutOfStock,
+    RedemptionStateError,
+    RewardNotAvailable,
+)
+from warmrun.platform.models import (
+    PointsEntry,
+    Redemption,
+    RedemptionState,
+    Resident,
+    Reward,
+)
+from warmrun.platform.points import pickup_code
+
+
+async def balance(*, resident_id: int) -> int:
+    resident = await Resident.filter(id=resident_id).first()
+    if resident is None:
+        raise NotFound("resident", "居民")
+    return resident.points_balance
+
+
+async def grant(*, resident_id: int, points: int, reason: str, idempotency_key: str) -> bool:
+    """Credit points once per key (volunteering, check-ins...). False if already granted."""
+    if points <= 0:
+        raise InvalidInput("points", "must be positive", "必须大于零")
+    try:
+        async with in_transaction() as conn:
+            await PointsEntry.create(resident_id=resident_id, delta=points, reason=reason,
+                                     idempotency_key=idempotency_key, created_at=clock.now(),
+                                     using_db=conn)
+            await Resident.filter(id=resident_id).using_db(conn).update(
+                points_balance=F("points_balance") + points
+            )
+    except IntegrityError:
+        if await PointsEntry.filter(idempotency_key=idempotency_key).exists():
+            return False
+        raise
+    return True
+
+
+async def create_reward(
+    *, compound_id: int, name_zh: str, name_en: str, points_price: int, stock: int,
+    needs_slot: bool = False,
+) -> Reward:
+    if points_price <= 0 or stock < 0:
+        raise InvalidInput("reward", "price must be positive and stock not negative",
+                           "价格须大于零，库存不能为负")
+    return await Reward.create(compound_id=compound_id, name_zh=name_zh, name_en=name_en,
+                               points_price=points_price, stock=stock, needs_slot=needs_slot)
+
+
+async def restock(*, reward_id: int, add: int) -> None:
+    if add <= 0:
+        raise InvalidInput("add", "must be positive", "必须大于零")
+    await Reward.filter(id=reward_id).update(stock=F("stock") + add)
+
+
+async def redeem(
+    *, resident_id: int, reward_id: int, idempotency_key: str, slot: str | None = None
+) -> Redemption:
+    """Spend points on a reward; returns the redemption with its pickup code.
+
+    The same ``idempotency_key`` (a client's retry) returns the first redemption.
+    """
+    prior = await PointsEntry.filter(idempotency_key=f"redeem:{idempotency_key}").first()
+    if prior is not None:
+        return await Redemption.get(code=prior.ref)
+    resident = await Resident.filter(id=resident_id, erased_at=None).first()
+    reward = await Reward.filter(id=reward_id, active=True).first()
+    if resident is None:
+        raise NotFound("resident", "居民")
+    if reward is None:
+        raise NotFound("reward", "奖品")
+    if reward.compound_id != resident.compound_id:  # type: ignore[attr-defined]
+        raise RewardNotAvailable()
+    price = reward.points_price
+    try:
+        async with in_transaction() as conn:
+            took = await Reward.filter(id=reward_id, stock__gt=0).using_db(conn).update(
+                stock=F("stock") - 1
+            )
+            if not took:
+                raise OutOfStock(reward=reward.name_zh)
+            paid = await Resident.filter(id=resident_id, points_balance__gte=price).using_db(
+                conn
+            ).update(points_balance=F("points_balance") - price)
+            if not paid:
+                current = await Resident.get(id=resident_id).using_db(conn)  # type: ignore[attr-defined]
+                raise InsufficientPoints(needed=price, balance=current.points_balance)
+            code = await _unique_code(conn)
+            redemption = await Redemption.create(
+                resident_id=resident_id, reward_id=reward_id, code=code, points=price,
+                slot=slot, created_at=clock.now(), using_db=conn,
+            )
+            await PointsEntry.create(
+                resident_id=resident_id, delta=-price, reason="redeem",
+                idempotency_key=f"redeem:{idempotency_key}", ref=code, created_at=clock.now(),
+                using_db=conn,
+            )
+    except IntegrityError:
+        prior = await PointsEntry.filter(idempotency_key=f"redeem:{idempotency_key}").first()
+        if prior is not None:
+            return await Redemption.get(code=prior.ref)
+        raise
+    return redemption
+
+
+async def _unique_code(conn: object) -> str:
+    for _ in range(10):
+        code = pickup_code()
+        if not await Redemption.filter(code=code).using_db(conn).exists():  # type: ignore[arg-type]
+            return code
+    raise RuntimeError("could not draw a unique pickup code")  # pragma: no cover
+
+
+async def fulfil(*, code: str) -> Redemption:
+    """Staff at the desk hand over the reward for a pending pickup code."""
+    code = code.strip().upper()
+    redemption = await Redemption.filter(code=code).first()
+    if redemption is None:
+        raise NotFound("pickup code", "取货码")
+    done = await Redemption.filter(id=redemption.id, state=RedemptionState.PENDING).update(
+        state=RedemptionState.FULFILLED, closed_at=clock.now()
+    )
+    if not done:
+        current = await Redemption.get(id=redemption.id)
+        raise RedemptionStateError(state=current.state, state_zh=_ZH[current.state])
+    return await Redemption.get(id=redemption.id)
+
+
+_ZH = {"pending": "待领取", "fulfilled": "领取", "cancelled": "取消"}
+
+
+async def cancel(*, code: str, resident_id: int | None = None) -> Redemption:
+    """Cancel a pending redemption: points refunded and stock restored, as new ledger rows."""
+    code = code.strip().upper()
+    async with in_transaction() as conn:
+        redemption = await Redemption.filter(code=code).using_db(conn).first()
+        if redemption is None or (
+            resident_id is not None and redemption.resident_id != resident_id  # type: ignore[attr-defined]
+        ):
+            raise NotFound("pickup code", "取货码")
+        done = await Redemption.filter(
+            id=redemption.id, state=RedemptionState.PENDING
+        ).using_db(conn).update(state=RedemptionState.CANCELLED, closed_at=clock.now())
+        if not done:
+            current = await Redemption.get(id=redemption.id).using_db(conn)
+            raise RedemptionStateError(state=current.state, state_zh=_ZH[current.state])
+        await PointsEntry.create(
+            resident_id=redemption.resident_id, delta=redemption.points,  # type: ignore[attr-defined]
+            reason="refund", idempotency_key=f"refund:{redemption.code}", ref=redemption.code,
+            created_at=clock.now(), using_db=conn,
+        )
+        await Resident.filter(id=redemption.resident_id).using_db(conn).update(  # type: ignore[attr-defined]
+            points_balance=F("points_balance") + redemption.points
+        )
+        await Reward.filter(id=redemption.reward_id).using_db(conn).update(  # type: ignore[attr-defined]
+            stock=F("stock") + 1
+        )
+    return await Redemption.get(id=redemption.id)

@@ -1,0 +1,178 @@
+"""Ledger verification and campaign settlement reports.
+
+The report is a pure function of the ledger (no timestamps of generation, sorted rows,
+canonical JSON), so settling again regenerates it byte for byte.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from warmrun.platform.campaigns import advance, get_campaign
+from warmrun.platform.conversion import goods_progress, pledges_owed
+from warmrun.platform.errors import CampaignStateError, LedgerTampered
+from warmrun.platform.ledger import GENESIS, entry_hash
+from warmrun.platform.models import (
+    Campaign,
+    CampaignState,
+    City,
+    Compound,
+    Contribution,
+    Goods,
+    SettlementMode,
+    SponsorPledge,
+)
+
+_FIELDS = ("campaign_id", "seq", "kind", "run_id", "resident_ref", "city_id", "compound_id",
+           "local_day", "sport", "metres", "kcal", "value_fen", "funded_fen", "idempotency_key")
+
+
+@dataclass(frozen=True)
+class Verification:
+    campaign_id: int
+    entries: int
+    head_hash: str
+
+
+async def verify(*, campaign_id: int) -> Verification:
+    """Recompute the chain; raise LedgerTampered at the first entry that does not match."""
+    campaign = await get_campaign(campaign_id=campaign_id)
+    rows = await Contribution.filter(campaign_id=campaign_id).order_by("seq").values(
+        *_FIELDS, "prev_hash", "hash"
+    )
+    prev = GENESIS
+    for expected_seq, row in enumerate(rows, start=1):
+        fields = {k: row[k] for k in _FIELDS}
+        if row["seq"] != expected_seq or row["prev_hash"] != prev:
+            raise LedgerTampered(campaign_id=campaign_id, seq=expected_seq)
+        if entry_hash(prev, fields) != row["hash"]:
+            raise LedgerTampered(campaign_id=campaign_id, seq=row["seq"])
+        prev = row["hash"]
+    if campaign.head_seq != len(rows) or campaign.head_hash != prev:
+        raise LedgerTampered(campaign_id=campaign_id, seq=len(rows) + 1)
+    return Verification(campaign_id=campaign_id, entries=len(rows), head_hash=prev)
+
+
+async def report(*, campaign_id: int) -> dict[str, Any]:
+    """The settlement figures, computed from the ledger alone."""
+    campaign = await get_campaign(campaign_id=campaign_id)
+    check = await verify(campaign_id=campaign_id)
+    goods = await Goods.get(id=campaign.goods_id)  # type: ignore[attr-defined]
+    rows = await Contribution.filter(campaign_id=campaign_id).values(
+        "city_id", "compound_id", "metres", "kcal", "value_fen", "funded_fen", "resident_ref"
+    )
+    cities = {c.id: c for c in await City.all()}
+    compounds = {c.id: c for c in await Compound.all()}
+    by_city: dict[int, dict[str, Any]] = {}
+    by_compound: dict[int, dict[str, Any]] = {}
+    for row in rows:
+        for key, table in ((row["city_id"], by_city), (row["compound_id"], by_compound)):
+            acc = table.setdefault(key, {"metres": 0, "kcal": 0, "value_fen": 0,
+                                         "funded_fen": 0, "residents": {}})
+            acc["metres"] += row["metres"]
+            acc["kcal"] += row["kcal"]
+            acc["value_fen"] += row["value_fen"]
+            acc["funded_fen"] += row["funded_fen"]
+            acc["residents"][row["resident_ref"]] = (
+                acc["residents"].get(row["resident_ref"], 0) + row["metres"]
+            )
+    pledges = await SponsorPledge.filter(campaign_id=campaign_id).order_by("priority", "id")
+    total_value = sum(r["value_fen"] for r in rows)
+    pro_rata = campaign.settlement_mode == SettlementMode.PRO_RATA
+    owed = pledges_owed(
+        total_value_fen=total_value, caps=[p.cap_fen for p in pledges],
+        allocated=[p.allocated_fen for p in pledges], pro_rata=pro_rata,
+    )
+    funded_total = sum(owed)
+    if pro_rata:
+        _scale_funded(by_city, funded_total)
+        _scale_funded(by_compound, funded_total)
+
+    def block(acc: dict[str, Any]) -> dict[str, Any]:
+        progress = goods_progress(acc["funded_fen"], goods.unit_price_fen)
+        return {
+            "metres": acc["metres"], "kcal": acc["kcal"], "value_fen": acc["value_fen"],
+            "funded_fen": acc["funded_fen"],
+            "participants": sum(1 for m in acc["residents"].values() if m > 0),
+            "bundles": progress.bundles, "next_bundle_permille": progress.next_permille,
+        }
+
+    total = goods_progress(funded_total, goods.unit_price_fen)
+    return {
+        "campaign": {"id": campaign.id, "code": campaign.code, "name": campaign.name,
+                     "starts_on": campaign.starts_on.isoformat(),
+                     "ends_on": campaign.ends_on.isoformat(),
+                     "settlement_mode": str(campaign.settlement_mode)},
+        "ledger": {"entries": check.entries, "head_hash": check.head_hash},
+        "goods": {"code": goods.code, "name_zh": goods.name_zh, "name_en": goods.name_en,
+                  "unit_price_fen": goods.unit_price_fen, "bundles": total.bundles,
+                  "next_bundle_permille": total.next_permille},
+        "totals": {"metres": sum(r["metres"] for r in rows),
+                   "kcal": sum(r["kcal"] for r in rows), "value_fen": total_value,
+                   "funded_fen": funded_total},
+        "cities": [
+            {"city": cities[k].code, "name_zh": cities[k].name_zh, **block(v)}
+            for k, v in sorted(by_city.items(), key=lambda kv: cities[kv[0]].code)
+        ],
+        "compounds": [
+            {"city": cities[compounds[k].city_id].code,  # type: ignore[attr-defined]
+             "compound": compounds[k].name, **block(v)}
+            for k, v in sorted(by_compound.items(),
+                               key=lambda kv: (compounds[kv[0]].city_id, compounds[kv[0]].name))  # type: ignore[attr-defined]
+        ],
+        "pledges": [
+            {"sponsor": p.sponsor, "cap_fen": p.cap_fen, "owed_fen": o}
+            for p, o in zip(pledges, owed, strict=True)
+        ],
+    }
+
+
+def _scale_funded(table: dict[int, dict[str, Any]], funded_total: int) -> None:
+    from warmrun.platform.conversion import split_largest_remainder
+
+    keys = sorted(table)
+    shares = split_largest_remainder(funded_total, [max(table[k]["value_fen"], 0) for k in keys])
+    for k, share in zip(keys, shares, strict=True):
+        table[k]["funded_fen"] = share
+
+
+def render_json(data: dict[str, Any]) -> bytes:
+    return (json.dumps(data, ensure_ascii=False, sort_keys=True, indent=2) + "\n").encode()
+
+
+def render_csv(data: dict[str, Any]) -> bytes:
+    out = io.StringIO()
+    w = csv.writer(out, lineterminator="\n")
+    w.writerow(["level", "city", "compound", "metres", "kcal", "value_fen", "funded_fen",
+                "participants", "bundles", "next_bundle_permille"])
+    t = data["totals"]
+    g = data["goods"]
+    w.writerow(["campaign", "", "", t["metres"], t["kcal"], t["value_fen"], t["funded_fen"], "",
+                g["bundles"], g["next_bundle_permille"]])
+    for c in data["cities"]:
+        w.writerow(["city", c["city"], "", c["metres"], c["kcal"], c["value_fen"],
+                    c["funded_fen"], c["participants"], c["bundles"], c["next_bundle_permille"]])
+    for c in data["compounds"]:
+        w.writerow(["compound", c["city"], c["compound"], c["metres"], c["kcal"],
+                    c["value_fen"], c["funded_fen"], c["participants"], c["bundles"],
+                    c["next_bundle_permille"]])
+    w.writerow([])
+    w.writerow(["sponsor", "cap_fen", "owed_fen"])
+    for p in data["pledges"]:
+        w.writerow([p["sponsor"], p["cap_fen"], p["owed_fen"]])
+    return out.getvalue().encode()
+
+
+async def settle(*, campaign_id: int) -> dict[str, Any]:
+    """Freeze a closed campaign and return its report (regenerates identically afterwards)."""
+    campaign: Campaign = await get_campaign(campaign_id=campaign_id)
+    if campaign.state not in (CampaignState.CLOSED, CampaignState.SETTLED):
+        raise CampaignStateError(state=campaign.state, needed="closed")
+    data = await report(campaign_id=campaign_id)
+    if campaign.state == CampaignState.CLOSED:
+        await advance(campaign_id=campaign_id, to=CampaignState.SETTLED)
+    return data

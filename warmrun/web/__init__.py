@@ -1,0 +1,1 @@
+"""Starlette app: JSON API and pages."""
