@@ -306,7 +306,11 @@ def analyse(
 
     # Credited distance: hops of a lightly smoothed line (centred moving average over a few
     # seconds, within segments) so GPS jitter does not add up, and only while moving.
-    slat, slon = _smoothed(track, rules.smoothing_points)
+    # Pieces are split at segment starts and at every gap, spike or clock fault, so smoothing
+    # never blends points across them.
+    breaks = np.concatenate([track.segment_starts, np.flatnonzero(in_seg & ~good & ~(
+        timed & (dt > 0) & (speed < rules.stopped_speed_mps))) + 1])
+    slat, slon = _smoothed(track, rules.smoothing_points, breaks)
     ds = hop_distances(slat, slon) * in_seg
     with np.errstate(invalid="ignore", divide="ignore"):
         s_speed = np.where(good, ds / np.where(dt > 0, dt, 1.0), 0.0)
@@ -319,7 +323,10 @@ def analyse(
         add(Reason.SPORT_NOT_ELIGIBLE, Verdict.REJECTED)
 
     best_window = _best_window_speed(ts, d * good, rules.window_s)
-    if best_window > rules.max_window_speed_mps or avg_moving > rules.max_avg_moving_speed_mps:
+    # Mostly hops beyond a sprinter's peak is a vehicle, not a run with GPS spikes.
+    mostly_fast = timed_hops > 0 and fast_hops > 0.5 * timed_hops
+    if (best_window > rules.max_window_speed_mps
+            or avg_moving > rules.max_avg_moving_speed_mps or mostly_fast):
         add(Reason.VEHICLE_SPEED, Verdict.REJECTED)
     if fast_hops > rules.fast_hop_share * max(timed_hops, 1) or fast_dist > rules.fast_hop_distance_m:
         add(Reason.FAST_HOPS, Verdict.FLAGGED)
@@ -390,11 +397,13 @@ def hop_distances(lat: Array, lon: Array) -> Array:
     return out
 
 
-def _smoothed(track: Track, width: int) -> tuple[Array, Array]:
+def _smoothed(
+    track: Track, width: int, breaks: npt.NDArray[np.int64]
+) -> tuple[Array, Array]:
     n = len(track.lat)
     if width <= 1 or n < width:
         return track.lat, track.lon
-    bounds = [*(int(s) for s in track.segment_starts if 0 < s < n), n]
+    bounds = [*(int(s) for s in np.unique(breaks) if 0 < s < n), n]
     lat = np.empty(n)
     lon = np.empty(n)
     begin = 0
@@ -473,16 +482,19 @@ def elevation_gain(ele: Array, smoothing: int = 5) -> float:
 
 
 def points_fingerprint(track: Track) -> str:
-    """SHA-256 of the normalised timed point list: the same run exported by another tool
-    (other precision, other file format) hashes the same. Coordinates are rounded to 1e-4°
-    (about 10 m: exporters round and re-project differently) and times to whole seconds."""
+    """SHA-256 identifying a recording whatever tool exported it.
+
+    A watch's sequence of whole-second timestamps is unique to one recording; with the start
+    rounded to 0.01° (about 1 km, so re-rounded or re-projected coordinates do not change it) it
+    identifies the same run exported as GPX, TCX or FIT, at any coordinate precision.
+    """
     timed = np.isfinite(track.t)
-    packed = np.stack([
-        np.round(track.t[timed]).astype(np.int64),
-        np.round(track.lat[timed] * 1e4).astype(np.int64),
-        np.round(track.lon[timed] * 1e4).astype(np.int64),
-    ], axis=1)
-    return hashlib.sha256(np.ascontiguousarray(packed).tobytes()).hexdigest()
+    times = np.round(track.t[timed]).astype(np.int64)
+    h = hashlib.sha256(times.tobytes())
+    if times.size:
+        first = int(np.argmax(timed))
+        h.update(f"|{track.lat[first]:.2f}|{track.lon[first]:.2f}".encode())
+    return h.hexdigest()
 
 
 def kcal(

@@ -24,9 +24,11 @@ SEMICIRCLE = 180.0 / 2**31
 _SPORTS = {"running": RUN, "walking": WALK, "hiking": HIKE, "cycling": CYCLE,
            "e_biking": CYCLE, "training": OTHER}
 # fitdecode raises its own FitError family for framing and CRC problems, but a damaged payload
-# can surface as one of these from its field decoding; all mean "this file is corrupt".
+# can surface as one of these from its field decoding (its structure checks are asserts);
+# all mean "this file is corrupt".
 _DECODE_ERRORS = (fitdecode.FitError, struct.error, ValueError, KeyError, IndexError, TypeError,
-                  OverflowError, UnicodeDecodeError, ZeroDivisionError, AttributeError, EOFError)
+                  OverflowError, UnicodeDecodeError, ZeroDivisionError, AttributeError, EOFError,
+                  AssertionError)
 
 
 def is_fit(head: bytes) -> bool:

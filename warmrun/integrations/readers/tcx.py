@@ -43,9 +43,11 @@ def read_tcx(data: bytes, limits: Limits) -> Track:
         stack.append(tag)
         if tag == "Trackpoint":
             pt.clear()
-        elif tag == "Track":
-            st["new_seg"] = True
         elif tag == "Activity":
+            # Laps split one recording (each lap holds its own <Track>): points run on across
+            # them, so only a new activity starts a new segment. Pauses show up as time gaps.
+            st["new_seg"] = True
+        if tag == "Activity":
             st["activities"] = int(str(st["activities"])) + 1
             if st["sport"] is None:
                 st["sport"] = _SPORTS.get(attrs.get("Sport", "").lower(), OTHER)

@@ -1,0 +1,72 @@
+"""Shared fixtures: a real database (SQLite file, or PostgreSQL via WARMRUN_TEST_DATABASE_URL)
+migrated once per session and emptied before each test."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from tortoise import Tortoise
+from tortoise.connection import get_connection
+
+from warmrun import db
+from warmrun.config import Limits, running_in_ci, test_database_url
+from warmrun.platform import clock
+
+DATA = Path(__file__).parent / "data" / "tracks"
+TABLES = [
+    "pledge_allocation", "contribution", "points_entry", "redemption", "reward", "run_file",
+    "run", "outbox", "sponsor_pledge", "points_rule", "conversion_rule", "campaign_city",
+    "campaign", "bundle_line", "goods", "resident", "compound", "city", "charity_partner",
+]
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    url = test_database_url()
+    return f"warmrun database: {'PostgreSQL' if url else 'SQLite'}"
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    url = test_database_url() or f"sqlite://{tmp_path_factory.mktemp('db') / 'test.sqlite3'}"
+
+    async def migrate() -> None:
+        await db.upgrade(url)
+        await db.close()
+
+    asyncio.run(migrate())
+    return url
+
+
+@pytest.fixture
+def is_postgres(database_url: str) -> bool:
+    return database_url.startswith("postgres")
+
+
+@pytest.fixture
+async def database(database_url: str) -> AsyncIterator[str]:
+    await Tortoise.init(config=db.tortoise_config(database_url))
+    conn = get_connection("default")
+    if database_url.startswith("postgres"):
+        await conn.execute_script(
+            "TRUNCATE " + ", ".join(f'"{t}"' for t in TABLES) + " RESTART IDENTITY CASCADE"
+        )
+    else:
+        for table in TABLES:
+            await conn.execute_script(f'DELETE FROM "{table}"')
+    yield database_url
+    await Tortoise.close_connections()
+    clock.set_clock(None)
+
+
+@pytest.fixture
+def limits() -> Limits:
+    return Limits()
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if test_database_url() is None and any("postgres" in i.keywords for i in items):
+        if running_in_ci():
+            raise pytest.UsageError("CI=true but WARMRUN_TEST_DATABASE_URL is not set")
