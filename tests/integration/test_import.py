@@ -1,0 +1,135 @@
+"""Importing runs on a real database: credit, duplicates, overlap, review, outbox."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from tests.integration.factory import run_file, upload, world
+from warmrun.platform import campaigns, runs
+from warmrun.platform.models import Contribution, Outbox, PointsEntry, Resident, Run, RunFile
+
+pytestmark = pytest.mark.usefixtures("database")
+
+
+async def test_accepted_run_is_credited_with_money_points_and_outbox() -> None:
+    w = await world()
+    (result,) = await upload(w.alice.id, run_file())
+    assert result.outcome is not None and result.outcome.run.verdict == "accepted"
+    c = await Contribution.get(run_id=result.outcome.run.id)
+    assert c.metres == result.outcome.run.credited_m
+    assert c.value_fen == c.metres * 50 // 1000 == c.funded_fen
+    alice = await Resident.get(id=w.alice.id)
+    assert alice.points_balance == c.metres * 10 // 1000 + 5
+    assert await Outbox.filter(topic="contribution").count() == 1
+
+
+async def test_second_upload_of_same_file_is_not_credited_twice() -> None:
+    w = await world()
+    data = run_file()
+    (first,) = await upload(w.alice.id, data)
+    (second,) = await upload(w.alice.id, data)
+    assert second.outcome is not None and second.outcome.existing
+    assert second.outcome.run.id == first.outcome.run.id  # type: ignore[union-attr]
+    assert await Contribution.all().count() == 1
+
+
+async def test_same_points_from_another_export_is_a_duplicate() -> None:
+    w = await world()
+    data = run_file()
+    await upload(w.alice.id, data)
+    other = data.replace(b'creator="warmrun-synthetic"', b'creator="another-tool"')
+    (result,) = await upload(w.alice.id, other, "export2.gpx")
+    assert result.error is not None and result.error.code == "duplicate_run"
+    assert await Run.all().count() == 1
+
+
+async def test_overlapping_run_of_same_resident_is_not_credited() -> None:
+    w = await world()
+    await upload(w.alice.id, run_file(seed=1))
+    (result,) = await upload(w.alice.id, run_file(seed=2, minutes_after=5))
+    assert result.outcome is not None
+    assert result.outcome.run.verdict == "rejected"
+    assert "overlap" in result.outcome.run.reasons
+    assert await Contribution.all().count() == 1
+
+
+async def test_same_track_from_two_residents_flags_both() -> None:
+    w = await world()
+    data = run_file()
+    await upload(w.alice.id, data)
+    (result,) = await upload(w.bob.id, data)
+    assert result.outcome is not None and result.outcome.run.verdict == "flagged"
+    verdicts = sorted(r.verdict for r in await Run.all())
+    assert verdicts == ["flagged", "flagged"]
+    total = await campaigns.totals(campaign_id=w.campaign.id)
+    assert total[None].metres == 0  # the first credit was reversed
+
+
+async def test_ten_concurrent_uploads_of_one_file_credit_one_run() -> None:
+    w = await world()
+    data = run_file()
+    results = await asyncio.gather(*(upload(w.alice.id, data) for _ in range(10)))
+    ids = {r[0].outcome.run.id for r in results if r[0].outcome is not None}
+    assert len(ids) == 1
+    assert await Run.all().count() == 1
+    assert await Contribution.all().count() == 1
+    assert await PointsEntry.all().count() == 1
+
+
+async def test_organizer_accepting_a_flagged_run_credits_it() -> None:
+    w = await world()
+    data = run_file()
+    await upload(w.alice.id, data)
+    (flagged,) = await upload(w.bob.id, data)
+    run_id = flagged.outcome.run.id  # type: ignore[union-attr]
+    await runs.review(run_id=run_id, accept=True, note="checked with the resident")
+    run = await Run.get(id=run_id)
+    assert run.verdict == "accepted"
+    assert await Contribution.filter(run_id=run_id, kind="run").count() == 1
+
+
+async def test_rejecting_a_credited_run_reverses_credit_and_points() -> None:
+    w = await world()
+    (result,) = await upload(w.alice.id, run_file())
+    run_id = result.outcome.run.id  # type: ignore[union-attr]
+    await runs.review(run_id=run_id, accept=False, note="car")
+    total = await campaigns.totals(campaign_id=w.campaign.id)
+    assert total[None].metres == 0 and total[None].funded_fen == 0
+    assert (await Resident.get(id=w.alice.id)).points_balance == 0
+    assert await Contribution.filter(kind="reversal").count() == 1
+
+
+async def test_original_file_is_kept_compressed() -> None:
+    w = await world()
+    data = run_file()
+    (result,) = await upload(w.alice.id, data)
+    run_id = result.outcome.run.id  # type: ignore[union-attr]
+    stored = await RunFile.get(run_id=run_id)
+    assert len(stored.data) < len(data)
+    assert await runs.original_bytes(run_id=run_id) == data
+
+
+async def test_rejected_file_stores_nothing() -> None:
+    w = await world()
+    (result,) = await upload(w.alice.id, b"<gpx><trk><trkseg><trkpt lat='1'")
+    assert result.error is not None and result.error.code == "corrupt_file"
+    assert await Run.all().count() == 0
+
+
+async def test_daily_cap_limits_value_per_resident_and_day() -> None:
+    w = await world(daily_cap_fen=300)
+    await upload(w.alice.id, run_file(seed=1))
+    await upload(w.alice.id, run_file(seed=2, minutes_after=60))
+    values = [c.value_fen for c in await Contribution.all().order_by("id")]
+    assert sum(values) == 300
+
+
+async def test_pledge_cap_is_never_exceeded() -> None:
+    w = await world(cap_fen=250)
+    await upload(w.alice.id, run_file(seed=1))
+    await upload(w.bob.id, run_file(seed=2, minutes_after=3))
+    total = await campaigns.totals(campaign_id=w.campaign.id)
+    assert total[None].funded_fen == 250
+    assert total[None].value_fen > 250

@@ -1,0 +1,77 @@
+"""The hash-chained ledger and settlement reports."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.integration.factory import run_file, upload, world
+from warmrun.platform import campaigns, settlement
+from warmrun.platform.errors import CampaignStateError, LedgerTampered
+from warmrun.platform.models import (
+    CampaignState,
+    Contribution,
+    PledgeAllocation,
+    SettlementMode,
+)
+
+pytestmark = pytest.mark.usefixtures("database")
+
+
+async def _three_runs(w) -> None:  # type: ignore[no-untyped-def]
+    await upload(w.alice.id, run_file(seed=1))
+    await upload(w.bob.id, run_file(seed=2, minutes_after=7))
+    await upload(w.alice.id, run_file(seed=3, minutes_after=120))
+
+
+async def test_untouched_ledger_verifies() -> None:
+    w = await world()
+    await _three_runs(w)
+    v = await settlement.verify(campaign_id=w.campaign.id)
+    assert v.entries == 3
+
+
+async def test_edited_contribution_is_detected() -> None:
+    w = await world()
+    await _three_runs(w)
+    await Contribution.filter(seq=2).update(metres=99_999)
+    with pytest.raises(LedgerTampered) as info:
+        await settlement.verify(campaign_id=w.campaign.id)
+    assert info.value.params["seq"] == 2
+
+
+async def test_deleted_contribution_is_detected() -> None:
+    w = await world()
+    await _three_runs(w)
+    victim = await Contribution.get(seq=3)
+    await PledgeAllocation.filter(contribution_id=victim.id).delete()
+    await victim.delete()
+    with pytest.raises(LedgerTampered):
+        await settlement.verify(campaign_id=w.campaign.id)
+
+
+async def test_settling_an_active_campaign_is_refused() -> None:
+    w = await world()
+    with pytest.raises(CampaignStateError):
+        await settlement.settle(campaign_id=w.campaign.id)
+
+
+async def test_settlement_report_regenerates_byte_identically() -> None:
+    w = await world()
+    await _three_runs(w)
+    await campaigns.advance(campaign_id=w.campaign.id, to=CampaignState.CLOSED)
+    first = await settlement.settle(campaign_id=w.campaign.id)
+    again = await settlement.settle(campaign_id=w.campaign.id)
+    assert settlement.render_json(first) == settlement.render_json(again)
+    assert settlement.render_csv(first) == settlement.render_csv(again)
+    assert (await campaigns.get_campaign(campaign_id=w.campaign.id)).state == "settled"
+    assert first["totals"]["funded_fen"] == sum(p["owed_fen"] for p in first["pledges"])
+
+
+async def test_pro_rata_splits_the_pool_over_all_contributions() -> None:
+    w = await world(mode=SettlementMode.PRO_RATA, cap_fen=500)
+    await _three_runs(w)
+    await campaigns.advance(campaign_id=w.campaign.id, to=CampaignState.CLOSED)
+    data = await settlement.settle(campaign_id=w.campaign.id)
+    assert data["totals"]["value_fen"] > 500
+    assert data["totals"]["funded_fen"] == 500
+    assert sum(c["funded_fen"] for c in data["compounds"]) == 500
