@@ -12,25 +12,41 @@ from tortoise import Tortoise
 from tortoise.connection import get_connection
 
 from warmrun import db
-from warmrun.config import Limits, running_in_ci, test_database_url
+from warmrun.config import Limits, running_in_ci, suite_database_url
 from warmrun.platform import clock
 
 DATA = Path(__file__).parent / "data" / "tracks"
 TABLES = [
-    "pledge_allocation", "contribution", "points_entry", "redemption", "reward", "run_file",
-    "run", "outbox", "sponsor_pledge", "points_rule", "conversion_rule", "campaign_city",
-    "campaign", "bundle_line", "goods", "resident", "compound", "city", "charity_partner",
+    "pledge_allocation",
+    "contribution",
+    "points_entry",
+    "redemption",
+    "reward",
+    "run_file",
+    "run",
+    "outbox",
+    "sponsor_pledge",
+    "points_rule",
+    "conversion_rule",
+    "campaign_city",
+    "campaign",
+    "bundle_line",
+    "goods",
+    "resident",
+    "compound",
+    "city",
+    "charity_partner",
 ]
 
 
 def pytest_report_header(config: pytest.Config) -> str:
-    url = test_database_url()
+    url = suite_database_url()
     return f"warmrun database: {'PostgreSQL' if url else 'SQLite'}"
 
 
 @pytest.fixture(scope="session")
 def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
-    url = test_database_url() or f"sqlite://{tmp_path_factory.mktemp('db') / 'test.sqlite3'}"
+    url = suite_database_url() or f"sqlite://{tmp_path_factory.mktemp('db') / 'test.sqlite3'}"
 
     async def migrate() -> None:
         await db.upgrade(url)
@@ -67,6 +83,6 @@ def limits() -> Limits:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    if test_database_url() is None and any("postgres" in i.keywords for i in items):
+    if suite_database_url() is None and any("postgres" in i.keywords for i in items):
         if running_in_ci():
             raise pytest.UsageError("CI=true but WARMRUN_TEST_DATABASE_URL is not set")

@@ -55,9 +55,9 @@ def track_stats(paths: list[str], settings: Settings) -> tuple[list[dict[str, An
             continue
         for item in parsed:
             label = str(path) if item.name == path.name else f"{path}:{item.name}"
-            if item.error is not None or item.track is None:
-                assert item.error is not None
-                rows.append({"file": label, "error": item.error.as_dict("en")})
+            if item.track is None:
+                error = item.error or InvalidTrack()
+                rows.append({"file": label, "error": error.as_dict("en")})
                 failed = True
                 continue
             try:
@@ -79,10 +79,18 @@ def _print_outcomes(outcomes: list[FileOutcome], as_json: bool) -> bool:
             rows.append({"file": o.name, "error": o.error.as_dict("en")})
         elif o.outcome is not None:
             run = o.outcome.run
-            rows.append({"file": o.name, "run_id": run.id, "existing": o.outcome.existing,
-                         "verdict": run.verdict, "reasons": run.reasons,
-                         "credited_distance_m": run.credited_m,
-                         "value_fen": o.outcome.value_fen, "points": o.outcome.points})
+            rows.append(
+                {
+                    "file": o.name,
+                    "run_id": run.id,
+                    "existing": o.outcome.existing,
+                    "verdict": run.verdict,
+                    "reasons": run.reasons,
+                    "credited_distance_m": run.credited_m,
+                    "value_fen": o.outcome.value_fen,
+                    "points": o.outcome.points,
+                }
+            )
     if as_json:
         print(json.dumps(rows, ensure_ascii=False, indent=2))
     else:
@@ -91,14 +99,17 @@ def _print_outcomes(outcomes: list[FileOutcome], as_json: bool) -> bool:
                 err.print(f"[red]✗[/] {r['file']}: {r['error']['message']} ({r['error']['code']})")
             else:
                 note = " (already imported)" if r["existing"] else ""
-                console.print(f"[green]✓[/] {r['file']}: run #{r['run_id']} {r['verdict']} "
-                              f"{r['credited_distance_m'] / 1000:.2f} km, "
-                              f"+{r['points']} points{note}")
+                console.print(
+                    f"[green]✓[/] {r['file']}: run #{r['run_id']} {r['verdict']} "
+                    f"{r['credited_distance_m'] / 1000:.2f} km, "
+                    f"+{r['points']} points{note}"
+                )
     return failed
 
 
-async def _with_db(settings: Settings, fn: Callable[[], Awaitable[int]], *,
-                   redis: bool = False) -> int:
+async def _with_db(
+    settings: Settings, fn: Callable[[], Awaitable[int]], *, redis: bool = False
+) -> int:
     async with open_resources(settings, with_redis=redis):
         return await fn()
 
@@ -116,9 +127,13 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
                     err.print(f"[red]✗[/] {path}: {exc}")
                     outcomes.append(FileOutcome(name=str(path), error=WarmrunError(str(exc))))
                     continue
-                outcomes += await import_bytes(resident_id=args.resident, data=data,
-                                               name=path.name, limits=settings.limits,
-                                               gcj02=args.gcj02)
+                outcomes += await import_bytes(
+                    resident_id=args.resident,
+                    data=data,
+                    name=path.name,
+                    limits=settings.limits,
+                    gcj02=args.gcj02,
+                )
                 progress.advance(task)
         return 1 if _print_outcomes(outcomes, args.json) else 0
 
@@ -135,10 +150,14 @@ def cmd_track_stats(args: argparse.Namespace, settings: Settings) -> int:
             if "error" in r:
                 table.add_row(r["file"], "-", "-", "-", "error", r["error"]["code"])
             else:
-                table.add_row(r["file"], f"{r['distance_m'] / 1000:.2f}",
-                              f"{r['credited_distance_m'] / 1000:.2f}",
-                              f"{r['moving_time_s'] // 60} min", r["verdict"],
-                              ", ".join(r["reasons"]))
+                table.add_row(
+                    r["file"],
+                    f"{r['distance_m'] / 1000:.2f}",
+                    f"{r['credited_distance_m'] / 1000:.2f}",
+                    f"{r['moving_time_s'] // 60} min",
+                    r["verdict"],
+                    ", ".join(r["reasons"]),
+                )
         console.print(table)
     return 1 if failed else 0
 
@@ -154,19 +173,38 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
         per_city = await totals(campaign_id=result.campaign_id, by="city")
         overall = (await totals(campaign_id=result.campaign_id))[None]
         cities = {c.id: c for c in await City.all()}
-        table = Table("city", "km", "kcal", "participants", "CNY funded", "warm packs",
-                      title="Four-city warm run")
+        table = Table(
+            "city",
+            "km",
+            "kcal",
+            "participants",
+            "CNY funded",
+            "warm packs",
+            title="Four-city warm run",
+        )
         for city_id, t in sorted(per_city.items(), key=lambda kv: cities[kv[0]].code):
             c = cities[city_id]
-            table.add_row(f"{c.name_zh} {c.name_en}", f"{t.metres / 1000:.1f}", str(t.kcal),
-                          str(t.participants), f"{t.funded_fen / 100:.2f}",
-                          f"{t.goods.bundles} + {t.goods.next_percent}%")
-        table.add_row("total", f"{overall.metres / 1000:.1f}", str(overall.kcal),
-                      str(overall.participants), f"{overall.funded_fen / 100:.2f}",
-                      f"{overall.goods.bundles} + {overall.goods.next_percent}%")
+            table.add_row(
+                f"{c.name_zh} {c.name_en}",
+                f"{t.metres / 1000:.1f}",
+                str(t.kcal),
+                str(t.participants),
+                f"{t.funded_fen / 100:.2f}",
+                f"{t.goods.bundles} + {t.goods.next_percent}%",
+            )
+        table.add_row(
+            "total",
+            f"{overall.metres / 1000:.1f}",
+            str(overall.kcal),
+            str(overall.participants),
+            f"{overall.funded_fen / 100:.2f}",
+            f"{overall.goods.bundles} + {overall.goods.next_percent}%",
+        )
         console.print(table)
-        console.print(f"{overall.goods.bundles} warm packs funded and "
-                      f"{overall.goods.next_percent}% of the next.")
+        console.print(
+            f"{overall.goods.bundles} warm packs funded and "
+            f"{overall.goods.next_percent}% of the next."
+        )
         return 0
 
     return asyncio.run(_with_db(settings, go, redis=True))

@@ -66,7 +66,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     )
 
 
-def test_database_url(environ: Mapping[str, str] | None = None) -> str | None:
+def suite_database_url(environ: Mapping[str, str] | None = None) -> str | None:
     """The PostgreSQL URL the test suite should use, if any (``WARMRUN_TEST_DATABASE_URL``)."""
     env = dict(os.environ if environ is None else environ)
     value = Config(environ=env)("WARMRUN_TEST_DATABASE_URL", default=None)

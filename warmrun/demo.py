@@ -24,8 +24,10 @@ COMPOUNDS = ["天骄花园", "湖畔雅苑"]
 RESIDENTS = ["小李", "王阿姨", "陈老师"]
 # One Foundation's warm pack (public figures): 365 CNY, the items it holds.
 ITEMS = [
-    ("coat", "棉服", "Cotton coat", 12_000), ("shoes", "棉鞋", "Cotton shoes", 6_000),
-    ("bag", "书包", "School bag", 5_000), ("stationery", "文具套装", "Stationery set", 3_000),
+    ("coat", "棉服", "Cotton coat", 12_000),
+    ("shoes", "棉鞋", "Cotton shoes", 6_000),
+    ("bag", "书包", "School bag", 5_000),
+    ("stationery", "文具套装", "Stationery set", 3_000),
 ]
 
 
@@ -37,28 +39,43 @@ class DemoResult:
 
 async def run_demo(settings: Settings) -> DemoResult:
     partner = await campaigns.create_partner(name="壹基金 One Foundation")
-    items = [await campaigns.create_item(code=c, name_zh=zh, name_en=en, unit_price_fen=p)
-             for c, zh, en, p in ITEMS]
+    items = [
+        await campaigns.create_item(code=c, name_zh=zh, name_en=en, unit_price_fen=p)
+        for c, zh, en, p in ITEMS
+    ]
     pack = await campaigns.create_bundle(
-        code="warm-pack", name_zh="温暖包", name_en="Warm pack", price_fen=36_500,
+        code="warm-pack",
+        name_zh="温暖包",
+        name_en="Warm pack",
+        price_fen=36_500,
         lines=[(i.id, 1) for i in items],
     )
-    cities = [await campaigns.create_city(code=c, name_zh=zh, name_en=en, lat=la, lon=lo)
-              for c, zh, en, la, lo in CITIES]
+    cities = [
+        await campaigns.create_city(code=c, name_zh=zh, name_en=en, lat=la, lon=lo)
+        for c, zh, en, la, lo in CITIES
+    ]
     campaign = await campaigns.create_campaign(
-        code=CAMPAIGN_CODE, name="骄邻环球跑 · Four-city warm run 2025", partner_id=partner.id,
-        goods_id=pack.id, starts_on=date(2025, 11, 1), ends_on=date(2026, 1, 31),
+        code=CAMPAIGN_CODE,
+        name="骄邻环球跑 · Four-city warm run 2025",
+        partner_id=partner.id,
+        goods_id=pack.id,
+        starts_on=date(2025, 11, 1),
+        ends_on=date(2026, 1, 31),
         city_goals={c.id: 100 * 36_500 for c in cities},
     )
     # The "10 km = 5 CNY" precedent for running; walking at 30 fen/km; 20 CNY a day at most.
-    await campaigns.set_rule(campaign_id=campaign.id, sport="run", fen=50, per=1000,
-                             daily_cap_fen=2_000)
-    await campaigns.set_rule(campaign_id=campaign.id, sport="walk", fen=30, per=1000,
-                             daily_cap_fen=2_000)
-    await campaigns.set_points_rule(campaign_id=campaign.id, points_per_km=10, points_per_run=5,
-                                    daily_cap=200)
-    await campaigns.add_pledge(campaign_id=campaign.id, sponsor="天骄智慧服务 Tianjiao",
-                               cap_fen=5_000_000)
+    await campaigns.set_rule(
+        campaign_id=campaign.id, sport="run", fen=50, per=1000, daily_cap_fen=2_000
+    )
+    await campaigns.set_rule(
+        campaign_id=campaign.id, sport="walk", fen=30, per=1000, daily_cap_fen=2_000
+    )
+    await campaigns.set_points_rule(
+        campaign_id=campaign.id, points_per_km=10, points_per_run=5, daily_cap=200
+    )
+    await campaigns.add_pledge(
+        campaign_id=campaign.id, sponsor="天骄智慧服务 Tianjiao", cap_fen=5_000_000
+    )
     if campaign.state == CampaignState.DRAFT:
         await campaigns.advance(campaign_id=campaign.id, to=CampaignState.ACTIVE)
 
@@ -66,33 +83,51 @@ async def run_demo(settings: Settings) -> DemoResult:
     seed = 0
     for city, (_, _, _, lat, lon) in zip(cities, CITIES, strict=True):
         for ci, name in enumerate(COMPOUNDS):
-            compound = await campaigns.create_compound(city_id=city.id, name=name,
-                                                       households=800 + 150 * ci)
+            compound = await campaigns.create_compound(
+                city_id=city.id, name=name, households=800 + 150 * ci
+            )
             if not await Reward.filter(compound_id=compound.id).exists():
-                await rewards.create_reward(compound_id=compound.id, name_zh="大堂热饮",
-                                            name_en="Hot drink at the lobby", points_price=30,
-                                            stock=50, needs_slot=True)
+                await rewards.create_reward(
+                    compound_id=compound.id,
+                    name_zh="大堂热饮",
+                    name_en="Hot drink at the lobby",
+                    points_price=30,
+                    stock=50,
+                    needs_slot=True,
+                )
             for ri, display in enumerate(RESIDENTS):
-                resident = await Resident.filter(compound_id=compound.id,
-                                                 display_name=display).first()
+                resident = await Resident.filter(
+                    compound_id=compound.id, display_name=display
+                ).first()
                 if resident is None:
                     resident = await campaigns.create_resident(
-                        compound_id=compound.id, display_name=display,
-                        body_mass_kg=55 + 5 * ri)
+                        compound_id=compound.id, display_name=display, body_mass_kg=55 + 5 * ri
+                    )
                 seed += 1
                 start = datetime(2025, 11, 1, 23, 30, tzinfo=UTC) + timedelta(days=seed % 20)
                 data = synthetic_run_gpx(
-                    points=1800 + 300 * ri, start=start, lat=lat + 0.01 * ci, lon=lon,
-                    pace_mps=2.6 + 0.2 * ri, seed=seed, name=f"{city.name_en} morning run",
+                    points=1800 + 300 * ri,
+                    start=start,
+                    lat=lat + 0.01 * ci,
+                    lon=lon,
+                    pace_mps=2.6 + 0.2 * ri,
+                    seed=seed,
+                    name=f"{city.name_en} morning run",
                 )
-                imported += await import_bytes(resident_id=resident.id, data=data,
-                                               name=f"{city.code.lower()}-{seed}.gpx",
-                                               limits=settings.limits)
+                imported += await import_bytes(
+                    resident_id=resident.id,
+                    data=data,
+                    name=f"{city.code.lower()}-{seed}.gpx",
+                    limits=settings.limits,
+                )
     sample = resources.files("warmrun.samples")
     first = await Resident.filter(display_name=RESIDENTS[0]).order_by("id").first()
-    assert first is not None
     for entry in sorted(sample.iterdir(), key=lambda p: p.name):
-        if entry.name.endswith((".gpx", ".fit", ".tcx")):
-            imported += await import_bytes(resident_id=first.id, data=entry.read_bytes(),
-                                           name=entry.name, limits=settings.limits)
+        if first is not None and entry.name.endswith((".gpx", ".fit", ".tcx")):
+            imported += await import_bytes(
+                resident_id=first.id,
+                data=entry.read_bytes(),
+                name=entry.name,
+                limits=settings.limits,
+            )
     return DemoResult(campaign_id=campaign.id, imported=imported)

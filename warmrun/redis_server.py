@@ -43,11 +43,27 @@ class EmbeddedRedis:
         with contextlib.suppress(FileNotFoundError):
             self.socket.unlink()
         args = [
-            redis_server_binary(), "--port", "0", "--unixsocket", str(self.socket),
-            "--unixsocketperm", "700", "--dir", str(self.directory),
-            "--dbfilename", "redis.rdb", "--save", "60 1000", "--appendonly", "no",
-            "--daemonize", "no", "--loglevel", "warning",
-            "--logfile", str(self.directory / "redis.log"),
+            redis_server_binary(),
+            "--port",
+            "0",
+            "--unixsocket",
+            str(self.socket),
+            "--unixsocketperm",
+            "700",
+            "--dir",
+            str(self.directory),
+            "--dbfilename",
+            "redis.rdb",
+            "--save",
+            "60 1000",
+            "--appendonly",
+            "no",
+            "--daemonize",
+            "no",
+            "--loglevel",
+            "warning",
+            "--logfile",
+            str(self.directory / "redis.log"),
         ]
         self.process = subprocess.Popen(args, stdin=subprocess.DEVNULL)  # noqa: S603
         deadline = time.monotonic() + timeout

@@ -13,19 +13,28 @@ import pytest
 from tests.conftest import DATA
 
 
-def warmrun(*args: str, home: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def warmrun(
+    *args: str, home: Path, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     environ = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
     environ["WARMRUN_HOME"] = str(home)
     environ.update(env or {})
-    return subprocess.run([sys.executable, "-m", "warmrun.cli", *args], capture_output=True,
-                          text=True, env=environ, timeout=300, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "warmrun.cli", *args],
+        capture_output=True,
+        text=True,
+        env=environ,
+        timeout=300,
+        check=False,
+    )
 
 
 def test_track_stats_reports_each_file_and_fails_on_bad_ones(tmp_path: Path) -> None:
     bad = tmp_path / "bad.gpx"
     bad.write_text("not xml")
-    proc = warmrun("track-stats", str(DATA / "gpx/togeojson__run.gpx"), str(bad), "--json",
-                   home=tmp_path)
+    proc = warmrun(
+        "track-stats", str(DATA / "gpx/togeojson__run.gpx"), str(bad), "--json", home=tmp_path
+    )
     assert proc.returncode == 1
     rows = json.loads(proc.stdout)
     assert rows[0]["verdict"] == "accepted" and rows[0]["distance_m"] > 3000
@@ -49,8 +58,14 @@ def test_demo_is_idempotent_and_verifies(tmp_path: Path, database_url: str) -> N
 
 
 def test_import_command_prints_per_file_outcome(tmp_path: Path) -> None:
-    proc = warmrun("import", str(DATA / "fit/fitdecode__Settings.fit"), "--resident", "1",
-                   "--json", home=tmp_path)
+    proc = warmrun(
+        "import",
+        str(DATA / "fit/fitdecode__Settings.fit"),
+        "--resident",
+        "1",
+        "--json",
+        home=tmp_path,
+    )
     assert proc.returncode == 1
     rows = json.loads(proc.stdout)
     assert rows[0]["error"]["code"] == "not_an_activity"

@@ -22,10 +22,12 @@ async def _ledger_sum(resident_id: int) -> int:
 
 async def test_redeem_spends_points_and_returns_a_pickup_code() -> None:
     w = await world()
-    await rewards.grant(resident_id=w.alice.id, points=100, reason="volunteer",
-                        idempotency_key="v1")
-    reward = await rewards.create_reward(compound_id=w.compound_id, name_zh="热饮",
-                                         name_en="Hot drink", points_price=30, stock=5)
+    await rewards.grant(
+        resident_id=w.alice.id, points=100, reason="volunteer", idempotency_key="v1"
+    )
+    reward = await rewards.create_reward(
+        compound_id=w.compound_id, name_zh="热饮", name_en="Hot drink", points_price=30, stock=5
+    )
     red = await rewards.redeem(resident_id=w.alice.id, reward_id=reward.id, idempotency_key="r1")
     assert len(red.code) == 8
     assert await rewards.balance(resident_id=w.alice.id) == 70
@@ -36,8 +38,9 @@ async def test_redeem_spends_points_and_returns_a_pickup_code() -> None:
 
 async def test_redeem_without_enough_points_is_refused_and_stock_kept() -> None:
     w = await world()
-    reward = await rewards.create_reward(compound_id=w.compound_id, name_zh="热饮",
-                                         name_en="Hot drink", points_price=30, stock=5)
+    reward = await rewards.create_reward(
+        compound_id=w.compound_id, name_zh="热饮", name_en="Hot drink", points_price=30, stock=5
+    )
     with pytest.raises(InsufficientPoints):
         await rewards.redeem(resident_id=w.alice.id, reward_id=reward.id, idempotency_key="x")
     assert (await Reward.get(id=reward.id)).stock == 5
@@ -45,10 +48,10 @@ async def test_redeem_without_enough_points_is_refused_and_stock_kept() -> None:
 
 async def test_cancel_refunds_points_and_restocks_as_new_rows() -> None:
     w = await world()
-    await rewards.grant(resident_id=w.alice.id, points=30, reason="volunteer",
-                        idempotency_key="v1")
-    reward = await rewards.create_reward(compound_id=w.compound_id, name_zh="热饮",
-                                         name_en="Hot drink", points_price=30, stock=1)
+    await rewards.grant(resident_id=w.alice.id, points=30, reason="volunteer", idempotency_key="v1")
+    reward = await rewards.create_reward(
+        compound_id=w.compound_id, name_zh="热饮", name_en="Hot drink", points_price=30, stock=1
+    )
     red = await rewards.redeem(resident_id=w.alice.id, reward_id=reward.id, idempotency_key="r")
     await rewards.cancel(code=red.code)
     assert await rewards.balance(resident_id=w.alice.id) == 30
@@ -60,25 +63,29 @@ async def test_cancel_refunds_points_and_restocks_as_new_rows() -> None:
 
 async def test_grant_is_idempotent_per_key() -> None:
     w = await world()
-    assert await rewards.grant(resident_id=w.alice.id, points=10, reason="checkin",
-                               idempotency_key="k")
-    assert not await rewards.grant(resident_id=w.alice.id, points=10, reason="checkin",
-                                   idempotency_key="k")
+    assert await rewards.grant(
+        resident_id=w.alice.id, points=10, reason="checkin", idempotency_key="k"
+    )
+    assert not await rewards.grant(
+        resident_id=w.alice.id, points=10, reason="checkin", idempotency_key="k"
+    )
     assert await rewards.balance(resident_id=w.alice.id) == 10
 
 
 async def test_200_concurrent_redemptions_for_stock_25_never_oversell() -> None:
     w = await world()
-    reward = await rewards.create_reward(compound_id=w.compound_id, name_zh="热饮",
-                                         name_en="Hot drink", points_price=10, stock=25)
+    reward = await rewards.create_reward(
+        compound_id=w.compound_id, name_zh="热饮", name_en="Hot drink", points_price=10, stock=25
+    )
     residents = [w.alice, w.bob]
     for r in residents:
         await rewards.grant(resident_id=r.id, points=150, reason="seed", idempotency_key=f"s{r.id}")
 
     async def attempt(i: int) -> str:
         try:
-            await rewards.redeem(resident_id=residents[i % 2].id, reward_id=reward.id,
-                                 idempotency_key=f"c{i}")
+            await rewards.redeem(
+                resident_id=residents[i % 2].id, reward_id=reward.id, idempotency_key=f"c{i}"
+            )
             return "ok"
         except (OutOfStock, InsufficientPoints) as exc:
             return exc.code
@@ -94,39 +101,54 @@ async def test_200_concurrent_redemptions_for_stock_25_never_oversell() -> None:
 
 async def test_balance_cannot_go_negative_under_concurrent_spending() -> None:
     w = await world()
-    reward = await rewards.create_reward(compound_id=w.compound_id, name_zh="热饮",
-                                         name_en="Hot drink", points_price=40, stock=100)
+    reward = await rewards.create_reward(
+        compound_id=w.compound_id, name_zh="热饮", name_en="Hot drink", points_price=40, stock=100
+    )
     await rewards.grant(resident_id=w.alice.id, points=100, reason="seed", idempotency_key="s")
-    results = await asyncio.gather(*(
-        rewards.redeem(resident_id=w.alice.id, reward_id=reward.id, idempotency_key=f"k{i}")
-        for i in range(20)), return_exceptions=True)
+    results = await asyncio.gather(
+        *(
+            rewards.redeem(resident_id=w.alice.id, reward_id=reward.id, idempotency_key=f"k{i}")
+            for i in range(20)
+        ),
+        return_exceptions=True,
+    )
     assert sum(not isinstance(r, BaseException) for r in results) == 2
     assert (await Resident.get(id=w.alice.id)).points_balance == 20
 
 
-@settings(max_examples=15, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(st.lists(st.tuples(st.sampled_from(["grant", "redeem", "cancel"]),
-                          st.integers(1, 60)), min_size=1, max_size=12))
+@settings(
+    max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    st.lists(
+        st.tuples(st.sampled_from(["grant", "redeem", "cancel"]), st.integers(1, 60)),
+        min_size=1,
+        max_size=12,
+    )
+)
 async def test_balance_always_equals_ledger_sum(ops: list[tuple[str, int]]) -> None:
-    from warmrun.platform.models import Redemption
-    from tests.conftest import TABLES
     from tortoise.connection import get_connection
+
+    from tests.conftest import TABLES
+    from warmrun.platform.models import Redemption
 
     conn = get_connection("default")
     for table in TABLES:
         await conn.execute_script(f'DELETE FROM "{table}"')
     w = await world()
-    reward = await rewards.create_reward(compound_id=w.compound_id, name_zh="热饮",
-                                         name_en="Hot drink", points_price=25, stock=3)
+    reward = await rewards.create_reward(
+        compound_id=w.compound_id, name_zh="热饮", name_en="Hot drink", points_price=25, stock=3
+    )
     for i, (op, n) in enumerate(ops):
         try:
             if op == "grant":
-                await rewards.grant(resident_id=w.alice.id, points=n, reason="x",
-                                    idempotency_key=f"g{i}")
+                await rewards.grant(
+                    resident_id=w.alice.id, points=n, reason="x", idempotency_key=f"g{i}"
+                )
             elif op == "redeem":
-                await rewards.redeem(resident_id=w.alice.id, reward_id=reward.id,
-                                     idempotency_key=f"r{i}")
+                await rewards.redeem(
+                    resident_id=w.alice.id, reward_id=reward.id, idempotency_key=f"r{i}"
+                )
             else:
                 pending = await Redemption.filter(state="pending").first()
                 if pending:

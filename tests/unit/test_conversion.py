@@ -37,8 +37,10 @@ def test_warm_packs_are_whole_bundles_plus_progress() -> None:
 
 
 def test_pro_rata_owes_in_proportion_to_caps() -> None:
-    assert pledges_owed(total_value_fen=900, caps=[1000, 500], allocated=[0, 0],
-                        pro_rata=True) == [600, 300]
+    assert pledges_owed(total_value_fen=900, caps=[1000, 500], allocated=[0, 0], pro_rata=True) == [
+        600,
+        300,
+    ]
 
 
 @given(st.integers(0, 10**9), st.lists(st.integers(0, 10**6), min_size=1, max_size=20))

@@ -12,10 +12,13 @@ from warmrun.platform.errors import InvalidTrack
 from warmrun.platform.tracks import analyse
 
 SEEDS = [
-    "gpx/togeojson__run.gpx", "gpx/gpxpy__cerknicko-jezero.gpx",
+    "gpx/togeojson__run.gpx",
+    "gpx/gpxpy__cerknicko-jezero.gpx",
     "gpx/opentracks__legacy_gpx_trackpointextensions_incorrect.gpx",
-    "tcx/tcxreader__sup_activity_1.tcx", "fit/fitdecode__garmin-fenix-5-run.fit",
-    "fit/fitdecode__Activity.fit", "gpx/togeojson__missing_hr.gpx",
+    "tcx/tcxreader__sup_activity_1.tcx",
+    "fit/fitdecode__garmin-fenix-5-run.fit",
+    "fit/fitdecode__Activity.fit",
+    "gpx/togeojson__missing_hr.gpx",
 ]
 MUTANTS = 2400
 NOW = datetime(2026, 11, 21, tzinfo=UTC)
@@ -31,8 +34,20 @@ def mutate(rng: random.Random, data: bytes) -> bytes:
         elif op < 0.6:
             del b[pos : pos + rng.randint(1, 64)]
         elif op < 0.8:
-            b[pos:pos] = rng.choice([b"<", b">", b"&", b'"', b"\x00", b"NaN", b"-1e999",
-                                     b"<trkpt lat=\"91\" lon=\"0\">", b"</trkseg>", b"\xff\xfe"])
+            b[pos:pos] = rng.choice(
+                [
+                    b"<",
+                    b">",
+                    b"&",
+                    b'"',
+                    b"\x00",
+                    b"NaN",
+                    b"-1e999",
+                    b'<trkpt lat="91" lon="0">',
+                    b"</trkseg>",
+                    b"\xff\xfe",
+                ]
+            )
         else:
             start = rng.randrange(len(b)) if b else 0
             b[pos:pos] = b[start : start + rng.randint(1, 200)]

@@ -24,15 +24,19 @@ def code_of(data: bytes, limits: Limits | None = None) -> str:
 
 
 def test_billion_laughs_is_refused_as_dtd() -> None:
-    bomb = (b'<?xml version="1.0"?><!DOCTYPE gpx [<!ENTITY a "aaaaaaaaaa">'
-            b'<!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">]><gpx><trk><trkseg>'
-            b'<trkpt lat="1" lon="1"><name>&b;</name></trkpt></trkseg></trk></gpx>')
+    bomb = (
+        b'<?xml version="1.0"?><!DOCTYPE gpx [<!ENTITY a "aaaaaaaaaa">'
+        b'<!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">]><gpx><trk><trkseg>'
+        b'<trkpt lat="1" lon="1"><name>&b;</name></trkpt></trkseg></trk></gpx>'
+    )
     assert code_of(bomb) == "dtd_forbidden"
 
 
 def test_external_entity_is_refused() -> None:
-    xxe = (b'<?xml version="1.0"?><!DOCTYPE TrainingCenterDatabase [<!ENTITY x SYSTEM '
-           b'"file:///etc/passwd">]><TrainingCenterDatabase>&x;</TrainingCenterDatabase>')
+    xxe = (
+        b'<?xml version="1.0"?><!DOCTYPE TrainingCenterDatabase [<!ENTITY x SYSTEM '
+        b'"file:///etc/passwd">]><TrainingCenterDatabase>&x;</TrainingCenterDatabase>'
+    )
     assert code_of(xxe) == "dtd_forbidden"
 
 

@@ -57,10 +57,14 @@ def test_one_gps_spike_is_not_credited_and_does_not_reject_the_run() -> None:
 
 
 def test_distance_across_a_long_gap_is_not_credited() -> None:
-    pts = [TrackPoint(time=T0 + timedelta(seconds=i), lat=31.3 + 3 * i / 111_195.0, lon=120.6)
-           for i in range(300)]
-    jump = [TrackPoint(time=T0 + timedelta(seconds=900 + i), lat=31.32 + 3 * i / 111_195.0,
-                       lon=120.6) for i in range(300)]
+    pts = [
+        TrackPoint(time=T0 + timedelta(seconds=i), lat=31.3 + 3 * i / 111_195.0, lon=120.6)
+        for i in range(300)
+    ]
+    jump = [
+        TrackPoint(time=T0 + timedelta(seconds=900 + i), lat=31.32 + 3 * i / 111_195.0, lon=120.6)
+        for i in range(300)
+    ]
     s = analyse(Track.from_points(pts + jump), now=NOW)
     assert s.gap_distance_m > 1000
     assert s.credited_distance_m < 2000
@@ -91,8 +95,14 @@ def test_treadmill_without_gps_earns_no_credit() -> None:
 
 def test_fingerprint_ignores_export_precision() -> None:
     track = read_track(synthetic_run_gpx(points=300), Limits())
-    rounded = Track(lat=np.round(track.lat, 6), lon=np.round(track.lon, 6), ele=track.ele,
-                    t=track.t, hr=track.hr, segment_starts=track.segment_starts)
+    rounded = Track(
+        lat=np.round(track.lat, 6),
+        lon=np.round(track.lon, 6),
+        ele=track.ele,
+        t=track.t,
+        hr=track.hr,
+        segment_starts=track.segment_starts,
+    )
     assert points_fingerprint(track) == points_fingerprint(rounded)
 
 
@@ -106,8 +116,14 @@ def test_gcj02_round_trip_is_below_a_millimetre() -> None:
 
 def test_gcj02_import_option_moves_points_back_to_wgs84() -> None:
     track = read_track(synthetic_run_gpx(points=60), Limits())
-    shifted = Track(lat=track.lat.copy(), lon=track.lon.copy(), ele=track.ele, t=track.t,
-                    hr=track.hr, segment_starts=track.segment_starts)
+    shifted = Track(
+        lat=track.lat.copy(),
+        lon=track.lon.copy(),
+        ele=track.ele,
+        t=track.t,
+        hr=track.hr,
+        segment_starts=track.segment_starts,
+    )
     for i in range(len(shifted)):
         shifted.lat[i], shifted.lon[i] = wgs84_to_gcj02(track.lat[i], track.lon[i])
     back = shifted.converted_from_gcj02()

@@ -69,8 +69,9 @@ def _gpxpy_length(data: bytes) -> float:
     total = 0.0
     for track in gpx.tracks:
         for seg in track.segments:
-            seg.points = [p for p in seg.points
-                          if -90 <= p.latitude <= 90 and -180 <= p.longitude <= 180]
+            seg.points = [
+                p for p in seg.points if -90 <= p.latitude <= 90 and -180 <= p.longitude <= 180
+            ]
             total += seg.length_2d()
     return float(total)
 

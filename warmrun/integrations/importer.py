@@ -43,7 +43,11 @@ class FileOutcome:
 
 
 def prepare(
-    data: bytes, name: str, *, limits: Limits, gcj02: bool = False,
+    data: bytes,
+    name: str,
+    *,
+    limits: Limits,
+    gcj02: bool = False,
     rules: PlausibilityRules | None = None,
 ) -> list[Prepared]:
     """Parse and analyse every activity in ``data`` (CPU only, no database)."""
@@ -68,7 +72,12 @@ def prepare(
 
 
 async def import_bytes(
-    *, resident_id: int, data: bytes, name: str, limits: Limits, gcj02: bool = False,
+    *,
+    resident_id: int,
+    data: bytes,
+    name: str,
+    limits: Limits,
+    gcj02: bool = False,
     source: str = "file",
 ) -> list[FileOutcome]:
     """Import one upload (a file or an archive); one outcome per activity file found."""
@@ -83,10 +92,15 @@ async def import_bytes(
             continue
         try:
             outcome = await record_run(
-                resident_id=resident_id, track=item.track, summary=item.summary,
-                data=item.parsed.data, file_name=item.parsed.name,
-                file_format=item.parsed.format or "", fingerprint=item.fingerprint,
-                line=item.line, source=source,
+                resident_id=resident_id,
+                track=item.track,
+                summary=item.summary,
+                data=item.parsed.data,
+                file_name=item.parsed.name,
+                file_format=item.parsed.format or "",
+                fingerprint=item.fingerprint,
+                line=item.line,
+                source=source,
             )
         except WarmrunError as exc:
             results.append(FileOutcome(name=item.parsed.name, error=exc))

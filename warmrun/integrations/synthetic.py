@@ -68,12 +68,14 @@ def synthetic_run_gpx(
         ele += rng.gauss(0, 0.15)
         hr += (150 - hr) * 0.01 + rng.gauss(0, 1.0)
         t = start + timedelta(seconds=i)
-        out.append(_POINT.format(
-            lat=lat + (y + ny) / m_per_deg_lat,
-            lon=lon + (x + nx) / m_per_deg_lon,
-            ele=ele,
-            time=t.strftime("%Y-%m-%dT%H:%M:%SZ"),
-            hr=round(hr),
-        ))
+        out.append(
+            _POINT.format(
+                lat=lat + (y + ny) / m_per_deg_lat,
+                lon=lon + (x + nx) / m_per_deg_lon,
+                ele=ele,
+                time=t.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                hr=round(hr),
+            )
+        )
     out.append(_FOOTER)
     return "".join(out).encode()

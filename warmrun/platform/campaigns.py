@@ -32,13 +32,23 @@ from warmrun.platform.models import (
 
 
 async def create_city(
-    *, code: str, name_zh: str, name_en: str, timezone: str = "Asia/Shanghai",
-    lat: float | None = None, lon: float | None = None,
+    *,
+    code: str,
+    name_zh: str,
+    name_en: str,
+    timezone: str = "Asia/Shanghai",
+    lat: float | None = None,
+    lon: float | None = None,
 ) -> City:
     city, _ = await City.get_or_create(
         code=code,
-        defaults={"name_zh": name_zh, "name_en": name_en, "timezone": timezone,
-                  "lat": lat, "lon": lon},
+        defaults={
+            "name_zh": name_zh,
+            "name_en": name_en,
+            "timezone": timezone,
+            "lat": lat,
+            "lon": lon,
+        },
     )
     return city
 
@@ -53,8 +63,13 @@ async def create_compound(*, city_id: int, name: str, households: int) -> Compou
 
 
 async def create_resident(
-    *, compound_id: int, display_name: str, body_mass_kg: int | None = None,
-    birth_year: int | None = None, guardian_id: int | None = None, public_board: bool = True,
+    *,
+    compound_id: int,
+    display_name: str,
+    body_mass_kg: int | None = None,
+    birth_year: int | None = None,
+    guardian_id: int | None = None,
+    public_board: bool = True,
 ) -> Resident:
     if not display_name.strip():
         raise InvalidInput("display_name", "must not be empty", "不能为空")
@@ -63,8 +78,11 @@ async def create_resident(
     if not await Compound.exists(id=compound_id):
         raise NotFound("compound", "小区")
     return await Resident.create(
-        compound_id=compound_id, display_name=display_name.strip()[:64],
-        body_mass_kg=body_mass_kg, birth_year=birth_year, guardian_id=guardian_id,
+        compound_id=compound_id,
+        display_name=display_name.strip()[:64],
+        body_mass_kg=body_mass_kg,
+        birth_year=birth_year,
+        guardian_id=guardian_id,
         public_board=public_board,
     )
 
@@ -78,8 +96,8 @@ async def create_item(*, code: str, name_zh: str, name_en: str, unit_price_fen: 
     if unit_price_fen <= 0:
         raise InvalidInput("unit_price_fen", "must be positive", "必须大于零")
     item, _ = await Goods.get_or_create(
-        code=code, defaults={"name_zh": name_zh, "name_en": name_en,
-                             "unit_price_fen": unit_price_fen},
+        code=code,
+        defaults={"name_zh": name_zh, "name_en": name_en, "unit_price_fen": unit_price_fen},
     )
     return item
 
@@ -92,8 +110,13 @@ async def create_bundle(
         raise InvalidInput("price_fen", "must be positive", "必须大于零")
     async with in_transaction():
         bundle, created = await Goods.get_or_create(
-            code=code, defaults={"name_zh": name_zh, "name_en": name_en, "is_bundle": True,
-                                 "unit_price_fen": price_fen},
+            code=code,
+            defaults={
+                "name_zh": name_zh,
+                "name_en": name_en,
+                "is_bundle": True,
+                "unit_price_fen": price_fen,
+            },
         )
         if created:
             for item_id, qty in lines:
@@ -102,21 +125,35 @@ async def create_bundle(
 
 
 async def create_campaign(
-    *, code: str, name: str, partner_id: int, goods_id: int, starts_on: date, ends_on: date,
-    city_goals: dict[int, int], timezone: str = "Asia/Shanghai",
+    *,
+    code: str,
+    name: str,
+    partner_id: int,
+    goods_id: int,
+    starts_on: date,
+    ends_on: date,
+    city_goals: dict[int, int],
+    timezone: str = "Asia/Shanghai",
     settlement_mode: SettlementMode = SettlementMode.FIRST_COME,
-    walking_factor_permille: int = 600, default_body_mass_kg: int = 60,
+    walking_factor_permille: int = 600,
+    default_body_mass_kg: int = 60,
 ) -> Campaign:
     if ends_on < starts_on:
         raise InvalidInput("ends_on", "must not be before the start", "不能早于开始日期")
     async with in_transaction():
         campaign, created = await Campaign.get_or_create(
             code=code,
-            defaults={"name": name, "partner_id": partner_id, "goods_id": goods_id,
-                      "starts_on": starts_on, "ends_on": ends_on, "timezone": timezone,
-                      "settlement_mode": settlement_mode,
-                      "walking_factor_permille": walking_factor_permille,
-                      "default_body_mass_kg": default_body_mass_kg},
+            defaults={
+                "name": name,
+                "partner_id": partner_id,
+                "goods_id": goods_id,
+                "starts_on": starts_on,
+                "ends_on": ends_on,
+                "timezone": timezone,
+                "settlement_mode": settlement_mode,
+                "walking_factor_permille": walking_factor_permille,
+                "default_body_mass_kg": default_body_mass_kg,
+            },
         )
         if created:
             for city_id, goal in city_goals.items():
@@ -125,13 +162,19 @@ async def create_campaign(
 
 
 async def set_rule(
-    *, campaign_id: int, sport: str, fen: int, per: int, basis: Basis = Basis.METRES,
+    *,
+    campaign_id: int,
+    sport: str,
+    fen: int,
+    per: int,
+    basis: Basis = Basis.METRES,
     daily_cap_fen: int | None = None,
 ) -> ConversionRule:
     if per <= 0 or fen < 0:
         raise InvalidInput("rate", "fen must be ≥ 0 and per > 0", "金额须 ≥ 0，单位须 > 0")
     rule, _ = await ConversionRule.update_or_create(
-        campaign_id=campaign_id, sport=sport,
+        campaign_id=campaign_id,
+        sport=sport,
         defaults={"fen": fen, "per": per, "basis": basis, "daily_cap_fen": daily_cap_fen},
     )
     return rule
@@ -142,8 +185,11 @@ async def set_points_rule(
 ) -> PointsRule:
     rule, _ = await PointsRule.update_or_create(
         campaign_id=campaign_id,
-        defaults={"points_per_km": points_per_km, "points_per_run": points_per_run,
-                  "daily_cap": daily_cap},
+        defaults={
+            "points_per_km": points_per_km,
+            "points_per_run": points_per_run,
+            "daily_cap": daily_cap,
+        },
     )
     return rule
 
@@ -154,7 +200,8 @@ async def add_pledge(
     if cap_fen <= 0:
         raise InvalidInput("cap_fen", "must be positive", "必须大于零")
     pledge, _ = await SponsorPledge.get_or_create(
-        campaign_id=campaign_id, sponsor=sponsor,
+        campaign_id=campaign_id,
+        sponsor=sponsor,
         defaults={"cap_fen": cap_fen, "priority": priority},
     )
     return pledge
@@ -183,8 +230,8 @@ async def advance(*, campaign_id: int, to: CampaignState) -> Campaign:
 
 
 async def get_campaign(*, campaign_id: int | None = None, code: str | None = None) -> Campaign:
-    query = Campaign.filter(id=campaign_id) if campaign_id is not None else Campaign.filter(
-        code=code
+    query = (
+        Campaign.filter(id=campaign_id) if campaign_id is not None else Campaign.filter(code=code)
     )
     campaign = await query.first()
     if campaign is None:
@@ -234,7 +281,10 @@ async def totals(*, campaign_id: int, by: str | None = None) -> dict[Any, Totals
             acc[k][3] = share
     out = {
         key: Totals(
-            metres=a[0], kcal=a[1], value_fen=a[2], funded_fen=a[3],
+            metres=a[0],
+            kcal=a[1],
+            value_fen=a[2],
+            funded_fen=a[3],
             participants=sum(1 for m in a[4].values() if m > 0),
             goods=goods_progress(a[3], goods.unit_price_fen),
         )
@@ -246,7 +296,9 @@ async def totals(*, campaign_id: int, by: str | None = None) -> dict[Any, Totals
 
 
 async def pledge_allocated(*, campaign_id: int) -> int:
-    row = await SponsorPledge.filter(campaign_id=campaign_id).annotate(
-        s=Sum("allocated_fen")
-    ).values("s")
+    row = (
+        await SponsorPledge.filter(campaign_id=campaign_id)
+        .annotate(s=Sum("allocated_fen"))
+        .values("s")
+    )
     return int(row[0]["s"] or 0) if row else 0

@@ -23,7 +23,7 @@ class WarmrunError(Exception):
         super().__init__(self.message("en"))
 
     def message(self, lang: str = "zh-CN") -> str:
-        """The resident-facing message in ``lang`` (``zh-CN`` or ``en``), with parameters filled in."""
+        """The resident-facing message in ``lang`` (``zh-CN`` or ``en``), parameters filled in."""
         template = self.message_en if lang.startswith("en") else self.message_zh
         try:
             text = template.format(**self.params)
@@ -164,5 +164,7 @@ class RedemptionStateError(WarmrunError):
 
 class LedgerTampered(WarmrunError):
     code = "ledger_tampered"
-    message_en = "The contribution ledger of campaign #{campaign_id} fails verification at entry {seq}."
+    message_en = (
+        "The contribution ledger of campaign #{campaign_id} fails verification at entry {seq}."
+    )
     message_zh = "活动 #{campaign_id} 的捐赠账本在第 {seq} 条校验失败。"

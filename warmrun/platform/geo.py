@@ -21,11 +21,7 @@ def haversine_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
 
 def valid_coordinate(lat: float, lon: float) -> bool:
     """True for finite coordinates on the globe, excluding the (0, 0) "null island" placeholder."""
-    return (
-        -90.0 <= lat <= 90.0
-        and -180.0 <= lon <= 180.0
-        and not (lat == 0.0 and lon == 0.0)
-    )
+    return -90.0 <= lat <= 90.0 and -180.0 <= lon <= 180.0 and not (lat == 0.0 and lon == 0.0)
 
 
 # --- GCJ-02 -------------------------------------------------------------------------------------
@@ -87,7 +83,9 @@ def gcj02_to_wgs84(lat: float, lon: float) -> tuple[float, float]:
 # --- simplification and encoding --------------------------------------------------------------
 
 
-def simplify(points: Sequence[tuple[float, float]], tolerance_m: float) -> list[tuple[float, float]]:
+def simplify(
+    points: Sequence[tuple[float, float]], tolerance_m: float
+) -> list[tuple[float, float]]:
     """Douglas-Peucker simplification on a local equirectangular projection (iterative)."""
     n = len(points)
     if n <= 2:

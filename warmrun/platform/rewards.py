@@ -43,11 +43,18 @@ async def grant(*, resident_id: int, points: int, reason: str, idempotency_key: 
         raise InvalidInput("points", "must be positive", "必须大于零")
     try:
         async with in_transaction() as conn:
-            await PointsEntry.create(resident_id=resident_id, delta=points, reason=reason,
-                                     idempotency_key=idempotency_key, created_at=clock.now(),
-                                     using_db=conn)
-            await Resident.filter(id=resident_id).using_db(conn).update(
-                points_balance=F("points_balance") + points
+            await PointsEntry.create(
+                resident_id=resident_id,
+                delta=points,
+                reason=reason,
+                idempotency_key=idempotency_key,
+                created_at=clock.now(),
+                using_db=conn,
+            )
+            await (
+                Resident.filter(id=resident_id)
+                .using_db(conn)
+                .update(points_balance=F("points_balance") + points)
             )
     except IntegrityError:
         if await PointsEntry.filter(idempotency_key=idempotency_key).exists():
@@ -57,14 +64,26 @@ async def grant(*, resident_id: int, points: int, reason: str, idempotency_key: 
 
 
 async def create_reward(
-    *, compound_id: int, name_zh: str, name_en: str, points_price: int, stock: int,
+    *,
+    compound_id: int,
+    name_zh: str,
+    name_en: str,
+    points_price: int,
+    stock: int,
     needs_slot: bool = False,
 ) -> Reward:
     if points_price <= 0 or stock < 0:
-        raise InvalidInput("reward", "price must be positive and stock not negative",
-                           "价格须大于零，库存不能为负")
-    return await Reward.create(compound_id=compound_id, name_zh=name_zh, name_en=name_en,
-                               points_price=points_price, stock=stock, needs_slot=needs_slot)
+        raise InvalidInput(
+            "reward", "price must be positive and stock not negative", "价格须大于零，库存不能为负"
+        )
+    return await Reward.create(
+        compound_id=compound_id,
+        name_zh=name_zh,
+        name_en=name_en,
+        points_price=points_price,
+        stock=stock,
+        needs_slot=needs_slot,
+    )
 
 
 async def restock(*, reward_id: int, add: int) -> None:
@@ -94,25 +113,38 @@ async def redeem(
     price = reward.points_price
     try:
         async with in_transaction() as conn:
-            took = await Reward.filter(id=reward_id, stock__gt=0).using_db(conn).update(
-                stock=F("stock") - 1
+            took = (
+                await Reward.filter(id=reward_id, stock__gt=0)
+                .using_db(conn)
+                .update(stock=F("stock") - 1)
             )
             if not took:
                 raise OutOfStock(reward=reward.name_zh)
-            paid = await Resident.filter(id=resident_id, points_balance__gte=price).using_db(
-                conn
-            ).update(points_balance=F("points_balance") - price)
+            paid = (
+                await Resident.filter(id=resident_id, points_balance__gte=price)
+                .using_db(conn)
+                .update(points_balance=F("points_balance") - price)
+            )
             if not paid:
                 current = await Resident.get(id=resident_id).using_db(conn)  # type: ignore[attr-defined]
                 raise InsufficientPoints(needed=price, balance=current.points_balance)
             code = await _unique_code(conn)
             redemption = await Redemption.create(
-                resident_id=resident_id, reward_id=reward_id, code=code, points=price,
-                slot=slot, created_at=clock.now(), using_db=conn,
+                resident_id=resident_id,
+                reward_id=reward_id,
+                code=code,
+                points=price,
+                slot=slot,
+                created_at=clock.now(),
+                using_db=conn,
             )
             await PointsEntry.create(
-                resident_id=resident_id, delta=-price, reason="redeem",
-                idempotency_key=f"redeem:{idempotency_key}", ref=code, created_at=clock.now(),
+                resident_id=resident_id,
+                delta=-price,
+                reason="redeem",
+                idempotency_key=f"redeem:{idempotency_key}",
+                ref=code,
+                created_at=clock.now(),
                 using_db=conn,
             )
     except IntegrityError:
@@ -158,21 +190,35 @@ async def cancel(*, code: str, resident_id: int | None = None) -> Redemption:
             resident_id is not None and redemption.resident_id != resident_id  # type: ignore[attr-defined]
         ):
             raise NotFound("pickup code", "取货码")
-        done = await Redemption.filter(
-            id=redemption.id, state=RedemptionState.PENDING
-        ).using_db(conn).update(state=RedemptionState.CANCELLED, closed_at=clock.now())
+        done = (
+            await Redemption.filter(id=redemption.id, state=RedemptionState.PENDING)
+            .using_db(conn)
+            .update(state=RedemptionState.CANCELLED, closed_at=clock.now())
+        )
         if not done:
             current = await Redemption.get(id=redemption.id).using_db(conn)
             raise RedemptionStateError(state=current.state, state_zh=_ZH[current.state])
         await PointsEntry.create(
-            resident_id=redemption.resident_id, delta=redemption.points,  # type: ignore[attr-defined]
-            reason="refund", idempotency_key=f"refund:{redemption.code}", ref=redemption.code,
-            created_at=clock.now(), using_db=conn,
+            resident_id=redemption.resident_id,
+            delta=redemption.points,  # type: ignore[attr-defined]
+            reason="refund",
+            idempotency_key=f"refund:{redemption.code}",
+            ref=redemption.code,
+            created_at=clock.now(),
+            using_db=conn,
         )
-        await Resident.filter(id=redemption.resident_id).using_db(conn).update(  # type: ignore[attr-defined]
-            points_balance=F("points_balance") + redemption.points
+        await (
+            Resident.filter(id=redemption.resident_id)
+            .using_db(conn)
+            .update(  # type: ignore[attr-defined]
+                points_balance=F("points_balance") + redemption.points
+            )
         )
-        await Reward.filter(id=redemption.reward_id).using_db(conn).update(  # type: ignore[attr-defined]
-            stock=F("stock") + 1
+        await (
+            Reward.filter(id=redemption.reward_id)
+            .using_db(conn)
+            .update(  # type: ignore[attr-defined]
+                stock=F("stock") + 1
+            )
         )
     return await Redemption.get(id=redemption.id)

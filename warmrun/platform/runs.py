@@ -111,20 +111,32 @@ async def record_run(
     try:
         async with in_transaction() as conn:
             run = await Run.create(
-                resident_id=resident_id, source=source, file_name=file_name[:255],
-                file_sha256=digest, points_sha256=fingerprint,
-                started_at=summary.start_time, ended_at=summary.end_time, sport=summary.sport,
-                distance_m=round(summary.distance_m), credited_m=round(summary.credited_distance_m),
-                moving_s=round(summary.moving_time_s), elapsed_s=round(summary.elapsed_time_s),
-                elevation_gain_m=round(summary.elevation_gain_m), points=summary.points,
-                device_distance_m=(None if summary.device_distance_m is None
-                                   else round(summary.device_distance_m)),
-                verdict=verdict.value, reasons=sorted(set(reasons)),
-                start_city_id=start_city.id if start_city else None, line=line,
+                resident_id=resident_id,
+                source=source,
+                file_name=file_name[:255],
+                file_sha256=digest,
+                points_sha256=fingerprint,
+                started_at=summary.start_time,
+                ended_at=summary.end_time,
+                sport=summary.sport,
+                distance_m=round(summary.distance_m),
+                credited_m=round(summary.credited_distance_m),
+                moving_s=round(summary.moving_time_s),
+                elapsed_s=round(summary.elapsed_time_s),
+                elevation_gain_m=round(summary.elevation_gain_m),
+                points=summary.points,
+                device_distance_m=(
+                    None if summary.device_distance_m is None else round(summary.device_distance_m)
+                ),
+                verdict=verdict.value,
+                reasons=sorted(set(reasons)),
+                start_city_id=start_city.id if start_city else None,
+                line=line,
                 using_db=conn,
             )
-            await RunFile.create(run_id=run.id, format=file_format, size=len(data),
-                                 data=compressed, using_db=conn)
+            await RunFile.create(
+                run_id=run.id, format=file_format, size=len(data), data=compressed, using_db=conn
+            )
             outcome = RunOutcome(run=run)
             if verdict == Verdict.ACCEPTED:
                 await _credit(conn, run, resident, outcome)
@@ -147,8 +159,10 @@ def _worst(a: Verdict, b: Verdict) -> Verdict:
 async def _overlaps(resident_id: int, start: datetime, end: datetime) -> bool:
     window = timedelta(seconds=OVERLAP_S)
     candidates = await Run.filter(
-        resident_id=resident_id, verdict=Verdict.ACCEPTED.value,
-        started_at__lt=end - window, ended_at__gt=start + window,
+        resident_id=resident_id,
+        verdict=Verdict.ACCEPTED.value,
+        started_at__lt=end - window,
+        ended_at__gt=start + window,
     ).values("started_at", "ended_at")
     for c in candidates:
         overlap = min(end, c["ended_at"]) - max(start, c["started_at"])
@@ -161,8 +175,9 @@ async def _start_city(start: tuple[float, float] | None) -> City | None:
     if start is None:
         return None
     best: tuple[float, City] | None = None
-    for city in await City.exclude(lat=None):
-        assert city.lat is not None and city.lon is not None
+    for city in await City.exclude(lat=None).exclude(lon=None):
+        if city.lat is None or city.lon is None:  # pragma: no cover - filtered above
+            continue
         d = haversine_m(start[0], start[1], city.lat, city.lon)
         if d <= city.radius_m and (best is None or d < best[0]):
             best = (d, city)
@@ -174,8 +189,10 @@ async def _flag_shared(conn: BaseDBAsyncClient, other: Run) -> None:
     if other.verdict == Verdict.ACCEPTED.value:
         await _reverse(conn, other, reason="shared_track")
     if other.verdict != Verdict.REJECTED.value:
-        await Run.filter(id=other.id).using_db(conn).update(
-            verdict=Verdict.FLAGGED.value, reasons=reasons
+        await (
+            Run.filter(id=other.id)
+            .using_db(conn)
+            .update(verdict=Verdict.FLAGGED.value, reasons=reasons)
         )
 
 
@@ -188,9 +205,14 @@ async def _credit(conn: BaseDBAsyncClient, run: Run, resident: Resident, out: Ru
     if run.started_at is None or run.credited_m <= 0:
         return
     compound = await Compound.get(id=resident.compound_id).using_db(conn)  # type: ignore[attr-defined]
-    links = await CampaignCity.filter(
-        city_id=compound.city_id, campaign__state=CampaignState.ACTIVE  # type: ignore[attr-defined]
-    ).using_db(conn).values_list("campaign_id", flat=True)
+    links = (
+        await CampaignCity.filter(
+            city_id=compound.city_id,
+            campaign__state=CampaignState.ACTIVE,  # type: ignore[attr-defined]
+        )
+        .using_db(conn)
+        .values_list("campaign_id", flat=True)
+    )
     for campaign_id in sorted(set(links)):
         # Lock the campaign row first: it holds the chain head, so appenders queue here.
         campaign = await Campaign.filter(id=campaign_id).using_db(conn).select_for_update().get()
@@ -199,35 +221,69 @@ async def _credit(conn: BaseDBAsyncClient, run: Run, resident: Resident, out: Ru
             continue
         sport = WALK if run.sport == HIKE else run.sport
         mass = resident.body_mass_kg or campaign.default_body_mass_kg
-        kc = round(kcal(metres=run.credited_m, sport=sport, body_mass_kg=mass,
-                        walking_factor=campaign.walking_factor_permille / 1000))
-        rule = await ConversionRule.filter(campaign_id=campaign_id, sport=sport).using_db(conn).first()
+        kc = round(
+            kcal(
+                metres=run.credited_m,
+                sport=sport,
+                body_mass_kg=mass,
+                walking_factor=campaign.walking_factor_permille / 1000,
+            )
+        )
+        rule = (
+            await ConversionRule.filter(campaign_id=campaign_id, sport=sport).using_db(conn).first()
+        )
         value = 0
         capped = False
         if rule is not None:
             amount = run.credited_m if rule.basis == Basis.METRES else kc
             raw = value_fen(amount, fen=rule.fen, per=rule.per)
-            used = await _sum(conn, Contribution.filter(
-                campaign_id=campaign_id, resident_ref=f"resident:{resident.id}", local_day=day
-            ), "value_fen")
+            used = await _sum(
+                conn,
+                Contribution.filter(
+                    campaign_id=campaign_id, resident_ref=f"resident:{resident.id}", local_day=day
+                ),
+                "value_fen",
+            )
             value = cap_daily(raw, used_today=used, cap=rule.daily_cap_fen)
             capped = value < raw
         key = f"run:{run.id}:campaign:{campaign_id}"
         contribution = await _append(
-            conn, campaign, kind="run", run_id=run.id, resident_ref=f"resident:{resident.id}",
-            city_id=compound.city_id, compound_id=compound.id, day=day, sport=sport,
-            metres=run.credited_m, kcal=kc, value=value, key=key,
+            conn,
+            campaign,
+            kind="run",
+            run_id=run.id,
+            resident_ref=f"resident:{resident.id}",
+            city_id=compound.city_id,
+            compound_id=compound.id,
+            day=day,
+            sport=sport,
+            metres=run.credited_m,
+            kcal=kc,
+            value=value,
+            key=key,
         )
         if capped:
-            await Run.filter(id=run.id).using_db(conn).update(
-                reasons=sorted({*run.reasons, Reason.DAILY_CAP.value})
+            await (
+                Run.filter(id=run.id)
+                .using_db(conn)
+                .update(reasons=sorted({*run.reasons, Reason.DAILY_CAP.value}))
             )
         pts = await _award_points(conn, campaign_id, resident.id, run, day)
-        await outbox.emit(conn, "contribution", {
-            "campaign_id": campaign_id, "run_id": run.id, "resident_id": resident.id,
-            "compound_id": compound.id, "city_id": compound.city_id, "metres": run.credited_m,
-            "local_day": day.isoformat(), "contribution_id": contribution.id, "sign": 1,
-        })
+        await outbox.emit(
+            conn,
+            "contribution",
+            {
+                "campaign_id": campaign_id,
+                "run_id": run.id,
+                "resident_id": resident.id,
+                "compound_id": compound.id,
+                "city_id": compound.city_id,
+                "metres": run.credited_m,
+                "local_day": day.isoformat(),
+                "contribution_id": contribution.id,
+                "sign": 1,
+            },
+        )
         out.credited_m = run.credited_m
         out.value_fen += value
         out.points += pts
@@ -240,48 +296,79 @@ async def _sum(conn: BaseDBAsyncClient, query: object, column: str) -> int:
 
 
 async def _append(
-    conn: BaseDBAsyncClient, campaign: Campaign, *, kind: str, run_id: int | None,
-    resident_ref: str, city_id: int, compound_id: int, day: date, sport: str, metres: int,
-    kcal: int, value: int, key: str, funded: int | None = None,
+    conn: BaseDBAsyncClient,
+    campaign: Campaign,
+    *,
+    kind: str,
+    run_id: int | None,
+    resident_ref: str,
+    city_id: int,
+    compound_id: int,
+    day: date,
+    sport: str,
+    metres: int,
+    kcal: int,
+    value: int,
+    key: str,
+    funded: int | None = None,
     allocations: list[tuple[int, int]] | None = None,
 ) -> Contribution:
     """Append one chained contribution; the caller holds the campaign row lock."""
     if allocations is None:
         allocations = []
         if funded is None and campaign.settlement_mode == SettlementMode.FIRST_COME and value > 0:
-            pledges = await SponsorPledge.filter(campaign_id=campaign.id).using_db(conn).order_by(
-                "priority", "id"
+            pledges = (
+                await SponsorPledge.filter(campaign_id=campaign.id)
+                .using_db(conn)
+                .order_by("priority", "id")
             )
-            plan = allocate_first_come(value, [(p.id, p.cap_fen - p.allocated_fen) for p in pledges])
+            plan = allocate_first_come(
+                value, [(p.id, p.cap_fen - p.allocated_fen) for p in pledges]
+            )
             for pledge_id, fen in plan:
                 # Conditional update: the CHECK constraint and this WHERE both refuse over-cap.
-                ok = await SponsorPledge.filter(
-                    id=pledge_id, allocated_fen__lte=F("cap_fen") - fen
-                ).using_db(conn).update(allocated_fen=F("allocated_fen") + fen)
+                ok = (
+                    await SponsorPledge.filter(id=pledge_id, allocated_fen__lte=F("cap_fen") - fen)
+                    .using_db(conn)
+                    .update(allocated_fen=F("allocated_fen") + fen)
+                )
                 if ok:
                     allocations.append((pledge_id, fen))
     else:
         for pledge_id, fen in allocations:
-            await SponsorPledge.filter(id=pledge_id).using_db(conn).update(
-                allocated_fen=F("allocated_fen") + fen
+            await (
+                SponsorPledge.filter(id=pledge_id)
+                .using_db(conn)
+                .update(allocated_fen=F("allocated_fen") + fen)
             )
     if funded is None:
         funded = sum(f for _, f in allocations)
     seq = campaign.head_seq + 1
     now = clock.now()
     fields = {
-        "campaign_id": campaign.id, "seq": seq, "kind": kind, "run_id": run_id,
-        "resident_ref": resident_ref, "city_id": city_id, "compound_id": compound_id,
-        "local_day": day, "sport": sport, "metres": metres, "kcal": kcal,
-        "value_fen": value, "funded_fen": funded, "idempotency_key": key,
+        "campaign_id": campaign.id,
+        "seq": seq,
+        "kind": kind,
+        "run_id": run_id,
+        "resident_ref": resident_ref,
+        "city_id": city_id,
+        "compound_id": compound_id,
+        "local_day": day,
+        "sport": sport,
+        "metres": metres,
+        "kcal": kcal,
+        "value_fen": value,
+        "funded_fen": funded,
+        "idempotency_key": key,
     }
     digest = entry_hash(campaign.head_hash, fields)
     contribution = await Contribution.create(
         **fields, prev_hash=campaign.head_hash, hash=digest, created_at=now, using_db=conn
     )
     for pledge_id, fen in allocations:
-        await PledgeAllocation.create(pledge_id=pledge_id, contribution_id=contribution.id,
-                                      fen=fen, using_db=conn)
+        await PledgeAllocation.create(
+            pledge_id=pledge_id, contribution_id=contribution.id, fen=fen, using_db=conn
+        )
     await Campaign.filter(id=campaign.id).using_db(conn).update(head_seq=seq, head_hash=digest)
     campaign.head_seq, campaign.head_hash = seq, digest
     return contribution
@@ -294,19 +381,31 @@ async def _award_points(
     if rule_row is None:
         return 0
     rule = EarningRule(rule_row.points_per_km, rule_row.points_per_run, rule_row.daily_cap)
-    earned = await _sum(conn, PointsEntry.filter(
-        resident_id=resident_id, reason="run", ref__startswith=f"c{campaign_id}:{day.isoformat()}"
-    ), "delta")
+    earned = await _sum(
+        conn,
+        PointsEntry.filter(
+            resident_id=resident_id,
+            reason="run",
+            ref__startswith=f"c{campaign_id}:{day.isoformat()}",
+        ),
+        "delta",
+    )
     pts = run_points(metres=run.credited_m, rule=rule, earned_today=earned)
     if pts <= 0:
         return 0
     await PointsEntry.create(
-        resident_id=resident_id, delta=pts, reason="run",
+        resident_id=resident_id,
+        delta=pts,
+        reason="run",
         idempotency_key=f"run:{run.id}:campaign:{campaign_id}:points",
-        ref=f"c{campaign_id}:{day.isoformat()}:run{run.id}", created_at=clock.now(), using_db=conn,
+        ref=f"c{campaign_id}:{day.isoformat()}:run{run.id}",
+        created_at=clock.now(),
+        using_db=conn,
     )
-    await Resident.filter(id=resident_id).using_db(conn).update(
-        points_balance=F("points_balance") + pts
+    await (
+        Resident.filter(id=resident_id)
+        .using_db(conn)
+        .update(points_balance=F("points_balance") + pts)
     )
     return pts
 
@@ -322,19 +421,40 @@ async def _reverse(conn: BaseDBAsyncClient, run: Run, *, reason: str) -> None:
         allocs = await PledgeAllocation.filter(contribution_id=c.id).using_db(conn)
         released = [(a.pledge_id, -a.fen) for a in allocs]  # type: ignore[attr-defined]
         await _append(
-            conn, campaign, kind="reversal", run_id=run.id, resident_ref=c.resident_ref,
-            city_id=c.city_id, compound_id=c.compound_id, day=c.local_day,  # type: ignore[attr-defined]
-            sport=c.sport, metres=-c.metres, kcal=-c.kcal, value=-c.value_fen,
-            key=key, funded=-c.funded_fen, allocations=released,
+            conn,
+            campaign,
+            kind="reversal",
+            run_id=run.id,
+            resident_ref=c.resident_ref,
+            city_id=c.city_id,
+            compound_id=c.compound_id,
+            day=c.local_day,  # type: ignore[attr-defined]
+            sport=c.sport,
+            metres=-c.metres,
+            kcal=-c.kcal,
+            value=-c.value_fen,
+            key=key,
+            funded=-c.funded_fen,
+            allocations=released,
         )
-        await outbox.emit(conn, "contribution", {
-            "campaign_id": c.campaign_id, "run_id": run.id,  # type: ignore[attr-defined]
-            "resident_id": int(c.resident_ref.split(":")[1]) if c.resident_ref.startswith(
-                "resident:") else None,
-            "compound_id": c.compound_id, "city_id": c.city_id,  # type: ignore[attr-defined]
-            "metres": -c.metres, "local_day": c.local_day.isoformat(), "sign": -1,
-            "contribution_id": c.id, "reason": reason,
-        })
+        await outbox.emit(
+            conn,
+            "contribution",
+            {
+                "campaign_id": c.campaign_id,
+                "run_id": run.id,  # type: ignore[attr-defined]
+                "resident_id": int(c.resident_ref.split(":")[1])
+                if c.resident_ref.startswith("resident:")
+                else None,
+                "compound_id": c.compound_id,
+                "city_id": c.city_id,  # type: ignore[attr-defined]
+                "metres": -c.metres,
+                "local_day": c.local_day.isoformat(),
+                "sign": -1,
+                "contribution_id": c.id,
+                "reason": reason,
+            },
+        )
     awards = await PointsEntry.filter(
         idempotency_key__startswith=f"run:{run.id}:campaign:", reason="run"
     ).using_db(conn)
@@ -346,14 +466,21 @@ async def _reverse(conn: BaseDBAsyncClient, run: Run, *, reason: str) -> None:
         # Points already spent cannot be clawed back below zero: take what is there.
         take = min(award.delta, resident.points_balance)
         if take > 0:
-            ok = await Resident.filter(id=resident.id, points_balance__gte=take).using_db(
-                conn
-            ).update(points_balance=F("points_balance") - take)
+            ok = (
+                await Resident.filter(id=resident.id, points_balance__gte=take)
+                .using_db(conn)
+                .update(points_balance=F("points_balance") - take)
+            )
             if not ok:
                 take = 0
         await PointsEntry.create(
-            resident_id=resident.id, delta=-take, reason="reversal", idempotency_key=key,
-            ref=award.ref, created_at=clock.now(), using_db=conn,
+            resident_id=resident.id,
+            delta=-take,
+            reason="reversal",
+            idempotency_key=key,
+            ref=award.ref,
+            created_at=clock.now(),
+            using_db=conn,
         )
 
 
@@ -367,9 +494,14 @@ async def review(*, run_id: int, accept: bool, note: str = "") -> Run:
             if run.verdict != Verdict.FLAGGED.value:
                 raise ReviewNotAllowed(run_id=run.id, verdict=run.verdict)
             resident = await Resident.get(id=run.resident_id).using_db(conn)  # type: ignore[attr-defined]
-            await Run.filter(id=run.id).using_db(conn).update(
-                verdict=Verdict.ACCEPTED.value, review_note=note,
-                reasons=sorted({*run.reasons, Reason.REVIEWED.value}),
+            await (
+                Run.filter(id=run.id)
+                .using_db(conn)
+                .update(
+                    verdict=Verdict.ACCEPTED.value,
+                    review_note=note,
+                    reasons=sorted({*run.reasons, Reason.REVIEWED.value}),
+                )
             )
             run.verdict = Verdict.ACCEPTED.value
             await _credit(conn, run, resident, RunOutcome(run=run))
@@ -378,9 +510,14 @@ async def review(*, run_id: int, accept: bool, note: str = "") -> Run:
                 raise ReviewNotAllowed(run_id=run.id, verdict=run.verdict)
             if run.verdict == Verdict.ACCEPTED.value:
                 await _reverse(conn, run, reason="review")
-            await Run.filter(id=run.id).using_db(conn).update(
-                verdict=Verdict.REJECTED.value, review_note=note,
-                reasons=sorted({*run.reasons, Reason.REVIEWED.value}),
+            await (
+                Run.filter(id=run.id)
+                .using_db(conn)
+                .update(
+                    verdict=Verdict.REJECTED.value,
+                    review_note=note,
+                    reasons=sorted({*run.reasons, Reason.REVIEWED.value}),
+                )
             )
     return await Run.get(id=run_id)
 
@@ -390,5 +527,3 @@ async def original_bytes(*, run_id: int) -> bytes:
     if f is None:
         raise NotFound("run file", "原始文件")
     return zlib.decompress(f.data)
-
-

@@ -27,8 +27,22 @@ from warmrun.platform.models import (
     SponsorPledge,
 )
 
-_FIELDS = ("campaign_id", "seq", "kind", "run_id", "resident_ref", "city_id", "compound_id",
-           "local_day", "sport", "metres", "kcal", "value_fen", "funded_fen", "idempotency_key")
+_FIELDS = (
+    "campaign_id",
+    "seq",
+    "kind",
+    "run_id",
+    "resident_ref",
+    "city_id",
+    "compound_id",
+    "local_day",
+    "sport",
+    "metres",
+    "kcal",
+    "value_fen",
+    "funded_fen",
+    "idempotency_key",
+)
 
 
 @dataclass(frozen=True)
@@ -41,8 +55,10 @@ class Verification:
 async def verify(*, campaign_id: int) -> Verification:
     """Recompute the chain; raise LedgerTampered at the first entry that does not match."""
     campaign = await get_campaign(campaign_id=campaign_id)
-    rows = await Contribution.filter(campaign_id=campaign_id).order_by("seq").values(
-        *_FIELDS, "prev_hash", "hash"
+    rows = (
+        await Contribution.filter(campaign_id=campaign_id)
+        .order_by("seq")
+        .values(*_FIELDS, "prev_hash", "hash")
     )
     prev = GENESIS
     for expected_seq, row in enumerate(rows, start=1):
@@ -71,8 +87,9 @@ async def report(*, campaign_id: int) -> dict[str, Any]:
     by_compound: dict[int, dict[str, Any]] = {}
     for row in rows:
         for key, table in ((row["city_id"], by_city), (row["compound_id"], by_compound)):
-            acc = table.setdefault(key, {"metres": 0, "kcal": 0, "value_fen": 0,
-                                         "funded_fen": 0, "residents": {}})
+            acc = table.setdefault(
+                key, {"metres": 0, "kcal": 0, "value_fen": 0, "funded_fen": 0, "residents": {}}
+            )
             acc["metres"] += row["metres"]
             acc["kcal"] += row["kcal"]
             acc["value_fen"] += row["value_fen"]
@@ -84,8 +101,10 @@ async def report(*, campaign_id: int) -> dict[str, Any]:
     total_value = sum(r["value_fen"] for r in rows)
     pro_rata = campaign.settlement_mode == SettlementMode.PRO_RATA
     owed = pledges_owed(
-        total_value_fen=total_value, caps=[p.cap_fen for p in pledges],
-        allocated=[p.allocated_fen for p in pledges], pro_rata=pro_rata,
+        total_value_fen=total_value,
+        caps=[p.cap_fen for p in pledges],
+        allocated=[p.allocated_fen for p in pledges],
+        pro_rata=pro_rata,
     )
     funded_total = sum(owed)
     if pro_rata:
@@ -95,34 +114,54 @@ async def report(*, campaign_id: int) -> dict[str, Any]:
     def block(acc: dict[str, Any]) -> dict[str, Any]:
         progress = goods_progress(acc["funded_fen"], goods.unit_price_fen)
         return {
-            "metres": acc["metres"], "kcal": acc["kcal"], "value_fen": acc["value_fen"],
+            "metres": acc["metres"],
+            "kcal": acc["kcal"],
+            "value_fen": acc["value_fen"],
             "funded_fen": acc["funded_fen"],
             "participants": sum(1 for m in acc["residents"].values() if m > 0),
-            "bundles": progress.bundles, "next_bundle_permille": progress.next_permille,
+            "bundles": progress.bundles,
+            "next_bundle_permille": progress.next_permille,
         }
 
     total = goods_progress(funded_total, goods.unit_price_fen)
     return {
-        "campaign": {"id": campaign.id, "code": campaign.code, "name": campaign.name,
-                     "starts_on": campaign.starts_on.isoformat(),
-                     "ends_on": campaign.ends_on.isoformat(),
-                     "settlement_mode": str(campaign.settlement_mode)},
+        "campaign": {
+            "id": campaign.id,
+            "code": campaign.code,
+            "name": campaign.name,
+            "starts_on": campaign.starts_on.isoformat(),
+            "ends_on": campaign.ends_on.isoformat(),
+            "settlement_mode": str(campaign.settlement_mode),
+        },
         "ledger": {"entries": check.entries, "head_hash": check.head_hash},
-        "goods": {"code": goods.code, "name_zh": goods.name_zh, "name_en": goods.name_en,
-                  "unit_price_fen": goods.unit_price_fen, "bundles": total.bundles,
-                  "next_bundle_permille": total.next_permille},
-        "totals": {"metres": sum(r["metres"] for r in rows),
-                   "kcal": sum(r["kcal"] for r in rows), "value_fen": total_value,
-                   "funded_fen": funded_total},
+        "goods": {
+            "code": goods.code,
+            "name_zh": goods.name_zh,
+            "name_en": goods.name_en,
+            "unit_price_fen": goods.unit_price_fen,
+            "bundles": total.bundles,
+            "next_bundle_permille": total.next_permille,
+        },
+        "totals": {
+            "metres": sum(r["metres"] for r in rows),
+            "kcal": sum(r["kcal"] for r in rows),
+            "value_fen": total_value,
+            "funded_fen": funded_total,
+        },
         "cities": [
             {"city": cities[k].code, "name_zh": cities[k].name_zh, **block(v)}
             for k, v in sorted(by_city.items(), key=lambda kv: cities[kv[0]].code)
         ],
         "compounds": [
-            {"city": cities[compounds[k].city_id].code,  # type: ignore[attr-defined]
-             "compound": compounds[k].name, **block(v)}
-            for k, v in sorted(by_compound.items(),
-                               key=lambda kv: (compounds[kv[0]].city_id, compounds[kv[0]].name))  # type: ignore[attr-defined]
+            {
+                "city": cities[compounds[k].city_id].code,  # type: ignore[attr-defined]
+                "compound": compounds[k].name,
+                **block(v),
+            }
+            for k, v in sorted(
+                by_compound.items(),
+                key=lambda kv: (compounds[kv[0]].city_id, compounds[kv[0]].name),
+            )  # type: ignore[attr-defined]
         ],
         "pledges": [
             {"sponsor": p.sponsor, "cap_fen": p.cap_fen, "owed_fen": o}
@@ -147,19 +186,66 @@ def render_json(data: dict[str, Any]) -> bytes:
 def render_csv(data: dict[str, Any]) -> bytes:
     out = io.StringIO()
     w = csv.writer(out, lineterminator="\n")
-    w.writerow(["level", "city", "compound", "metres", "kcal", "value_fen", "funded_fen",
-                "participants", "bundles", "next_bundle_permille"])
+    w.writerow(
+        [
+            "level",
+            "city",
+            "compound",
+            "metres",
+            "kcal",
+            "value_fen",
+            "funded_fen",
+            "participants",
+            "bundles",
+            "next_bundle_permille",
+        ]
+    )
     t = data["totals"]
     g = data["goods"]
-    w.writerow(["campaign", "", "", t["metres"], t["kcal"], t["value_fen"], t["funded_fen"], "",
-                g["bundles"], g["next_bundle_permille"]])
+    w.writerow(
+        [
+            "campaign",
+            "",
+            "",
+            t["metres"],
+            t["kcal"],
+            t["value_fen"],
+            t["funded_fen"],
+            "",
+            g["bundles"],
+            g["next_bundle_permille"],
+        ]
+    )
     for c in data["cities"]:
-        w.writerow(["city", c["city"], "", c["metres"], c["kcal"], c["value_fen"],
-                    c["funded_fen"], c["participants"], c["bundles"], c["next_bundle_permille"]])
+        w.writerow(
+            [
+                "city",
+                c["city"],
+                "",
+                c["metres"],
+                c["kcal"],
+                c["value_fen"],
+                c["funded_fen"],
+                c["participants"],
+                c["bundles"],
+                c["next_bundle_permille"],
+            ]
+        )
     for c in data["compounds"]:
-        w.writerow(["compound", c["city"], c["compound"], c["metres"], c["kcal"],
-                    c["value_fen"], c["funded_fen"], c["participants"], c["bundles"],
-                    c["next_bundle_permille"]])
+        w.writerow(
+            [
+                "compound",
+                c["city"],
+                c["compound"],
+                c["metres"],
+                c["kcal"],
+                c["value_fen"],
+                c["funded_fen"],
+                c["participants"],
+                c["bundles"],
+                c["next_bundle_permille"],
+            ]
+        )
     w.writerow([])
     w.writerow(["sponsor", "cap_fen", "owed_fen"])
     for p in data["pledges"]:

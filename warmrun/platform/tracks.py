@@ -1,7 +1,8 @@
 """Tracks and what a run is worth crediting: pure functions, no I/O.
 
-A :class:`Track` is columnar (one float64 array per field) so a 100,000-point file costs tens of bytes
-per point, not the hundreds a list of point objects would. Missing values are NaN. Times are
+A :class:`Track` is columnar (one float64 array per field) so a 100,000-point file costs
+per point, not the hundreds a list of point objects would. Missing values are NaN. Times
+are
 POSIX seconds (UTC). Segment starts mark where a recording was split: no distance is counted
 across a segment break.
 """
@@ -19,7 +20,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from warmrun.platform.errors import NoTimestamps, NotAnActivity, TooLarge
+from warmrun.platform.errors import NotAnActivity, NoTimestamps, TooLarge
 from warmrun.platform.geo import EARTH_RADIUS_M, gcj02_to_wgs84
 
 NAN = math.nan
@@ -98,10 +99,13 @@ class Track:
     ) -> Track:
         """Build from array-likes (``array('d')`` buffers are wrapped without copying)."""
         return cls(
-            lat=np.asarray(lat, dtype=np.float64), lon=np.asarray(lon, dtype=np.float64),
-            ele=np.asarray(ele, dtype=np.float64), t=np.asarray(t, dtype=np.float64),
+            lat=np.asarray(lat, dtype=np.float64),
+            lon=np.asarray(lon, dtype=np.float64),
+            ele=np.asarray(ele, dtype=np.float64),
+            t=np.asarray(t, dtype=np.float64),
             hr=np.asarray(hr, dtype=np.float64),
-            segment_starts=np.asarray(segment_starts, dtype=np.int64), **meta,
+            segment_starts=np.asarray(segment_starts, dtype=np.int64),
+            **meta,
         )
 
     @classmethod
@@ -109,11 +113,14 @@ class Track:
         cls, points: list[TrackPoint], *, sport: str | None = None, source_format: str = "test"
     ) -> Track:
         return cls.from_columns(
-            [p.lat for p in points], [p.lon for p in points],
+            [p.lat for p in points],
+            [p.lon for p in points],
             [NAN if p.ele is None else p.ele for p in points],
             [NAN if p.time is None else p.time.timestamp() for p in points],
             [NAN if p.hr is None else p.hr for p in points],
-            [0] if points else [], sport=sport, source_format=source_format,
+            [0] if points else [],
+            sport=sport,
+            source_format=source_format,
         )
 
     def merge(self, other: Track) -> None:
@@ -134,7 +141,9 @@ class Track:
 
     def converted_from_gcj02(self) -> Track:
         """A copy with GCJ-02 coordinates (Keep, old Codoon) converted to WGS-84."""
-        pairs = [gcj02_to_wgs84(float(a), float(b)) for a, b in zip(self.lat, self.lon, strict=True)]
+        pairs = [
+            gcj02_to_wgs84(float(a), float(b)) for a, b in zip(self.lat, self.lon, strict=True)
+        ]
         return replace(
             self,
             lat=np.array([p[0] for p in pairs], dtype=np.float64),
@@ -308,8 +317,13 @@ def analyse(
     # seconds, within segments) so GPS jitter does not add up, and only while moving.
     # Pieces are split at segment starts and at every gap, spike or clock fault, so smoothing
     # never blends points across them.
-    breaks = np.concatenate([track.segment_starts, np.flatnonzero(in_seg & ~good & ~(
-        timed & (dt > 0) & (speed < rules.stopped_speed_mps))) + 1])
+    breaks = np.concatenate(
+        [
+            track.segment_starts,
+            np.flatnonzero(in_seg & ~good & ~(timed & (dt > 0) & (speed < rules.stopped_speed_mps)))
+            + 1,
+        ]
+    )
     slat, slon = _smoothed(track, rules.smoothing_points, breaks)
     ds = hop_distances(slat, slon) * in_seg
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -325,10 +339,16 @@ def analyse(
     best_window = _best_window_speed(ts, d * good, rules.window_s)
     # Mostly hops beyond a sprinter's peak is a vehicle, not a run with GPS spikes.
     mostly_fast = timed_hops > 0 and fast_hops > 0.5 * timed_hops
-    if (best_window > rules.max_window_speed_mps
-            or avg_moving > rules.max_avg_moving_speed_mps or mostly_fast):
+    if (
+        best_window > rules.max_window_speed_mps
+        or avg_moving > rules.max_avg_moving_speed_mps
+        or mostly_fast
+    ):
         add(Reason.VEHICLE_SPEED, Verdict.REJECTED)
-    if fast_hops > rules.fast_hop_share * max(timed_hops, 1) or fast_dist > rules.fast_hop_distance_m:
+    if (
+        fast_hops > rules.fast_hop_share * max(timed_hops, 1)
+        or fast_dist > rules.fast_hop_distance_m
+    ):
         add(Reason.FAST_HOPS, Verdict.FLAGGED)
     if sport in (WALK, HIKE) and avg_moving > rules.max_walk_avg_speed_mps:
         add(Reason.WALK_TOO_FAST, Verdict.FLAGGED)
@@ -397,9 +417,7 @@ def hop_distances(lat: Array, lon: Array) -> Array:
     return out
 
 
-def _smoothed(
-    track: Track, width: int, breaks: npt.NDArray[np.int64]
-) -> tuple[Array, Array]:
+def _smoothed(track: Track, width: int, breaks: npt.NDArray[np.int64]) -> tuple[Array, Array]:
     n = len(track.lat)
     if width <= 1 or n < width:
         return track.lat, track.lon
@@ -457,14 +475,20 @@ def _no_gps_summary(track: Track, sport: str) -> TrackSummary:
     dev = track.device_distance_m or 0.0
     t = [float(x) for x in track.t if x == x]
     return TrackSummary(
-        points=len(track.lat), distance_m=dev, credited_distance_m=0.0,
+        points=len(track.lat),
+        distance_m=dev,
+        credited_distance_m=0.0,
         moving_time_s=track.device_elapsed_s or 0.0,
         elapsed_time_s=track.device_elapsed_s or ((max(t) - min(t)) if t else 0.0),
         elevation_gain_m=0.0,
         start_time=datetime.fromtimestamp(min(t), UTC) if t else None,
         end_time=datetime.fromtimestamp(max(t), UTC) if t else None,
-        sport=sport, device_distance_m=track.device_distance_m, verdict=Verdict.REJECTED,
-        reasons=(Reason.NO_GPS.value,), fast_hop_distance_m=0.0, gap_distance_m=0.0,
+        sport=sport,
+        device_distance_m=track.device_distance_m,
+        verdict=Verdict.REJECTED,
+        reasons=(Reason.NO_GPS.value,),
+        fast_hop_distance_m=0.0,
+        gap_distance_m=0.0,
         start=None,
         avg_hr=float(np.nanmean(track.hr)) if np.isfinite(track.hr).any() else None,
     )
@@ -497,9 +521,7 @@ def points_fingerprint(track: Track) -> str:
     return h.hexdigest()
 
 
-def kcal(
-    *, metres: float, sport: str, body_mass_kg: float, walking_factor: float = 0.6
-) -> float:
+def kcal(*, metres: float, sport: str, body_mass_kg: float, walking_factor: float = 0.6) -> float:
     """Energy cost: running ≈ 1.036 kcal per kg per km; walking a configurable share of it."""
     per_km = 1.036 * body_mass_kg
     if sport in (WALK, HIKE):

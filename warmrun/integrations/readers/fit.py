@@ -21,14 +21,31 @@ from warmrun.platform.tracks import CYCLE, HIKE, OTHER, RUN, WALK, Track
 
 NAN = math.nan
 SEMICIRCLE = 180.0 / 2**31
-_SPORTS = {"running": RUN, "walking": WALK, "hiking": HIKE, "cycling": CYCLE,
-           "e_biking": CYCLE, "training": OTHER}
+_SPORTS = {
+    "running": RUN,
+    "walking": WALK,
+    "hiking": HIKE,
+    "cycling": CYCLE,
+    "e_biking": CYCLE,
+    "training": OTHER,
+}
 # fitdecode raises its own FitError family for framing and CRC problems, but a damaged payload
 # can surface as one of these from its field decoding (its structure checks are asserts);
 # all mean "this file is corrupt".
-_DECODE_ERRORS = (fitdecode.FitError, struct.error, ValueError, KeyError, IndexError, TypeError,
-                  OverflowError, UnicodeDecodeError, ZeroDivisionError, AttributeError, EOFError,
-                  AssertionError)
+_DECODE_ERRORS = (
+    fitdecode.FitError,
+    struct.error,
+    ValueError,
+    KeyError,
+    IndexError,
+    TypeError,
+    OverflowError,
+    UnicodeDecodeError,
+    ZeroDivisionError,
+    AttributeError,
+    EOFError,
+    AssertionError,
+)
 
 
 def is_fit(head: bytes) -> bool:
@@ -75,11 +92,13 @@ def read_fit(data: bytes, limits: Limits) -> Track:
                     values = _values(frame)
                     dist = values.get("total_distance")
                     elapsed = values.get("total_elapsed_time")
-                    sessions.append((
-                        float(dist) if isinstance(dist, (int, float)) else 0.0,
-                        str(values.get("sport") or ""),
-                        float(elapsed) if isinstance(elapsed, (int, float)) else 0.0,
-                    ))
+                    sessions.append(
+                        (
+                            float(dist) if isinstance(dist, (int, float)) else 0.0,
+                            str(values.get("sport") or ""),
+                            float(elapsed) if isinstance(elapsed, (int, float)) else 0.0,
+                        )
+                    )
                 elif name == "file_id":
                     file_type = _values(frame).get("type")
     except TooLarge:
@@ -97,9 +116,17 @@ def read_fit(data: bytes, limits: Limits) -> Track:
         longest = max(sessions, key=lambda s: s[0])
         sport = _SPORTS.get(longest[1], OTHER) if longest[1] else None
     return Track.from_columns(
-        lat, lon, ele, ts, hr, seg if lat else [],
-        sport=sport, source_format="fit", device_distance_m=device or None,
-        device_elapsed_s=elapsed_total or None, has_gps=gps_records > 0,
+        lat,
+        lon,
+        ele,
+        ts,
+        hr,
+        seg if lat else [],
+        sport=sport,
+        source_format="fit",
+        device_distance_m=device or None,
+        device_elapsed_s=elapsed_total or None,
+        has_gps=gps_records > 0,
     )
 
 

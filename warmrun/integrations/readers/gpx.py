@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import re
 from array import array
+from itertools import pairwise
 
 import numpy as np
 
@@ -22,14 +23,35 @@ from warmrun.platform.tracks import CYCLE, HIKE, OTHER, RUN, WALK, Track
 NAN = math.nan
 _OTHER, _TRKPT, _ELE, _TIME, _HR, _TRKSEG, _TRK, _TYPE, _RTEPT, _WPT, _GPX, _NAME = range(12)
 _KINDS = {
-    "trkpt": _TRKPT, "ele": _ELE, "time": _TIME, "hr": _HR, "trkseg": _TRKSEG, "trk": _TRK,
-    "type": _TYPE, "rtept": _RTEPT, "wpt": _WPT, "gpx": _GPX, "name": _NAME,
+    "trkpt": _TRKPT,
+    "ele": _ELE,
+    "time": _TIME,
+    "hr": _HR,
+    "trkseg": _TRKSEG,
+    "trk": _TRK,
+    "type": _TYPE,
+    "rtept": _RTEPT,
+    "wpt": _WPT,
+    "gpx": _GPX,
+    "name": _NAME,
 }
 
 _SPORTS = {
-    "running": RUN, "run": RUN, "trail running": RUN, "jogging": RUN, "9": RUN,
-    "walking": WALK, "walk": WALK, "hiking": HIKE, "hike": HIKE, "10": WALK,
-    "cycling": CYCLE, "biking": CYCLE, "ride": CYCLE, "mountain biking": CYCLE, "1": CYCLE,
+    "running": RUN,
+    "run": RUN,
+    "trail running": RUN,
+    "jogging": RUN,
+    "9": RUN,
+    "walking": WALK,
+    "walk": WALK,
+    "hiking": HIKE,
+    "hike": HIKE,
+    "10": WALK,
+    "cycling": CYCLE,
+    "biking": CYCLE,
+    "ride": CYCLE,
+    "mountain biking": CYCLE,
+    "1": CYCLE,
 }
 
 
@@ -59,9 +81,22 @@ def read_gpx_exact(data: bytes, limits: Limits) -> Track:
     kinds: dict[str, int] = {}
     buf: list[str] = []
     # Mutable state in a list: cheaper for closures than attribute access on an object.
-    st = {"cap": 0, "in_pt": False, "ptlat": NAN, "ptlon": NAN, "e": NAN, "t": NAN, "h": NAN,
-          "trk": 0, "in_trk": False, "new_seg": True, "other": 0, "root": False, "sport": "",
-          "name": None}
+    st = {
+        "cap": 0,
+        "in_pt": False,
+        "ptlat": NAN,
+        "ptlon": NAN,
+        "e": NAN,
+        "t": NAN,
+        "h": NAN,
+        "trk": 0,
+        "in_trk": False,
+        "new_seg": True,
+        "other": 0,
+        "root": False,
+        "sport": "",
+        "name": None,
+    }
     max_points = limits.points
     max_depth = limits.xml_depth
     lat_a, lon_a, ele_a, ts_a, hr_a = lat.append, lon.append, ele.append, ts.append, hr.append
@@ -159,8 +194,14 @@ def read_gpx_exact(data: bytes, limits: Limits) -> Track:
     sport = st["sport"]
     name = st["name"]
     return Track.from_columns(
-        lat, lon, ele, ts, hr, seg,
-        sport=str(sport) if sport else None, name=str(name) if name else None,
+        lat,
+        lon,
+        ele,
+        ts,
+        hr,
+        seg,
+        sport=str(sport) if sport else None,
+        name=str(name) if name else None,
         source_format="gpx",
     )
 
@@ -198,8 +239,12 @@ def _scan_canonical(data: bytes, limits: Limits) -> Track | None:
     first_trk = data.find(b"<trk>")
     if first_trk < 0 or not data.rstrip().endswith(b"</gpx>"):
         return None
-    if (data.find(b"<!--", first_trk) >= 0 or data.find(b"<![CDATA[", first_trk) >= 0
-            or b":trkpt" in data or b"<gpx" not in data[:first_trk]):
+    if (
+        data.find(b"<!--", first_trk) >= 0
+        or data.find(b"<![CDATA[", first_trk) >= 0
+        or b":trkpt" in data
+        or b"<gpx" not in data[:first_trk]
+    ):
         return None
     total = data.count(b"<trkpt")
     if total > limits.points:
@@ -216,7 +261,7 @@ def _scan_canonical(data: bytes, limits: Limits) -> Track | None:
     starts: list[int] = []
     has_time = has_ele = has_hr = None
     counted = 0
-    for a, b in zip(seg_pos, seg_pos[1:], strict=False):
+    for a, b in pairwise(seg_pos):
         n = data.count(b"<trkpt", a, b)
         if n == 0:
             continue
@@ -271,7 +316,13 @@ def _scan_canonical(data: bytes, limits: Limits) -> Track | None:
     sport = sport_from_text(tm.group(1).decode("utf-8", "replace")) if tm else ""
     name = nm.group(1).decode("utf-8", "replace").strip()[:200] if nm else None
     return Track(
-        lat=lat, lon=lon, ele=ele, t=ts, hr=hr,
+        lat=lat,
+        lon=lon,
+        ele=ele,
+        t=ts,
+        hr=hr,
         segment_starts=np.flatnonzero(seg_mark).astype(np.int64),
-        sport=sport or None, name=name or None, source_format="gpx",
+        sport=sport or None,
+        name=name or None,
+        source_format="gpx",
     )

@@ -30,7 +30,11 @@ from warmrun.platform.errors import (
 from warmrun.platform.tracks import Track
 
 GPX, TCX, FIT, ZIP, GZIP = "gpx", "tcx", "fit", "zip", "gzip"
-_READERS: dict[str, Callable[[bytes, Limits], Track]] = {GPX: read_gpx, TCX: read_tcx, FIT: read_fit}
+_READERS: dict[str, Callable[[bytes, Limits], Track]] = {
+    GPX: read_gpx,
+    TCX: read_tcx,
+    FIT: read_fit,
+}
 _ROOT = re.compile(rb"<(?:[A-Za-z_][\w.\-]*:)?(gpx|TrainingCenterDatabase)[\s>/]")
 MAX_NESTING = 3
 
@@ -99,17 +103,24 @@ def _expand(
     if fmt in (ZIP, GZIP):
         if depth >= MAX_NESTING:
             raise TooLarge(what="archive nesting", limit=str(MAX_NESTING))
-        members = _zip_members(data, limits, budget) if fmt == ZIP else [
-            (name.removesuffix(".gz"), _gunzip(data, budget))
-        ]
+        members = (
+            _zip_members(data, limits, budget)
+            if fmt == ZIP
+            else [(name.removesuffix(".gz"), _gunzip(data, budget))]
+        )
         found = False
         for member_name, member in members:
             inner = sniff(member)
             if inner is None:
                 continue  # READMEs, images, JSON in an export: not ours, not an error
             found = True
-            yield from _expand(member, f"{name}/{member_name}" if fmt == ZIP else member_name,
-                               limits, budget, depth + 1)
+            yield from _expand(
+                member,
+                f"{name}/{member_name}" if fmt == ZIP else member_name,
+                limits,
+                budget,
+                depth + 1,
+            )
         if not found and depth == 0:
             raise EmptyArchive()
         return
@@ -146,8 +157,16 @@ def _zip_members(data: bytes, limits: Limits, budget: list[int]) -> list[tuple[s
                     chunks.append(chunk)
             members.append((info.filename, b"".join(chunks)))
         return members
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, zlib.error,
-            EOFError, OSError, ValueError, RuntimeError) as exc:
+    except (
+        zipfile.BadZipFile,
+        zipfile.LargeZipFile,
+        NotImplementedError,
+        zlib.error,
+        EOFError,
+        OSError,
+        ValueError,
+        RuntimeError,
+    ) as exc:
         raise CorruptFile(str(exc)) from exc
 
 

@@ -17,8 +17,15 @@ from warmrun.platform.tracks import CYCLE, OTHER, RUN, Track
 
 NAN = math.nan
 _SPORTS = {"running": RUN, "biking": CYCLE, "other": OTHER}
-_CAPTURE = {"Time", "LatitudeDegrees", "LongitudeDegrees", "AltitudeMeters", "Value",
-            "DistanceMeters", "TotalTimeSeconds"}
+_CAPTURE = {
+    "Time",
+    "LatitudeDegrees",
+    "LongitudeDegrees",
+    "AltitudeMeters",
+    "Value",
+    "DistanceMeters",
+    "TotalTimeSeconds",
+}
 
 
 def read_tcx(data: bytes, limits: Limits) -> Track:
@@ -105,9 +112,16 @@ def read_tcx(data: bytes, limits: Limits) -> Track:
         raise NotAnActivity()
     sport = st["sport"]
     return Track.from_columns(
-        lat, lon, ele, ts, hr, seg,
-        sport=str(sport) if sport else None, source_format="tcx",
-        device_distance_m=device or None, device_elapsed_s=elapsed or None,
+        lat,
+        lon,
+        ele,
+        ts,
+        hr,
+        seg,
+        sport=str(sport) if sport else None,
+        source_format="tcx",
+        device_distance_m=device or None,
+        device_elapsed_s=elapsed or None,
         has_gps=bool(lat),
     )
 

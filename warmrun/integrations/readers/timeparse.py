@@ -29,8 +29,9 @@ def iso_to_posix(text: str) -> float:
         return math.nan
 
 
-def _days_from_civil(y: npt.NDArray[np.int64], m: npt.NDArray[np.int64],
-                     d: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+def _days_from_civil(
+    y: npt.NDArray[np.int64], m: npt.NDArray[np.int64], d: npt.NDArray[np.int64]
+) -> npt.NDArray[np.int64]:
     """Days since 1970-01-01 for proleptic Gregorian dates (H. Hinnant's algorithm)."""
     y = y - (m <= 2)
     era = np.floor_divide(y, 400)
@@ -54,8 +55,11 @@ def times_to_posix(values: list[bytes]) -> npt.NDArray[np.float64]:
         if len(joined) == n * width:
             raw = np.frombuffer(joined, dtype=np.uint8).reshape(n, width)
             if (
-                (raw[:, 4] == 45).all() and (raw[:, 7] == 45).all() and (raw[:, 10] == 84).all()
-                and (raw[:, 13] == 58).all() and (raw[:, 16] == 58).all()
+                (raw[:, 4] == 45).all()
+                and (raw[:, 7] == 45).all()
+                and (raw[:, 10] == 84).all()
+                and (raw[:, 13] == 58).all()
+                and (raw[:, 16] == 58).all()
                 and (raw[:, width - 1] == 90).all()
             ):
                 digits = raw.astype(np.int64) - 48

@@ -50,7 +50,9 @@ def prepare(data: bytes) -> bytes:
     except (UnicodeDecodeError, ValueError) as exc:
         raise UnsupportedEncoding() from exc
     head, sep, rest = text.partition("?>")
-    return (re.sub(r"encoding\s*=\s*[\"'][^\"']*[\"']", 'encoding="utf-8"', head) + sep + rest).encode()
+    return (
+        re.sub(r"encoding\s*=\s*[\"'][^\"']*[\"']", 'encoding="utf-8"', head) + sep + rest
+    ).encode()
 
 
 def parse(

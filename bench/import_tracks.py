@@ -1,0 +1,199 @@
+"""Track import benchmark: warmrun's reader + metrics + plausibility against gpxpy and expat.
+
+Prints each figure, then one JSON line with the headline numbers. Every baseline is measured in
+the same run on the same bytes. Usage: python bench/import_tracks.py [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gc
+import io
+import json
+import statistics
+import sys
+import tempfile
+import time
+import tracemalloc
+from collections.abc import Callable
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from xml.parsers import expat
+
+import fitdecode
+import gpxpy
+
+from warmrun import db
+from warmrun.config import Limits
+from warmrun.integrations.importer import import_bytes
+from warmrun.integrations.readers import read_track
+from warmrun.integrations.readers.fit import read_fit
+from warmrun.integrations.synthetic import synthetic_run_gpx
+from warmrun.platform import campaigns
+from warmrun.platform.models import CampaignState
+from warmrun.platform.tracks import analyse
+
+NOW = datetime(2026, 11, 21, tzinfo=UTC)
+LIMITS = Limits(points=200_000)
+IGNORE = fitdecode.ErrorHandling.IGNORE
+FIT = Path(__file__).resolve().parents[1] / "tests/data/tracks/fit"
+
+
+def median_time(fn: Callable[[], object], repeat: int) -> float:
+    times = []
+    for _ in range(repeat):
+        gc.collect()
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def warmrun_pipeline(data: bytes) -> None:
+    analyse(read_track(data, LIMITS), now=NOW)
+
+
+def gpxpy_pipeline(data: bytes) -> None:
+    gpx = gpxpy.parse(data)
+    gpx.length_2d()
+    gpx.get_moving_data()
+
+
+def expat_floor(data: bytes) -> None:
+    """Bare expat tokenizing: the C parser over the bytes with no Python handlers."""
+    parser = expat.ParserCreate()
+    parser.Parse(data, True)
+
+
+def peak_bytes(data: bytes) -> int:
+    gc.collect()
+    tracemalloc.start()
+    warmrun_pipeline(data)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    return peak
+
+
+def fit_records_per_s(repeat: int) -> tuple[float, float]:
+    files = [
+        p.read_bytes()
+        for p in sorted(FIT.glob("*.fit"))
+        if "invalid" not in p.name and "Settings" not in p.name
+    ]
+    records = 0
+    for data in files:
+        with fitdecode.FitReader(io.BytesIO(data), error_handling=IGNORE) as r:
+            records += sum(
+                1 for f in r if isinstance(f, fitdecode.FitDataMessage) and f.name == "record"
+            )
+
+    def ours() -> None:
+        for data in files:
+            read_fit(data, LIMITS)
+
+    def plain() -> None:
+        for data in files:
+            with fitdecode.FitReader(io.BytesIO(data), error_handling=IGNORE) as r:
+                for _ in r:
+                    pass
+
+    return records / median_time(ours, repeat), records / median_time(plain, repeat)
+
+
+async def full_import(repeat: int) -> tuple[float, float]:
+    """Median seconds for a whole import of a 3,600-point run into SQLite, and gpxpy parse."""
+    home = Path(tempfile.mkdtemp(prefix="warmrun-bench-"))
+    url = f"sqlite://{home / 'bench.sqlite3'}"
+    await db.connect(url)
+    try:
+        partner = await campaigns.create_partner(name="bench")
+        pack = await campaigns.create_item(
+            code="pack", name_zh="温暖包", name_en="pack", unit_price_fen=36_500
+        )
+        city = await campaigns.create_city(
+            code="SZ", name_zh="苏州", name_en="Suzhou", lat=31.2989, lon=120.5853
+        )
+        compound = await campaigns.create_compound(city_id=city.id, name="c", households=100)
+        c = await campaigns.create_campaign(
+            code="bench",
+            name="bench",
+            partner_id=partner.id,
+            goods_id=pack.id,
+            starts_on=date(2025, 1, 1),
+            ends_on=date(2026, 12, 31),
+            city_goals={city.id: 0},
+        )
+        await campaigns.set_rule(campaign_id=c.id, sport="run", fen=50, per=1000)
+        await campaigns.set_points_rule(campaign_id=c.id, points_per_km=10)
+        await campaigns.add_pledge(campaign_id=c.id, sponsor="s", cap_fen=10**12)
+        await campaigns.advance(campaign_id=c.id, to=CampaignState.ACTIVE)
+        resident = await campaigns.create_resident(compound_id=compound.id, display_name="r")
+        files = [
+            synthetic_run_gpx(
+                points=3600, seed=i, start=datetime(2025, 3, 1, tzinfo=UTC) + timedelta(hours=3 * i)
+            )
+            for i in range(repeat + 1)
+        ]
+        await import_bytes(resident_id=resident.id, data=files[-1], name="warm.gpx", limits=LIMITS)
+        times = []
+        for data in files[:-1]:
+            t0 = time.perf_counter()
+            (outcome,) = await import_bytes(
+                resident_id=resident.id, data=data, name="r.gpx", limits=LIMITS
+            )
+            times.append(time.perf_counter() - t0)
+            assert outcome.outcome is not None and outcome.outcome.value_fen > 0
+        gpx_times = [median_time(lambda d=d: gpxpy.parse(d), 1) for d in files[:-1]]
+        return statistics.median(times), statistics.median(gpx_times)
+    finally:
+        await db.close()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--quick", action="store_true", help="fewer repetitions")
+    args = parser.parse_args()
+    repeat = 3 if args.quick else 7
+    result: dict[str, float] = {}
+    for n in (10_000, 100_000):
+        data = synthetic_run_gpx(points=n)
+        ours = median_time(lambda d=data: warmrun_pipeline(d), repeat)
+        theirs = median_time(lambda d=data: gpxpy_pipeline(d), max(1, repeat // 2))
+        floor = median_time(lambda d=data: expat_floor(d), repeat)
+        print(
+            f"{n:>7} points ({len(data) / 1e6:.1f} MB): warmrun {ours * 1e3:8.1f} ms "
+            f"({n / ours:,.0f} pts/s) | gpxpy {theirs * 1e3:8.1f} ms ({n / theirs:,.0f} pts/s) "
+            f"| bare expat {floor * 1e3:6.1f} ms | ratio {theirs / ours:.1f}x, "
+            f"fraction of expat {floor / ours:.2f}"
+        )
+        if n == 100_000:
+            result.update(
+                points_per_s=round(n / ours),
+                gpxpy_points_per_s=round(n / theirs),
+                ratio_vs_gpxpy=round(theirs / ours, 2),
+                fraction_of_expat=round(floor / ours, 3),
+            )
+            result["peak_bytes_per_point_100k"] = round(peak_bytes(data) / n, 1)
+            print(
+                f"peak memory (tracemalloc, input bytes excluded): "
+                f"{result['peak_bytes_per_point_100k']} bytes/point"
+            )
+    ours_fit, plain_fit = fit_records_per_s(repeat)
+    print(
+        f"FIT: warmrun {ours_fit:,.0f} records/s | plain fitdecode loop {plain_fit:,.0f} "
+        f"records/s | ratio {ours_fit / plain_fit:.2f}"
+    )
+    result["fit_records_per_s"] = round(ours_fit)
+    full, gpx_parse = asyncio.run(full_import(repeat * 2 + 1))
+    print(
+        f"full import of a 3,600-point run into SQLite: {full * 1e3:.1f} ms | gpxpy parse "
+        f"alone: {gpx_parse * 1e3:.1f} ms | ratio {gpx_parse / full:.2f}"
+    )
+    result["full_import_ratio_vs_gpxpy_parse"] = round(gpx_parse / full, 2)
+    print(json.dumps(result))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
