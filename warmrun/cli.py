@@ -72,7 +72,7 @@ def track_stats(paths: list[str], settings: Settings) -> tuple[list[dict[str, An
 
 def _print_outcomes(outcomes: list[FileOutcome], as_json: bool) -> bool:
     failed = False
-    rows = []
+    rows: list[dict[str, Any]] = []
     for o in outcomes:
         if o.error is not None:
             failed = True

@@ -252,7 +252,7 @@ class Totals:
 async def totals(*, campaign_id: int, by: str | None = None) -> dict[Any, Totals]:
     """Ledger sums for a campaign: overall (key None), per ``city`` or per ``compound``."""
     campaign = await get_campaign(campaign_id=campaign_id)
-    goods = await Goods.get(id=campaign.goods_id)  # type: ignore[attr-defined]
+    goods = await Goods.get(id=campaign.goods_id)
     group = {"city": "city_id", "compound": "compound_id", None: None}[by]
     query = Contribution.filter(campaign_id=campaign_id)
     fields = ["metres", "kcal", "value_fen", "funded_fen", "resident_ref"]
@@ -271,7 +271,9 @@ async def totals(*, campaign_id: int, by: str | None = None) -> dict[Any, Totals
     if campaign.settlement_mode == SettlementMode.PRO_RATA:
         # Until settlement nothing is allocated: show what the pledges will cover, split in
         # proportion to each group's value.
-        caps = await SponsorPledge.filter(campaign_id=campaign_id).values_list("cap_fen", flat=True)
+        caps: list[Any] = await SponsorPledge.filter(campaign_id=campaign_id).values_list(
+            "cap_fen", flat=True
+        )
         keys = sorted(acc, key=lambda k: (k is None, k))
         shares = split_largest_remainder(
             min(sum(acc[k][2] for k in keys), sum(int(c) for c in caps)),

@@ -54,6 +54,7 @@ class City(Model):
 
 class Compound(Model):
     id = fields.IntField(primary_key=True)
+    city_id: int
     city: fields.ForeignKeyRelation[City] = fields.ForeignKeyField(
         "models.City", related_name="compounds", on_delete=fields.RESTRICT
     )
@@ -68,12 +69,14 @@ class Compound(Model):
 
 class Resident(Model):
     id = fields.IntField(primary_key=True)
+    compound_id: int
     compound: fields.ForeignKeyRelation[Compound] = fields.ForeignKeyField(
         "models.Compound", related_name="residents", on_delete=fields.RESTRICT
     )
     display_name = fields.CharField(max_length=64)
     body_mass_kg = fields.IntField(null=True)
     birth_year = fields.IntField(null=True)
+    guardian_id: int | None
     guardian: fields.ForeignKeyNullableRelation[Resident] = fields.ForeignKeyField(
         "models.Resident", related_name="wards", null=True, on_delete=fields.SET_NULL
     )
@@ -113,9 +116,11 @@ class Goods(Model):
 
 class BundleLine(Model):
     id = fields.IntField(primary_key=True)
+    bundle_id: int
     bundle: fields.ForeignKeyRelation[Goods] = fields.ForeignKeyField(
         "models.Goods", related_name="lines", on_delete=fields.CASCADE
     )
+    item_id: int
     item: fields.ForeignKeyRelation[Goods] = fields.ForeignKeyField(
         "models.Goods", related_name="in_bundles", on_delete=fields.RESTRICT
     )
@@ -130,9 +135,11 @@ class Campaign(Model):
     id = fields.IntField(primary_key=True)
     code = fields.CharField(max_length=64, unique=True)
     name = fields.CharField(max_length=200)
+    partner_id: int
     partner: fields.ForeignKeyRelation[CharityPartner] = fields.ForeignKeyField(
         "models.CharityPartner", related_name="campaigns", on_delete=fields.RESTRICT
     )
+    goods_id: int
     goods: fields.ForeignKeyRelation[Goods] = fields.ForeignKeyField(
         "models.Goods", related_name="campaigns", on_delete=fields.RESTRICT
     )
@@ -158,9 +165,11 @@ class Campaign(Model):
 
 class CampaignCity(Model):
     id = fields.IntField(primary_key=True)
+    campaign_id: int
     campaign: fields.ForeignKeyRelation[Campaign] = fields.ForeignKeyField(
         "models.Campaign", related_name="cities", on_delete=fields.CASCADE
     )
+    city_id: int
     city: fields.ForeignKeyRelation[City] = fields.ForeignKeyField(
         "models.City", related_name="campaigns", on_delete=fields.RESTRICT
     )
@@ -175,6 +184,7 @@ class ConversionRule(Model):
     # fen per per units of the basis (metres or kcal) for one sport.
 
     id = fields.IntField(primary_key=True)
+    campaign_id: int
     campaign: fields.ForeignKeyRelation[Campaign] = fields.ForeignKeyField(
         "models.Campaign", related_name="rules", on_delete=fields.CASCADE
     )
@@ -192,6 +202,7 @@ class ConversionRule(Model):
 
 class SponsorPledge(Model):
     id = fields.IntField(primary_key=True)
+    campaign_id: int
     campaign: fields.ForeignKeyRelation[Campaign] = fields.ForeignKeyField(
         "models.Campaign", related_name="pledges", on_delete=fields.CASCADE
     )
@@ -211,6 +222,7 @@ class SponsorPledge(Model):
 
 class Run(Model):
     id = fields.IntField(primary_key=True)
+    resident_id: int
     resident: fields.ForeignKeyRelation[Resident] = fields.ForeignKeyField(
         "models.Resident", related_name="runs", on_delete=fields.RESTRICT
     )
@@ -230,7 +242,8 @@ class Run(Model):
     points = fields.IntField()
     device_distance_m = fields.IntField(null=True)
     verdict = fields.CharField(max_length=16, db_index=True)
-    reasons = fields.JSONField(default=list)
+    reasons: fields.Field[list[str]] = fields.JSONField(default=list)
+    start_city_id: int | None
     start_city: fields.ForeignKeyNullableRelation[City] = fields.ForeignKeyField(
         "models.City", related_name="runs", null=True, on_delete=fields.SET_NULL
     )
@@ -247,6 +260,7 @@ class RunFile(Model):
     # The original upload, zlib-compressed, kept for audit and re-processing.
 
     id = fields.IntField(primary_key=True)
+    run_id: int
     run: fields.OneToOneRelation[Run] = fields.OneToOneField(
         "models.Run", related_name="file", on_delete=fields.CASCADE
     )
@@ -265,18 +279,22 @@ class Contribution(Model):
     # editing or deleting any row breaks verification from that row on.
 
     id = fields.IntField(primary_key=True)
+    campaign_id: int
     campaign: fields.ForeignKeyRelation[Campaign] = fields.ForeignKeyField(
         "models.Campaign", related_name="contributions", on_delete=fields.RESTRICT
     )
     seq = fields.IntField()
     kind = fields.CharField(max_length=16)  # run | reversal | offline
+    run_id: int | None
     run: fields.ForeignKeyNullableRelation[Run] = fields.ForeignKeyField(
         "models.Run", related_name="contributions", null=True, on_delete=fields.SET_NULL
     )
     resident_ref = fields.CharField(max_length=64)  # "resident:ID", pseudonymised on erasure
+    city_id: int
     city: fields.ForeignKeyRelation[City] = fields.ForeignKeyField(
         "models.City", related_name="contributions", on_delete=fields.RESTRICT
     )
+    compound_id: int
     compound: fields.ForeignKeyRelation[Compound] = fields.ForeignKeyField(
         "models.Compound", related_name="contributions", on_delete=fields.RESTRICT
     )
@@ -298,9 +316,11 @@ class Contribution(Model):
 
 class PledgeAllocation(Model):
     id = fields.IntField(primary_key=True)
+    pledge_id: int
     pledge: fields.ForeignKeyRelation[SponsorPledge] = fields.ForeignKeyField(
         "models.SponsorPledge", related_name="allocations", on_delete=fields.RESTRICT
     )
+    contribution_id: int
     contribution: fields.ForeignKeyRelation[Contribution] = fields.ForeignKeyField(
         "models.Contribution", related_name="allocations", on_delete=fields.RESTRICT
     )
@@ -312,6 +332,7 @@ class PledgeAllocation(Model):
 
 class PointsRule(Model):
     id = fields.IntField(primary_key=True)
+    campaign_id: int
     campaign: fields.OneToOneRelation[Campaign] = fields.OneToOneField(
         "models.Campaign", related_name="points_rule", on_delete=fields.CASCADE
     )
@@ -327,6 +348,7 @@ class PointsEntry(Model):
     # Append-only points ledger; idempotency_key names the source event.
 
     id = fields.IntField(primary_key=True)
+    resident_id: int
     resident: fields.ForeignKeyRelation[Resident] = fields.ForeignKeyField(
         "models.Resident", related_name="points_entries", on_delete=fields.RESTRICT
     )
@@ -342,6 +364,7 @@ class PointsEntry(Model):
 
 class Reward(Model):
     id = fields.IntField(primary_key=True)
+    compound_id: int
     compound: fields.ForeignKeyRelation[Compound] = fields.ForeignKeyField(
         "models.Compound", related_name="rewards", on_delete=fields.RESTRICT
     )
@@ -362,9 +385,11 @@ class Reward(Model):
 
 class Redemption(Model):
     id = fields.IntField(primary_key=True)
+    resident_id: int
     resident: fields.ForeignKeyRelation[Resident] = fields.ForeignKeyField(
         "models.Resident", related_name="redemptions", on_delete=fields.RESTRICT
     )
+    reward_id: int
     reward: fields.ForeignKeyRelation[Reward] = fields.ForeignKeyField(
         "models.Reward", related_name="redemptions", on_delete=fields.RESTRICT
     )
@@ -384,7 +409,7 @@ class Outbox(Model):
 
     id = fields.BigIntField(primary_key=True)
     topic = fields.CharField(max_length=32)
-    payload = fields.JSONField()
+    payload: fields.Field[dict[str, object]] = fields.JSONField()
     created_at = fields.DatetimeField()
     processed_at = fields.DatetimeField(null=True, db_index=True)
 

@@ -108,7 +108,7 @@ async def redeem(
         raise NotFound("resident", "居民")
     if reward is None:
         raise NotFound("reward", "奖品")
-    if reward.compound_id != resident.compound_id:  # type: ignore[attr-defined]
+    if reward.compound_id != resident.compound_id:
         raise RewardNotAvailable()
     price = reward.points_price
     try:
@@ -126,7 +126,7 @@ async def redeem(
                 .update(points_balance=F("points_balance") - price)
             )
             if not paid:
-                current = await Resident.get(id=resident_id).using_db(conn)  # type: ignore[attr-defined]
+                current = await Resident.filter(id=resident_id).using_db(conn).get()
                 raise InsufficientPoints(needed=price, balance=current.points_balance)
             code = await _unique_code(conn)
             redemption = await Redemption.create(
@@ -187,7 +187,7 @@ async def cancel(*, code: str, resident_id: int | None = None) -> Redemption:
     async with in_transaction() as conn:
         redemption = await Redemption.filter(code=code).using_db(conn).first()
         if redemption is None or (
-            resident_id is not None and redemption.resident_id != resident_id  # type: ignore[attr-defined]
+            resident_id is not None and redemption.resident_id != resident_id
         ):
             raise NotFound("pickup code", "取货码")
         done = (
@@ -196,11 +196,11 @@ async def cancel(*, code: str, resident_id: int | None = None) -> Redemption:
             .update(state=RedemptionState.CANCELLED, closed_at=clock.now())
         )
         if not done:
-            current = await Redemption.get(id=redemption.id).using_db(conn)
+            current = await Redemption.filter(id=redemption.id).using_db(conn).get()
             raise RedemptionStateError(state=current.state, state_zh=_ZH[current.state])
         await PointsEntry.create(
             resident_id=redemption.resident_id,
-            delta=redemption.points,  # type: ignore[attr-defined]
+            delta=redemption.points,
             reason="refund",
             idempotency_key=f"refund:{redemption.code}",
             ref=redemption.code,
@@ -210,15 +210,7 @@ async def cancel(*, code: str, resident_id: int | None = None) -> Redemption:
         await (
             Resident.filter(id=redemption.resident_id)
             .using_db(conn)
-            .update(  # type: ignore[attr-defined]
-                points_balance=F("points_balance") + redemption.points
-            )
+            .update(points_balance=F("points_balance") + redemption.points)
         )
-        await (
-            Reward.filter(id=redemption.reward_id)
-            .using_db(conn)
-            .update(  # type: ignore[attr-defined]
-                stock=F("stock") + 1
-            )
-        )
+        await Reward.filter(id=redemption.reward_id).using_db(conn).update(stock=F("stock") + 1)
     return await Redemption.get(id=redemption.id)

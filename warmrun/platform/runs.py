@@ -11,6 +11,7 @@ import hashlib
 import zlib
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 from tortoise.backends.base.client import BaseDBAsyncClient
@@ -204,16 +205,16 @@ async def _credit(conn: BaseDBAsyncClient, run: Run, resident: Resident, out: Ru
     """Append a contribution (and points) for every active campaign this run counts in."""
     if run.started_at is None or run.credited_m <= 0:
         return
-    compound = await Compound.get(id=resident.compound_id).using_db(conn)  # type: ignore[attr-defined]
+    compound = await Compound.filter(id=resident.compound_id).using_db(conn).get()
     links = (
         await CampaignCity.filter(
             city_id=compound.city_id,
-            campaign__state=CampaignState.ACTIVE,  # type: ignore[attr-defined]
+            campaign__state=CampaignState.ACTIVE,
         )
         .using_db(conn)
         .values_list("campaign_id", flat=True)
     )
-    for campaign_id in sorted(set(links)):
+    for campaign_id in sorted({int(cast(Any, x)) for x in links}):
         # Lock the campaign row first: it holds the chain head, so appenders queue here.
         campaign = await Campaign.filter(id=campaign_id).using_db(conn).select_for_update().get()
         day = local_day(run.started_at, campaign.timezone)
@@ -290,8 +291,8 @@ async def _credit(conn: BaseDBAsyncClient, run: Run, resident: Resident, out: Ru
         out.campaigns.append(campaign_id)
 
 
-async def _sum(conn: BaseDBAsyncClient, query: object, column: str) -> int:
-    rows = await query.using_db(conn).annotate(s=Sum(column)).values("s")  # type: ignore[attr-defined]
+async def _sum(conn: BaseDBAsyncClient, query: Any, column: str) -> int:
+    rows = await query.using_db(conn).annotate(s=Sum(column)).values("s")
     return int(rows[0]["s"] or 0) if rows else 0
 
 
@@ -417,9 +418,9 @@ async def _reverse(conn: BaseDBAsyncClient, run: Run, *, reason: str) -> None:
         key = f"reverse:{c.id}"
         if await Contribution.filter(idempotency_key=key).using_db(conn).exists():
             continue
-        campaign = await Campaign.filter(id=c.campaign_id).using_db(conn).select_for_update().get()  # type: ignore[attr-defined]
+        campaign = await Campaign.filter(id=c.campaign_id).using_db(conn).select_for_update().get()
         allocs = await PledgeAllocation.filter(contribution_id=c.id).using_db(conn)
-        released = [(a.pledge_id, -a.fen) for a in allocs]  # type: ignore[attr-defined]
+        released = [(a.pledge_id, -a.fen) for a in allocs]
         await _append(
             conn,
             campaign,
@@ -428,7 +429,7 @@ async def _reverse(conn: BaseDBAsyncClient, run: Run, *, reason: str) -> None:
             resident_ref=c.resident_ref,
             city_id=c.city_id,
             compound_id=c.compound_id,
-            day=c.local_day,  # type: ignore[attr-defined]
+            day=c.local_day,
             sport=c.sport,
             metres=-c.metres,
             kcal=-c.kcal,
@@ -442,12 +443,12 @@ async def _reverse(conn: BaseDBAsyncClient, run: Run, *, reason: str) -> None:
             "contribution",
             {
                 "campaign_id": c.campaign_id,
-                "run_id": run.id,  # type: ignore[attr-defined]
+                "run_id": run.id,
                 "resident_id": int(c.resident_ref.split(":")[1])
                 if c.resident_ref.startswith("resident:")
                 else None,
                 "compound_id": c.compound_id,
-                "city_id": c.city_id,  # type: ignore[attr-defined]
+                "city_id": c.city_id,
                 "metres": -c.metres,
                 "local_day": c.local_day.isoformat(),
                 "sign": -1,
@@ -462,7 +463,7 @@ async def _reverse(conn: BaseDBAsyncClient, run: Run, *, reason: str) -> None:
         key = f"reverse:{award.idempotency_key}"
         if await PointsEntry.filter(idempotency_key=key).using_db(conn).exists():
             continue
-        resident = await Resident.get(id=award.resident_id).using_db(conn)  # type: ignore[attr-defined]
+        resident = await Resident.filter(id=award.resident_id).using_db(conn).get()
         # Points already spent cannot be clawed back below zero: take what is there.
         take = min(award.delta, resident.points_balance)
         if take > 0:
@@ -493,7 +494,7 @@ async def review(*, run_id: int, accept: bool, note: str = "") -> Run:
         if accept:
             if run.verdict != Verdict.FLAGGED.value:
                 raise ReviewNotAllowed(run_id=run.id, verdict=run.verdict)
-            resident = await Resident.get(id=run.resident_id).using_db(conn)  # type: ignore[attr-defined]
+            resident = await Resident.filter(id=run.resident_id).using_db(conn).get()
             await (
                 Run.filter(id=run.id)
                 .using_db(conn)

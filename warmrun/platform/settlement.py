@@ -77,7 +77,7 @@ async def report(*, campaign_id: int) -> dict[str, Any]:
     """The settlement figures, computed from the ledger alone."""
     campaign = await get_campaign(campaign_id=campaign_id)
     check = await verify(campaign_id=campaign_id)
-    goods = await Goods.get(id=campaign.goods_id)  # type: ignore[attr-defined]
+    goods = await Goods.get(id=campaign.goods_id)
     rows = await Contribution.filter(campaign_id=campaign_id).values(
         "city_id", "compound_id", "metres", "kcal", "value_fen", "funded_fen", "resident_ref"
     )
@@ -154,14 +154,14 @@ async def report(*, campaign_id: int) -> dict[str, Any]:
         ],
         "compounds": [
             {
-                "city": cities[compounds[k].city_id].code,  # type: ignore[attr-defined]
+                "city": cities[compounds[k].city_id].code,
                 "compound": compounds[k].name,
                 **block(v),
             }
             for k, v in sorted(
                 by_compound.items(),
                 key=lambda kv: (compounds[kv[0]].city_id, compounds[kv[0]].name),
-            )  # type: ignore[attr-defined]
+            )
         ],
         "pledges": [
             {"sponsor": p.sponsor, "cap_fen": p.cap_fen, "owed_fen": o}

@@ -1,9 +1,9 @@
 """Tracks and what a run is worth crediting: pure functions, no I/O.
 
 A :class:`Track` is columnar (one float64 array per field) so a 100,000-point file costs
-per point, not the hundreds a list of point objects would. Missing values are NaN. Times
-are
-POSIX seconds (UTC). Segment starts mark where a recording was split: no distance is counted
+tens of bytes per point, not the hundreds a list of point objects would. Missing values are
+NaN. Times are POSIX seconds (UTC). Segment starts mark where a recording was split: no
+distance is counted
 across a segment break.
 """
 

@@ -11,6 +11,7 @@ import math
 import re
 from array import array
 from itertools import pairwise
+from typing import Any
 
 import numpy as np
 
@@ -81,7 +82,7 @@ def read_gpx_exact(data: bytes, limits: Limits) -> Track:
     kinds: dict[str, int] = {}
     buf: list[str] = []
     # Mutable state in a list: cheaper for closures than attribute access on an object.
-    st = {
+    st: dict[str, Any] = {
         "cap": 0,
         "in_pt": False,
         "ptlat": NAN,

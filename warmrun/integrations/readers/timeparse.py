@@ -39,7 +39,8 @@ def _days_from_civil(
     mp = (m + 9) % 12
     doy = (153 * mp + 2) // 5 + d - 1
     doe = yoe * 365 + yoe // 4 - yoe // 100 + doy
-    return era * 146097 + doe - 719468
+    days: npt.NDArray[np.int64] = era * 146097 + doe - 719468
+    return days
 
 
 def times_to_posix(values: list[bytes]) -> npt.NDArray[np.float64]:
@@ -86,4 +87,5 @@ def _from_digits(digits: npt.NDArray[np.int64], width: int) -> npt.NDArray[np.fl
         else:
             bad |= True
     out[bad] = np.nan
-    return out
+    result: npt.NDArray[np.float64] = out
+    return result
