@@ -14,6 +14,7 @@ from itertools import pairwise
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from warmrun.config import Limits
 from warmrun.integrations.readers import xmlsafe
@@ -226,14 +227,35 @@ _RX_NAME = re.compile(rb"<name>([^<]*)</name>")
 _DECL_ENC = re.compile(rb"^(?:\xef\xbb\xbf)?\s*<\?xml[^>]*encoding\s*=\s*[\"']([^\"']*)[\"']")
 
 
+def _floats(values: list[bytes]) -> npt.NDArray[np.float64]:
+    return np.array(values, dtype=np.float64)
+
+
+def _times(values: list[bytes]) -> npt.NDArray[np.float64]:
+    from warmrun.integrations.readers.timeparse import times_to_posix
+
+    return times_to_posix(values)
+
+
+_FIELDS = (("t", _RX_TIME, _times), ("e", _RX_ELE, _floats), ("h", _RX_HR, _floats))
+
+
+def _segment_positions(data: bytes, start: int) -> list[int]:
+    out = []
+    pos = data.find(b"<trkseg", start)
+    while pos >= 0:
+        if data[pos + 7 : pos + 8] in (b">", b"/", b" ", b"\n", b"\t", b"\r"):
+            out.append(pos)
+        pos = data.find(b"<trkseg", pos + 7)
+    return out
+
+
 def _scan_canonical(data: bytes, limits: Limits) -> Track | None:
     """Read a GPX written in the common canonical form, or return None to use expat.
 
     Every count is checked against the number of ``<trkpt`` in each segment, so a file this
     scanner would misread falls back to the exact path instead of yielding a wrong track.
     """
-    from warmrun.integrations.readers.timeparse import times_to_posix
-
     m = _DECL_ENC.match(data[:256])
     if m and m.group(1).lower() not in (b"utf-8", b"utf8", b"us-ascii", b"ascii"):
         return None
@@ -250,54 +272,41 @@ def _scan_canonical(data: bytes, limits: Limits) -> Track | None:
     total = data.count(b"<trkpt")
     if total > limits.points:
         raise TooLarge(what="points", limit=f"{limits.points:,}")
-    seg_pos = [mm.start() for mm in re.finditer(rb"<trkseg[\s>/]", data)]
+    seg_pos = _segment_positions(data, first_trk)
     if not seg_pos or total == 0:
         return None
     seg_pos.append(len(data))
-    lats: list[bytes] = []
-    lons: list[bytes] = []
-    times: list[bytes] = []
-    eles: list[bytes] = []
-    hrs: list[bytes] = []
+    # Each field is converted to an array as soon as it is found and its list dropped, so the
+    # peak holds one list of byte strings at a time, not five.
+    cols: dict[str, list[npt.NDArray[np.float64]]] = {k: [] for k in ("lat", "lon", "t", "e", "h")}
     starts: list[int] = []
-    has_time = has_ele = has_hr = None
     counted = 0
-    for a, b in pairwise(seg_pos):
-        n = data.count(b"<trkpt", a, b)
-        if n == 0:
-            continue
-        pts = _RX_PT.findall(data, a, b)
-        if len(pts) != n:
-            return None
-        t = _RX_TIME.findall(data, a, b)
-        e = _RX_ELE.findall(data, a, b)
-        h = _RX_HR.findall(data, a, b)
-        seg_has = (len(t) == n, len(e) == n, len(h) == n)
-        if any(len(x) not in (0, n) for x in (t, e, h)):
-            return None
-        if has_time is None:
-            has_time, has_ele, has_hr = seg_has
-        elif (has_time, has_ele, has_hr) != seg_has:
-            return None
-        starts.append(counted)
-        counted += n
-        lats.extend(p[0] for p in pts)
-        lons.extend(p[1] for p in pts)
-        times.extend(t)
-        eles.extend(e)
-        hrs.extend(h)
+    try:
+        for a, b in pairwise(seg_pos):
+            pts = _RX_PT.findall(data, a, b)
+            n = len(pts)
+            if n == 0:
+                continue
+            cols["lat"].append(np.array([p[0] for p in pts], dtype=np.float64))
+            cols["lon"].append(np.array([p[1] for p in pts], dtype=np.float64))
+            del pts
+            for key, rx, convert in _FIELDS:
+                found = rx.findall(data, a, b)
+                if len(found) == n:
+                    cols[key].append(convert(found))
+                elif not found:
+                    cols[key].append(np.full(n, NAN))
+                else:
+                    return None  # some points lack the field: the exact reader decides
+                del found
+            starts.append(counted)
+            counted += n
+    except ValueError:
+        return None  # a value that is not a number: let the exact reader judge the file
     if counted != total:
         return None
-    try:
-        lat = np.array(lats, dtype=np.float64)
-        lon = np.array(lons, dtype=np.float64)
-        ele = np.array(eles, dtype=np.float64) if has_ele else np.full(counted, NAN)
-        hr = np.array(hrs, dtype=np.float64) if has_hr else np.full(counted, NAN)
-    except ValueError:
-        return None
-    del lats, lons, eles, hrs
-    ts = times_to_posix(times) if has_time else np.full(counted, NAN)
-    del times
+    lat, lon, ts, ele, hr = (np.concatenate(cols[k]) for k in ("lat", "lon", "t", "e", "h"))
+    del cols
     valid = (np.abs(lat) <= 90.0) & (np.abs(lon) <= 180.0) & ~((lat == 0.0) & (lon == 0.0))
     ele[~np.isfinite(ele)] = NAN
     hr[~np.isfinite(hr)] = NAN

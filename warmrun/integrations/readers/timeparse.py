@@ -55,37 +55,40 @@ def times_to_posix(values: list[bytes]) -> npt.NDArray[np.float64]:
         joined = b"".join(values)
         if len(joined) == n * width:
             raw = np.frombuffer(joined, dtype=np.uint8).reshape(n, width)
-            if (
-                (raw[:, 4] == 45).all()
-                and (raw[:, 7] == 45).all()
-                and (raw[:, 10] == 84).all()
-                and (raw[:, 13] == 58).all()
-                and (raw[:, 16] == 58).all()
-                and (raw[:, width - 1] == 90).all()
-            ):
-                digits = raw.astype(np.int64) - 48
-                cols = [0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18]
-                if ((digits[:, cols] >= 0) & (digits[:, cols] <= 9)).all():
-                    return _from_digits(digits, width)
+            seps = raw[:, [4, 7, 10, 13, 16, width - 1]]
+            digits = raw[:, _DIGIT_COLUMNS]
+            if (seps == _SEPARATORS).all() and ((digits >= 48) & (digits <= 57)).all():
+                del seps, digits
+                return _from_digits(raw, width)
     return np.array([iso_to_posix(v.decode("utf-8", "replace")) for v in values])
 
 
-def _from_digits(digits: npt.NDArray[np.int64], width: int) -> npt.NDArray[np.float64]:
-    y = digits[:, 0] * 1000 + digits[:, 1] * 100 + digits[:, 2] * 10 + digits[:, 3]
-    mo = digits[:, 5] * 10 + digits[:, 6]
-    d = digits[:, 8] * 10 + digits[:, 9]
-    h = digits[:, 11] * 10 + digits[:, 12]
-    mi = digits[:, 14] * 10 + digits[:, 15]
-    s = digits[:, 17] * 10 + digits[:, 18]
-    out = (_days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + s).astype(np.float64)
+_DIGIT_COLUMNS = [0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18]
+_SEPARATORS = np.array([45, 45, 84, 58, 58, 90], dtype=np.uint8)  # - - T : : Z
+
+
+def _from_digits(raw: npt.NDArray[np.uint8], width: int) -> npt.NDArray[np.float64]:
+    """Column-wise arithmetic on the ASCII bytes (one int64 column alive at a time)."""
+
+    def num(*cols: int) -> npt.NDArray[np.int64]:
+        out = np.zeros(raw.shape[0], dtype=np.int64)
+        for c in cols:
+            out *= 10
+            out += raw[:, c]
+            out -= 48
+        return out
+
+    y, mo, d = num(0, 1, 2, 3), num(5, 6), num(8, 9)
+    h, mi, s = num(11, 12), num(14, 15), num(17, 18)
     bad = (mo < 1) | (mo > 12) | (d < 1) | (d > 31) | (h > 23) | (mi > 59) | (s > 60)
-    if width > 21 and digits.shape[1] > 20:
-        frac_digits = digits[:, 20 : width - 1]
-        if ((frac_digits >= 0) & (frac_digits <= 9)).all():
-            scale = 10.0 ** -np.arange(1, frac_digits.shape[1] + 1)
-            out += frac_digits @ scale
+    secs = (_days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + s).astype(np.float64)
+    del y, mo, d, h, mi, s
+    if width > 21:
+        frac = raw[:, 20 : width - 1]
+        if raw[0, 19] == 46 and ((frac >= 48) & (frac <= 57)).all():
+            scale = 10.0 ** -np.arange(1, frac.shape[1] + 1)
+            secs += (frac.astype(np.float64) - 48.0) @ scale
         else:
             bad |= True
-    out[bad] = np.nan
-    result: npt.NDArray[np.float64] = out
-    return result
+    secs[bad] = np.nan
+    return secs
