@@ -66,6 +66,15 @@ def expat_floor(data: bytes) -> None:
     parser.Parse(data, True)
 
 
+def expat_floor_chunked(data: bytes) -> None:
+    """The same fed in 64 KiB chunks (faster than one call on large documents)."""
+    parser = expat.ParserCreate()
+    view = memoryview(data)
+    for offset in range(0, len(view), 1 << 16):
+        parser.Parse(view[offset : offset + (1 << 16)], False)
+    parser.Parse(b"", True)
+
+
 def peak_bytes(data: bytes) -> int:
     gc.collect()
     tracemalloc.start()
@@ -160,7 +169,11 @@ def main() -> int:
         data = synthetic_run_gpx(points=n)
         ours = median_time(lambda d=data: warmrun_pipeline(d), repeat)
         theirs = median_time(lambda d=data: gpxpy_pipeline(d), max(1, repeat // 2))
-        floor = median_time(lambda d=data: expat_floor(d), repeat)
+        # The floor is whichever way of feeding expat is faster on this size.
+        floor = min(
+            median_time(lambda d=data: expat_floor(d), repeat),
+            median_time(lambda d=data: expat_floor_chunked(d), repeat),
+        )
         print(
             f"{n:>7} points ({len(data) / 1e6:.1f} MB): warmrun {ours * 1e3:8.1f} ms "
             f"({n / ours:,.0f} pts/s) | gpxpy {theirs * 1e3:8.1f} ms ({n / theirs:,.0f} pts/s) "

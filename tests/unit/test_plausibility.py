@@ -128,3 +128,18 @@ def test_gcj02_import_option_moves_points_back_to_wgs84() -> None:
         shifted.lat[i], shifted.lon[i] = wgs84_to_gcj02(track.lat[i], track.lon[i])
     back = shifted.converted_from_gcj02()
     assert np.allclose(back.lat, track.lat, atol=1e-7)
+
+
+def test_simplified_line_keeps_corners_and_drops_jitter() -> None:
+    from warmrun.platform.geo import decode_polyline, encode_polyline, simplify
+
+    line = [(31.3 + i * 1e-4 + (1e-6 if i % 2 else 0), 120.6) for i in range(50)]
+    corner = [(31.3 + 49e-4, 120.6 + i * 1e-4) for i in range(1, 50)]
+    kept = simplify(line + corner, 5.0)
+    assert len(kept) == 3  # start, the corner, the end
+    decoded = decode_polyline(encode_polyline(kept))
+    assert all(
+        abs(a - b) < 1e-5
+        for p, q in zip(kept, decoded, strict=True)
+        for a, b in zip(p, q, strict=True)
+    )

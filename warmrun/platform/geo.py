@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
+import numpy as np
+
 # WGS-84 mean radius (IUGG R1); the same radius the reference figures in tests use.
 EARTH_RADIUS_M = 6_371_008.8
 
@@ -86,39 +88,43 @@ def gcj02_to_wgs84(lat: float, lon: float) -> tuple[float, float]:
 def simplify(
     points: Sequence[tuple[float, float]], tolerance_m: float
 ) -> list[tuple[float, float]]:
-    """Douglas-Peucker simplification on a local equirectangular projection (iterative)."""
+    """Douglas-Peucker simplification on a local equirectangular projection.
+
+    Iterative, and each step measures all points of its stretch at once with numpy.
+    """
     n = len(points)
     if n <= 2:
         return list(points)
-    lat0 = math.radians(sum(p[0] for p in points) / n)
-    kx = math.cos(lat0) * math.pi / 180 * EARTH_RADIUS_M
-    ky = math.pi / 180 * EARTH_RADIUS_M
-    xy = [(p[1] * kx, p[0] * ky) for p in points]
-    keep = [False] * n
+    arr = np.asarray(points, dtype=np.float64)
+    lat0 = math.radians(float(arr[:, 0].mean()))
+    x = arr[:, 1] * (math.cos(lat0) * math.pi / 180 * EARTH_RADIUS_M)
+    y = arr[:, 0] * (math.pi / 180 * EARTH_RADIUS_M)
+    keep = np.zeros(n, dtype=bool)
     keep[0] = keep[-1] = True
     stack = [(0, n - 1)]
     tol2 = tolerance_m * tolerance_m
     while stack:
         first, last = stack.pop()
-        ax, ay = xy[first]
-        bx, by = xy[last]
-        dx, dy = bx - ax, by - ay
+        if last - first < 2:
+            continue
+        ax, ay = x[first], y[first]
+        dx, dy = x[last] - ax, y[last] - ay
         seg2 = dx * dx + dy * dy
-        best, best_i = -1.0, -1
-        for i in range(first + 1, last):
-            px, py = xy[i]
-            if seg2 == 0:
-                d2 = (px - ax) ** 2 + (py - ay) ** 2
-            else:
-                t = max(0.0, min(1.0, ((px - ax) * dx + (py - ay) * dy) / seg2))
-                d2 = (px - ax - t * dx) ** 2 + (py - ay - t * dy) ** 2
-            if d2 > best:
-                best, best_i = d2, i
-        if best > tol2:
-            keep[best_i] = True
-            stack.append((first, best_i))
-            stack.append((best_i, last))
-    return [p for p, k in zip(points, keep, strict=True) if k]
+        px = x[first + 1 : last] - ax
+        py = y[first + 1 : last] - ay
+        if seg2 == 0:
+            d2 = px * px + py * py
+        else:
+            t = np.clip((px * dx + py * dy) / seg2, 0.0, 1.0)
+            ex, ey = px - t * dx, py - t * dy
+            d2 = ex * ex + ey * ey
+        i = int(np.argmax(d2))
+        if d2[i] > tol2:
+            mid = first + 1 + i
+            keep[mid] = True
+            stack.append((first, mid))
+            stack.append((mid, last))
+    return [(float(a), float(b)) for a, b in arr[keep]]
 
 
 def encode_polyline(points: Sequence[tuple[float, float]], precision: int = 5) -> str:
