@@ -282,6 +282,8 @@ async def _credit(conn: BaseDBAsyncClient, run: Run, resident: Resident, out: Ru
                 "metres": run.credited_m,
                 "local_day": day.isoformat(),
                 "contribution_id": contribution.id,
+                "source": run.source,
+                "at": contribution.created_at.timestamp(),
                 "sign": 1,
             },
         )
@@ -421,7 +423,7 @@ async def _reverse(conn: BaseDBAsyncClient, run: Run, *, reason: str) -> None:
         campaign = await Campaign.filter(id=c.campaign_id).using_db(conn).select_for_update().get()
         allocs = await PledgeAllocation.filter(contribution_id=c.id).using_db(conn)
         released = [(a.pledge_id, -a.fen) for a in allocs]
-        await _append(
+        reversal = await _append(
             conn,
             campaign,
             kind="reversal",
@@ -452,7 +454,10 @@ async def _reverse(conn: BaseDBAsyncClient, run: Run, *, reason: str) -> None:
                 "metres": -c.metres,
                 "local_day": c.local_day.isoformat(),
                 "sign": -1,
-                "contribution_id": c.id,
+                "contribution_id": reversal.id,
+                "reverses": c.id,
+                "source": run.source,
+                "at": reversal.created_at.timestamp(),
                 "reason": reason,
             },
         )

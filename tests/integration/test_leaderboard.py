@@ -1,0 +1,318 @@
+"""Leaderboards against a real redis-server and the real database."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import pytest
+from redis.asyncio import Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
+
+from tests.integration.factory import run_file, upload, world
+from warmrun.config import Limits
+from warmrun.integrations.importer import import_bytes
+from warmrun.integrations.synthetic import synthetic_run_gpx
+from warmrun.leaderboard import keys
+from warmrun.leaderboard.boards import Boards
+from warmrun.leaderboard.present import rows
+from warmrun.leaderboard.rebuild import rebuild
+from warmrun.leaderboard.relay import apply_call, clocks, drain, households, relay_once
+from warmrun.platform import campaigns, runs
+from warmrun.platform.models import Contribution, Outbox
+from warmrun.redis_server import EmbeddedRedis
+
+pytestmark = pytest.mark.usefixtures("database")
+
+
+@pytest.fixture(scope="module")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedRedis]:
+    server = EmbeddedRedis(Path(tmp_path_factory.mktemp("redis")))
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+async def redis(redis_server: EmbeddedRedis) -> AsyncIterator[Redis]:
+    client = Redis.from_url(redis_server.url)
+    await client.flushall()
+    yield client
+    await client.aclose()
+
+
+async def test_relay_puts_credited_runs_on_every_board(redis: Redis) -> None:
+    w = await world()
+    await upload(w.alice.id, run_file(seed=1))
+    await upload(w.bob.id, run_file(seed=2, minutes_after=10, points=600))
+    assert await drain(redis) == 2
+    boards = Boards(redis)
+    top, total = await boards.top(w.campaign.id, "R")
+    assert total == 2 and [e.member for e in top] == [w.alice.id, w.bob.id]
+    metres = sum(c.metres for c in await Contribution.all())
+    (compound,), _ = await boards.top(w.campaign.id, "P")
+    assert compound.score == metres
+    week = keys.week_window(date(2025, 11, 2))
+    assert (await boards.top(w.campaign.id, "C", week))[1] == 1
+    assert await boards.rank(w.campaign.id, w.bob.id) == (2, top[1].score)
+
+
+async def test_redelivered_entries_are_applied_once(redis: Redis) -> None:
+    w = await world()
+    for i in range(6):
+        await upload(w.alice.id if i % 2 else w.bob.id, run_file(seed=i, minutes_after=90 * i))
+    boards = Boards(redis)
+    entries = list(await Outbox.all().order_by("id"))
+    compounds, cities = await households()
+    clock = (await clocks())[w.campaign.id]
+    calls = [apply_call(boards, e.id, dict(e.payload), clock, compounds, cities) for e in entries]
+    rng = random.Random(7)
+    redelivered = [c for c in calls if rng.random() < 0.3] or calls[:2]
+    # The first delivery and ~30% redeliveries, all before the outbox is marked processed.
+    assert await boards.apply_many(calls) == [1] * len(calls)
+    assert set(await boards.apply_many(redelivered)) == {0}
+    await drain(redis)  # the relay redelivers everything once more
+    incremental = await boards.snapshot(w.campaign.id)
+    await rebuild(redis, w.campaign.id)
+    assert await boards.snapshot(w.campaign.id) == incremental
+
+
+async def test_relay_killed_mid_batch_catches_up_exactly(redis: Redis) -> None:
+    w = await world()
+    for i in range(5):
+        await upload(w.alice.id, run_file(seed=i, minutes_after=90 * i))
+    boards = Boards(redis)
+    entries = list(await Outbox.all().order_by("id"))
+    compounds, cities = await households()
+    clock = (await clocks())[w.campaign.id]
+    half = [
+        apply_call(boards, e.id, dict(e.payload), clock, compounds, cities) for e in entries[:3]
+    ]
+    await boards.apply_many(half)  # the process dies here: nothing marked processed
+    assert await Outbox.filter(processed_at=None).count() == 5
+    await drain(redis)  # restarted relay
+    assert await Outbox.filter(processed_at=None).count() == 0
+    rank = await boards.rank(w.campaign.id, w.alice.id)
+    assert rank is not None
+    assert rank[1] == sum(c.metres for c in await Contribution.all())
+
+
+async def test_redis_down_never_fails_an_import_and_rebuild_restores(
+    redis: Redis, redis_server: EmbeddedRedis
+) -> None:
+    w = await world()
+    await upload(w.alice.id, run_file(seed=1))
+    await drain(redis)
+    redis_server.stop()
+    (result,) = await upload(w.bob.id, run_file(seed=2, minutes_after=200))
+    assert result.outcome is not None and result.outcome.run.verdict == "accepted"
+    with pytest.raises((RedisConnectionError, OSError)):
+        await relay_once(redis)
+    redis_server.start()  # comes back with an empty dataset
+    fresh = Redis.from_url(redis_server.url)
+    try:
+        await fresh.flushall()
+        await drain(fresh)
+        await rebuild(fresh, w.campaign.id)
+        top, total = await Boards(fresh).top(w.campaign.id, "R")
+        assert total == 2
+        assert sum(e.score for e in top) == sum(c.metres for c in await Contribution.all())
+    finally:
+        await fresh.aclose()
+
+
+async def test_rebuild_equals_incremental_after_random_imports_reviews_and_flush(
+    redis: Redis,
+) -> None:
+    w = await world()
+    rng = random.Random(2025)
+    boards = Boards(redis)
+    residents = [w.alice, w.bob]
+    residents.append(
+        await campaigns.create_resident(compound_id=w.compound_id, display_name="Chen")
+    )
+    run_ids: list[int] = []
+    for step in range(14):
+        who = rng.choice(residents)
+        (res,) = await upload(
+            who.id, run_file(seed=step, minutes_after=95 * step, points=rng.randint(400, 1500))
+        )
+        if res.outcome is not None:
+            run_ids.append(res.outcome.run.id)
+        if step == 6:
+            await drain(redis)
+            await redis.flushall()  # lost mid-way: rebuild must restore it
+            await rebuild(redis, w.campaign.id)
+        if run_ids and rng.random() < 0.3:
+            victim = rng.choice(run_ids)
+            run_ids.remove(victim)
+            await runs.review(run_id=victim, accept=False, note="random reversal")
+        if rng.random() < 0.5:
+            await drain(redis)
+    await drain(redis)
+    incremental = await boards.snapshot(w.campaign.id)
+    await rebuild(redis, w.campaign.id)
+    assert await boards.snapshot(w.campaign.id) == incremental
+    assert incremental  # not trivially empty
+
+
+async def test_week_and_month_windows_follow_local_midnight(redis: Redis) -> None:
+    w = await world()
+    # Sunday 30 Nov 2025, 23:50 in Shanghai = 15:50 UTC; Monday 1 Dec 00:10 = 16:10 UTC.
+    sunday = datetime(2025, 11, 30, 15, 50, tzinfo=UTC)
+    monday = datetime(2025, 11, 30, 16, 10, tzinfo=UTC)
+    for who, start in ((w.alice, sunday), (w.bob, monday)):
+        await import_bytes(
+            resident_id=who.id,
+            data=synthetic_run_gpx(points=300, start=start, seed=who.id),
+            name="r.gpx",
+            limits=Limits(),
+        )
+    await drain(redis)
+    boards = Boards(redis)
+    week48 = [e.member for e in (await boards.top(w.campaign.id, "R", "w2025-W48"))[0]]
+    week49 = [e.member for e in (await boards.top(w.campaign.id, "R", "w2025-W49"))[0]]
+    nov = [e.member for e in (await boards.top(w.campaign.id, "R", "m2025-11"))[0]]
+    dec = [e.member for e in (await boards.top(w.campaign.id, "R", "m2025-12"))[0]]
+    assert (week48, week49, nov, dec) == ([w.alice.id], [w.bob.id], [w.alice.id], [w.bob.id])
+    ttl = await redis.ttl(keys.board(w.campaign.id, "R", "w2025-W48"))
+    assert ttl == -2 or ttl > 0  # closed weeks expire (already gone, or counting down)
+    assert await redis.ttl(keys.board(w.campaign.id, "R", "all")) == -1
+
+
+async def test_per_capita_and_participation_on_a_hand_computed_example(redis: Redis) -> None:
+    w = await world()  # compound A: 800 households
+    small = await campaigns.create_compound(city_id=w.city_id, name="小区 B", households=100)
+    carol = await campaigns.create_resident(compound_id=small.id, display_name="Carol")
+    await upload(w.alice.id, run_file(seed=1))
+    await upload(w.bob.id, run_file(seed=2, minutes_after=5))
+    await upload(carol.id, run_file(seed=3, minutes_after=9, points=600))
+    await drain(redis)
+    boards = Boards(redis)
+    metres = {c.compound_id: 0 for c in await Contribution.all()}
+    for c in await Contribution.all():
+        metres[c.compound_id] += c.metres
+    pc, _ = await boards.top(w.campaign.id, "P", "all", "pc")
+    assert {e.member: e.score for e in pc} == {
+        w.compound_id: metres[w.compound_id] * 1000 // 800,
+        small.id: metres[small.id] * 1000 // 100,
+    }
+    assert pc[0].member == small.id  # the small compound wins per household
+    pr, _ = await boards.top(w.campaign.id, "P", "all", "pr")
+    assert {e.member: e.score for e in pr} == {
+        w.compound_id: 2 * 1_000_000 // 800,
+        small.id: 1 * 1_000_000 // 100,
+    }
+    city_pr, _ = await boards.top(w.campaign.id, "C", "all", "pr")
+    assert city_pr[0].score == 3 * 1_000_000 // 900
+
+
+async def test_equal_scores_rank_whoever_got_there_first(redis: Redis) -> None:
+    w = await world()
+    boards = Boards(redis)
+    compounds, cities = await households()
+    clock = (await clocks())[w.campaign.id]
+    base = {
+        "campaign_id": w.campaign.id,
+        "compound_id": w.compound_id,
+        "city_id": w.city_id,
+        "metres": 5000,
+        "local_day": "2025-11-03",
+        "source": "file",
+    }
+    later = datetime(2025, 11, 3, 2, tzinfo=UTC).timestamp()
+    earlier = later - 3600
+    calls = [
+        apply_call(
+            boards, 1, {**base, "resident_id": w.bob.id, "at": later}, clock, compounds, cities
+        ),
+        apply_call(
+            boards, 2, {**base, "resident_id": w.alice.id, "at": earlier}, clock, compounds, cities
+        ),
+    ]
+    await boards.apply_many(calls)
+    top, _ = await boards.top(w.campaign.id, "R")
+    assert [(e.member, e.score) for e in top] == [(w.alice.id, 5000), (w.bob.id, 5000)]
+
+
+async def test_around_me_shows_five_above_and_below(redis: Redis) -> None:
+    w = await world()
+    boards = Boards(redis)
+    compounds, cities = await households()
+    clock = (await clocks())[w.campaign.id]
+    at = datetime(2025, 11, 3, tzinfo=UTC).timestamp()
+    calls = [
+        apply_call(
+            boards,
+            i,
+            {
+                "campaign_id": w.campaign.id,
+                "resident_id": 1000 + i,
+                "compound_id": w.compound_id,
+                "city_id": w.city_id,
+                "metres": 100 * i,
+                "local_day": "2025-11-03",
+                "source": "file",
+                "at": at,
+            },
+            clock,
+            compounds,
+            cities,
+        )
+        for i in range(1, 21)
+    ]
+    await boards.apply_many(calls)
+    around = await boards.around(w.campaign.id, 1010)
+    assert [e.member for e in around] == list(range(1015, 1004, -1))
+    assert around[5].rank == 11 and around[5].score == 1000
+
+
+async def test_strava_runs_count_for_compounds_but_not_on_resident_boards(redis: Redis) -> None:
+    w = await world()
+    await import_bytes(
+        resident_id=w.alice.id,
+        data=run_file(seed=4),
+        name="strava.gpx",
+        limits=Limits(),
+        source="strava",
+    )
+    await drain(redis)
+    boards = Boards(redis)
+    assert (await boards.top(w.campaign.id, "R"))[1] == 0
+    (compound,), _ = await boards.top(w.campaign.id, "P")
+    assert compound.score > 0
+    pr, _ = await boards.top(w.campaign.id, "P", "all", "pr")
+    assert pr[0].score == 1_000_000 // 800  # still an active resident
+
+
+async def test_minors_and_opted_out_residents_are_anonymised(redis: Redis) -> None:
+    w = await world()
+    kid = await campaigns.create_resident(
+        compound_id=w.compound_id, display_name="小明", birth_year=2015, guardian_id=w.alice.id
+    )
+    shy = await campaigns.create_resident(
+        compound_id=w.compound_id, display_name="Shy", public_board=False
+    )
+    for i, r in enumerate((w.alice, kid, shy)):
+        await upload(r.id, run_file(seed=i, minutes_after=7 * i, points=500 + 100 * i))
+    await drain(redis)
+    top, _ = await Boards(redis).top(w.campaign.id, "R")
+    named = await rows(top, scope="R", metric="m", now=datetime(2025, 11, 3, tzinfo=UTC))
+    names = {r["id"]: r["name"] for r in named}
+    assert names[w.alice.id] == "Alice"
+    assert "小明" not in names[kid.id] and "Shy" not in names[shy.id]
+    (compound,), _ = await Boards(redis).top(w.campaign.id, "P")
+    assert compound.score == sum(c.metres for c in await Contribution.all())
+
+
+async def test_reviewed_reversal_leaves_the_boards_within_one_cycle(redis: Redis) -> None:
+    w = await world()
+    (res,) = await upload(w.alice.id, run_file(seed=1))
+    await drain(redis)
+    assert (await Boards(redis).top(w.campaign.id, "R"))[1] == 1
+    await runs.review(run_id=res.outcome.run.id, accept=False, note="car")  # type: ignore[union-attr]
+    await relay_once(redis)
+    assert (await Boards(redis).top(w.campaign.id, "R"))[1] == 0
+    assert (await Boards(redis).top(w.campaign.id, "P"))[1] == 0

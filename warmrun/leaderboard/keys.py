@@ -1,0 +1,91 @@
+"""The Redis key scheme, in one place.
+
+Every key of a campaign carries the hash tag ``{c<id>}`` so that all of them live in one Redis
+Cluster slot: the apply script touches many of them atomically.
+
+    wr:{c7}:R:m:all          resident board, credited metres (composite score, see below)
+    wr:{c7}:P:m:w2025-W45    compound board, metres, ISO week 45 of 2025
+    wr:{c7}:C:pc:m2025-11    city board, metres per household (mm/household), November 2025
+    wr:{c7}:P:pr:all         compound board, participation (active residents per million
+                             households)
+    wr:{c7}:RS:all           hash: resident → metres from Strava (aggregates only, never shown)
+    wr:{c7}:ACT:all          hash: "P:<id>"/"C:<id>" → active residents in the window
+    wr:{c7}:applied          set of outbox ids applied but not yet confirmed in the database
+    wr:{c7}:people           hash: resident → compound id (for "around me" presentation)
+
+Resident scores are composite integers: ``metres * 2**26 + (2**26 - 1 - t)`` where ``t`` is the
+second (since the campaign started) when the resident last changed score, so among equal
+metres whoever got there first ranks higher. 2**26 s is 776 days; metres stay exact up to
+134,000 km per resident. Compound and city boards hold plain integer metres.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+SHIFT = 2**26
+SCOPES = ("R", "P", "C")  # resident, compound (pool of residents), city
+SCOPE_NAMES = {"resident": "R", "compound": "P", "city": "C"}
+METRICS = ("m", "pc", "pr")  # metres, per capita, participation
+
+
+def prefix(campaign_id: int) -> str:
+    return f"wr:{{c{campaign_id}}}"
+
+
+def board(campaign_id: int, scope: str, window: str, metric: str = "m") -> str:
+    return f"{prefix(campaign_id)}:{scope}:{metric}:{window}"
+
+
+def strava(campaign_id: int, window: str) -> str:
+    return f"{prefix(campaign_id)}:RS:{window}"
+
+
+def active(campaign_id: int, window: str) -> str:
+    return f"{prefix(campaign_id)}:ACT:{window}"
+
+
+def applied(campaign_id: int) -> str:
+    return f"{prefix(campaign_id)}:applied"
+
+
+def people(campaign_id: int) -> str:
+    return f"{prefix(campaign_id)}:people"
+
+
+def window_keys(campaign_id: int, window: str) -> list[str]:
+    """The nine keys the apply script changes for one window, in its argument order."""
+    return [
+        board(campaign_id, "R", window),
+        board(campaign_id, "P", window),
+        board(campaign_id, "C", window),
+        board(campaign_id, "P", window, "pc"),
+        board(campaign_id, "C", window, "pc"),
+        board(campaign_id, "P", window, "pr"),
+        board(campaign_id, "C", window, "pr"),
+        strava(campaign_id, window),
+        active(campaign_id, window),
+    ]
+
+
+def week_window(day: date) -> str:
+    year, week, _ = day.isocalendar()
+    return f"w{year}-W{week:02d}"
+
+
+def month_window(day: date) -> str:
+    return f"m{day.year}-{day.month:02d}"
+
+
+def windows_for(day: date) -> list[str]:
+    """The windows a campaign-local day counts in: the whole campaign, its ISO week, its month."""
+    return ["all", week_window(day), month_window(day)]
+
+
+def compose(metres: int, t: int) -> int:
+    t = min(max(t, 0), SHIFT - 1)
+    return metres * SHIFT + (SHIFT - 1 - t)
+
+
+def metres_of(score: float) -> int:
+    return int(score) // SHIFT

@@ -1,0 +1,229 @@
+"""Recompute a campaign's boards from the database and swap them in atomically.
+
+The boards are written under temporary keys (same hash tag), then one MULTI/EXEC renames them
+over the live keys and deletes live keys that no longer have data: readers see the old boards
+or the new ones, never an empty or half-built board. While it runs, a flag makes the relay defer
+that campaign's entries; the outbox entries still pending at the snapshot become the new
+``applied`` set, so entries already counted by the snapshot are not counted again.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from redis.asyncio import Redis
+from tortoise.transactions import in_transaction
+
+from warmrun.leaderboard import keys
+from warmrun.leaderboard.boards import rebuilding_flag
+from warmrun.leaderboard.relay import clocks, households
+from warmrun.leaderboard.windows import CampaignClock
+
+CHUNK = 5000
+_CONTRIBUTIONS = (
+    "SELECT c.resident_ref, c.compound_id, c.city_id, c.local_day, c.metres, c.created_at, "
+    "COALESCE(r.source, 'file') AS source "
+    "FROM contribution c LEFT JOIN run r ON r.id = c.run_id WHERE c.campaign_id = "
+)
+_CONTRIBUTIONS_PG = _CONTRIBUTIONS + "$1"
+_CONTRIBUTIONS_SQLITE = _CONTRIBUTIONS + "?"
+
+
+@dataclass(frozen=True)
+class RebuildResult:
+    campaign_id: int
+    contributions: int
+    keys: int
+
+
+@dataclass
+class _Window:
+    expire: int = 0
+    resident: dict[int, int] = None  # type: ignore[assignment]
+    last_t: dict[int, int] = None  # type: ignore[assignment]
+    strava: dict[int, int] = None  # type: ignore[assignment]
+    compound: dict[int, int] = None  # type: ignore[assignment]
+    city: dict[int, int] = None  # type: ignore[assignment]
+
+    def __post_init__(self) -> None:
+        self.resident, self.last_t, self.strava = defaultdict(int), {}, defaultdict(int)
+        self.compound, self.city = defaultdict(int), defaultdict(int)
+
+
+async def _snapshot(campaign_id: int) -> tuple[list[Any], list[int], dict[int, int]]:
+    """Contributions (with the run's source) and pending outbox ids, in one consistent read."""
+    async with in_transaction() as conn:
+        dialect = conn.capabilities.dialect
+        if dialect == "postgres":
+            await conn.execute_script("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+        sql = _CONTRIBUTIONS_PG if dialect == "postgres" else _CONTRIBUTIONS_SQLITE
+        _, rows = await conn.execute_query(sql, [campaign_id])
+        _, pending = await conn.execute_query(
+            "SELECT id, payload FROM outbox WHERE processed_at IS NULL"
+        )
+        _, people = await conn.execute_query("SELECT r.id, r.compound_id FROM resident r")
+    ids = []
+    for row in pending:
+        payload = row["payload"]
+        if isinstance(payload, str):
+            import json
+
+            payload = json.loads(payload)
+        if int(payload.get("campaign_id", 0)) == campaign_id:
+            ids.append(int(row["id"]))
+    return list(rows), ids, {int(p["id"]): int(p["compound_id"]) for p in people}
+
+
+def _epoch(value: Any) -> float:
+    if isinstance(value, datetime):
+        return value.timestamp()
+    return datetime.fromisoformat(str(value)).timestamp()
+
+
+def fold(rows: list[Any], clock: CampaignClock) -> tuple[dict[str, _Window], set[int]]:
+    """Aggregate contributions into every window the way the apply script does."""
+    windows: dict[str, _Window] = {}
+    day_windows: dict[Any, list[tuple[str, int]]] = {}
+    residents: set[int] = set()
+    for row in rows:
+        day = row["local_day"]
+        wins = day_windows.get(day)
+        if wins is None:
+            wins = clock.windows(day if isinstance(day, date) else date.fromisoformat(str(day)))
+            day_windows[day] = wins
+        ref = str(row["resident_ref"])
+        rid = int(ref.split(":")[1]) if ref.startswith("resident:") else None
+        metres = int(row["metres"])
+        t = clock.seconds(_epoch(row["created_at"]))
+        strava = row["source"] == "strava"
+        for name, expire in wins:
+            w = windows.get(name)
+            if w is None:
+                w = windows[name] = _Window(expire=expire)
+            w.compound[int(row["compound_id"])] += metres
+            w.city[int(row["city_id"])] += metres
+            if rid is None:
+                continue
+            residents.add(rid)
+            if strava:
+                w.strava[rid] += metres
+            else:
+                w.resident[rid] += metres
+                if t > w.last_t.get(rid, -1):
+                    w.last_t[rid] = t
+    return windows, residents
+
+
+async def rebuild(redis: Redis, campaign_id: int) -> RebuildResult:
+    """Rebuild every board of ``campaign_id`` from the database."""
+    flag = rebuilding_flag(campaign_id)
+    await redis.set(flag, "1", ex=900)
+    try:
+        clock = (await clocks())[campaign_id]
+        compounds, cities = await households()
+        rows, pending, people = await _snapshot(campaign_id)
+        windows, residents = fold(rows, clock)
+        tmp = f"{keys.prefix(campaign_id)}:tmp"
+        written: dict[str, str] = {}  # final key → temp key
+        pipe = redis.pipeline(transaction=False)
+
+        def target(final: str) -> str:
+            temp = tmp + final[len(keys.prefix(campaign_id)) :]
+            written[final] = temp
+            return temp
+
+        async def zadd(final: str, mapping: dict[Any, int], expire: int) -> None:
+            items = [(m, s) for m, s in mapping.items() if s > 0]
+            if not items:
+                return
+            temp = target(final)
+            pipe.delete(temp)
+            for i in range(0, len(items), CHUNK):
+                pipe.zadd(temp, dict(items[i : i + CHUNK]))
+                if len(pipe) > 50:
+                    await pipe.execute()
+            if expire:
+                pipe.expireat(temp, expire)
+
+        async def hset(final: str, mapping: dict[Any, Any], expire: int) -> None:
+            items = [(k, v) for k, v in mapping.items() if v]
+            if not items:
+                return
+            temp = target(final)
+            pipe.delete(temp)
+            for i in range(0, len(items), CHUNK):
+                pipe.hset(temp, mapping=dict(items[i : i + CHUNK]))
+            if expire:
+                pipe.expireat(temp, expire)
+
+        for name, w in windows.items():
+            exp = w.expire
+            await zadd(
+                keys.board(campaign_id, "R", name),
+                {r: keys.compose(m, w.last_t[r]) for r, m in w.resident.items() if m > 0},
+                exp,
+            )
+            await zadd(keys.board(campaign_id, "P", name), w.compound, exp)
+            await zadd(keys.board(campaign_id, "C", name), w.city, exp)
+            active_p: dict[int, int] = defaultdict(int)
+            active_c: dict[int, int] = defaultdict(int)
+            for rid in set(w.resident) | set(w.strava):
+                if w.resident.get(rid, 0) + w.strava.get(rid, 0) > 0:
+                    cp = people.get(rid)
+                    if cp is None:
+                        continue
+                    active_p[cp] += 1
+                    active_c[compounds[cp][0]] += 1
+            await zadd(
+                keys.board(campaign_id, "P", name, "pc"),
+                _scaled(w.compound, {k: v[1] for k, v in compounds.items()}, 1000),
+                exp,
+            )
+            await zadd(keys.board(campaign_id, "C", name, "pc"), _scaled(w.city, cities, 1000), exp)
+            await zadd(
+                keys.board(campaign_id, "P", name, "pr"),
+                _scaled(active_p, {k: v[1] for k, v in compounds.items()}, 1_000_000),
+                exp,
+            )
+            await zadd(
+                keys.board(campaign_id, "C", name, "pr"), _scaled(active_c, cities, 1_000_000), exp
+            )
+            await hset(
+                keys.strava(campaign_id, name), {r: m for r, m in w.strava.items() if m > 0}, exp
+            )
+            act = {f"P:{k}": v for k, v in active_p.items() if v > 0}
+            act.update({f"C:{k}": v for k, v in active_c.items() if v > 0})
+            await hset(keys.active(campaign_id, name), act, exp)
+        await hset(keys.people(campaign_id), {r: people[r] for r in residents if r in people}, 0)
+        if pending:
+            temp = target(keys.applied(campaign_id))
+            pipe.delete(temp)
+            pipe.sadd(temp, *pending)
+        await pipe.execute()
+
+        live = [
+            k.decode() if isinstance(k, bytes) else str(k)
+            async for k in redis.scan_iter(match=f"{keys.prefix(campaign_id)}:*", count=1000)
+        ]
+        swap = redis.pipeline(transaction=True)
+        for key in live:
+            if ":tmp:" in key or key == flag or key in written:
+                continue
+            swap.delete(key)
+        for final, temp in written.items():
+            swap.rename(temp, final)
+        await swap.execute()
+        return RebuildResult(campaign_id, len(rows), len(written))
+    finally:
+        await redis.delete(flag)
+
+
+def _scaled(values: dict[int, int], households: dict[int, int], scale: int) -> dict[int, int]:
+    return {
+        k: v * scale // households[k]
+        for k, v in values.items()
+        if v > 0 and households.get(k, 0) > 0
+    }

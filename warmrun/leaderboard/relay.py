@@ -1,0 +1,123 @@
+"""The outbox relay: applies committed ledger changes to the boards, idempotently.
+
+Redis being down never fails an import: entries stay in the outbox and the relay catches up.
+Entries are marked processed only after Redis applied them; a crash in between redelivers
+them, and the apply script's ``applied`` set turns the redelivery into a no-op.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import defaultdict
+from datetime import date, timedelta
+from typing import Any
+
+from redis.asyncio import Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from warmrun.leaderboard import keys
+from warmrun.leaderboard.boards import Boards
+from warmrun.leaderboard.windows import CampaignClock
+from warmrun.platform import outbox
+from warmrun.platform.models import Campaign, Compound, Outbox
+
+log = logging.getLogger("warmrun.relay")
+DEFAULT_RETENTION = timedelta(days=35)
+
+
+async def households() -> tuple[dict[int, tuple[int, int]], dict[int, int]]:
+    """compound → (city, households) and city → households (registered, summed)."""
+    compounds: dict[int, tuple[int, int]] = {}
+    cities: dict[int, int] = defaultdict(int)
+    for row in await Compound.all().values("id", "city_id", "households"):
+        compounds[row["id"]] = (row["city_id"], row["households"])
+        cities[row["city_id"]] += row["households"]
+    return compounds, dict(cities)
+
+
+async def clocks(retention: timedelta = DEFAULT_RETENTION) -> dict[int, CampaignClock]:
+    return {
+        c["id"]: CampaignClock(c["id"], c["timezone"], c["starts_on"], retention)
+        for c in await Campaign.all().values("id", "timezone", "starts_on")
+    }
+
+
+def apply_call(
+    boards: Boards,
+    entry_id: int,
+    payload: dict[str, Any],
+    clock: CampaignClock,
+    compounds: dict[int, tuple[int, int]],
+    cities: dict[int, int],
+) -> tuple[list[str], list[Any]]:
+    compound_id = int(payload["compound_id"])
+    city_id = int(payload["city_id"])
+    return boards.apply_args(
+        entry_id=entry_id,
+        campaign_id=clock.campaign_id,
+        resident_id=payload.get("resident_id"),
+        compound_id=compound_id,
+        city_id=city_id,
+        delta=int(payload["metres"]),
+        t=clock.seconds(float(payload["at"])),
+        strava=payload.get("source") == "strava",
+        households=compounds.get(compound_id, (city_id, 0))[1],
+        city_households=cities.get(city_id, 0),
+        windows=clock.windows(date.fromisoformat(payload["local_day"])),
+    )
+
+
+async def relay_once(redis: Redis, *, batch: int = 500) -> int:
+    """Apply up to ``batch`` pending outbox entries; returns how many were settled."""
+    entries: list[Outbox] = await outbox.pending(limit=batch)
+    if not entries:
+        return 0
+    boards = Boards(redis)
+    compounds, cities = await households()
+    campaign_clocks = await clocks()
+    calls = []
+    applicable = []
+    for e in entries:
+        payload: dict[str, Any] = dict(e.payload)
+        clock = campaign_clocks.get(int(payload.get("campaign_id") or 0))
+        if e.topic != "contribution" or clock is None:
+            continue
+        calls.append(apply_call(boards, e.id, payload, clock, compounds, cities))
+        applicable.append((e.id, clock.campaign_id))
+    results = await boards.apply_many(calls)
+    done = [e.id for e in entries if e.topic != "contribution"]
+    by_campaign: dict[int, list[int]] = defaultdict(list)
+    for (entry_id, campaign_id), result in zip(applicable, results, strict=True):
+        if result >= 0:  # -1: deferred while that campaign's boards are rebuilt
+            done.append(entry_id)
+            by_campaign[campaign_id].append(entry_id)
+    await outbox.mark_processed(done)
+    for campaign_id, ids in by_campaign.items():
+        await redis.srem(keys.applied(campaign_id), *ids)
+    return len(done)
+
+
+async def drain(redis: Redis, *, batch: int = 500) -> int:
+    """Relay until the outbox is empty (or only deferred entries remain)."""
+    total = 0
+    while True:
+        n = await relay_once(redis, batch=batch)
+        total += n
+        if n == 0:
+            return total
+
+
+async def run_forever(redis: Redis, *, interval: float = 1.0, stop: asyncio.Event) -> None:
+    """The relay loop of ``warmrun serve`` / ``warmrun leaderboard relay``."""
+    while not stop.is_set():
+        try:
+            await drain(redis)
+        except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
+            # Redis is away: the outbox keeps every entry; try again next cycle.
+            log.warning("leaderboard relay waiting for Redis: %s", exc)
+        try:
+            await asyncio.wait_for(stop.wait(), timeout=interval)
+        except TimeoutError:
+            pass
