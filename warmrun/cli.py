@@ -167,9 +167,13 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     from warmrun.platform.campaigns import totals
     from warmrun.platform.models import City
 
-    async def go() -> int:
+    async def go(res: Any) -> int:
         result = await run_demo(settings)
         _print_outcomes(result.imported, False)
+        if res.redis is not None:
+            from warmrun.leaderboard.relay import drain
+
+            await drain(res.redis)
         per_city = await totals(campaign_id=result.campaign_id, by="city")
         overall = (await totals(campaign_id=result.campaign_id))[None]
         cities = {c.id: c for c in await City.all()}
@@ -207,7 +211,11 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
         )
         return 0
 
-    return asyncio.run(_with_db(settings, go, redis=True))
+    async def with_resources() -> int:
+        async with open_resources(settings) as res:
+            return await go(res)
+
+    return asyncio.run(with_resources())
 
 
 def cmd_campaign(args: argparse.Namespace, settings: Settings) -> int:
@@ -233,6 +241,92 @@ def cmd_campaign(args: argparse.Namespace, settings: Settings) -> int:
         return 0
 
     return asyncio.run(_with_db(settings, go))
+
+
+def cmd_leaderboard(args: argparse.Namespace, settings: Settings) -> int:
+    from warmrun.leaderboard import keys
+    from warmrun.leaderboard.boards import Boards
+    from warmrun.leaderboard.present import rows
+    from warmrun.leaderboard.rebuild import rebuild
+    from warmrun.leaderboard.relay import clocks, drain, run_forever
+    from warmrun.platform.campaigns import get_campaign
+    from warmrun.platform.models import Campaign
+
+    async def go() -> int:
+        async with open_resources(settings) as res:
+            redis = res.redis
+            if redis is None:  # pragma: no cover - open_resources always gives Redis here
+                return 1
+            if args.action == "relay":
+                if args.once:
+                    console.print(f"applied {await drain(redis)} outbox entries")
+                    return 0
+                stop = asyncio.Event()
+                await run_forever(redis, stop=stop)
+                return 0
+            if args.action == "rebuild":
+                targets = (
+                    [await get_campaign(code=args.campaign)]
+                    if args.campaign
+                    else list(await Campaign.all())
+                )
+                await drain(redis)
+                for c in targets:
+                    result = await rebuild(redis, c.id)
+                    console.print(
+                        f"rebuilt {c.code}: {result.contributions} contributions, "
+                        f"{result.keys} keys"
+                    )
+                return 0
+            campaign = await get_campaign(code=args.campaign)
+            await drain(redis)
+            boards = Boards(redis)
+            window = (await clocks())[campaign.id].current(clock.now(), args.window)
+            scope = keys.SCOPE_NAMES[args.scope]
+            metric = "pc" if args.per_capita else "pr" if args.participation else "m"
+            if args.around is not None:
+                entries = await boards.around(campaign.id, args.around, window)
+                total = None
+            else:
+                entries, total = await boards.top(
+                    campaign.id, scope, window, metric, offset=args.offset, limit=args.limit
+                )
+            table_rows = await rows(
+                entries,
+                scope="R" if args.around is not None else scope,
+                metric=metric,
+                now=clock.now(),
+            )
+            if args.json:
+                print(
+                    json.dumps(
+                        {
+                            "campaign": campaign.code,
+                            "window": window,
+                            "total": total,
+                            "rows": table_rows,
+                        },
+                        ensure_ascii=False,
+                        indent=2,
+                    )
+                )
+                return 0
+            value = {"m": "km", "pc": "m / household", "pr": "active ‰ of households"}[metric]
+            table = Table("rank", "name", value, title=f"{campaign.name} · {window}")
+            for r in table_rows:
+                if metric == "m":
+                    shown = f"{r['metres'] / 1000:.2f}"
+                elif metric == "pc":
+                    shown = f"{r['mm_per_household'] / 1000:.2f}"
+                else:
+                    shown = f"{r['active_per_million_households'] / 1000:.1f}"
+                table.add_row(str(r["rank"]), r["name"], shown)
+            console.print(table)
+            if total is not None:
+                console.print(f"{total} on this board")
+            return 0
+
+    return asyncio.run(go())
 
 
 def cmd_db(args: argparse.Namespace, settings: Settings) -> int:
@@ -281,6 +375,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("campaign", help="campaign code")
     p.add_argument("--out", help="directory for the settlement report")
     p.set_defaults(fn=cmd_campaign)
+    p = sub.add_parser("leaderboard", help="show, rebuild or relay the leaderboards")
+    p.add_argument("action", choices=["show", "rebuild", "relay"])
+    p.add_argument("campaign", nargs="?", help="campaign code (rebuild: all when omitted)")
+    p.add_argument("--scope", choices=["resident", "compound", "city"], default="resident")
+    p.add_argument("--window", choices=["campaign", "week", "month"], default="campaign")
+    p.add_argument("--per-capita", action="store_true", help="metres per registered household")
+    p.add_argument("--participation", action="store_true", help="active residents / households")
+    p.add_argument("--around", type=int, metavar="RESIDENT", help="my rank, five above and below")
+    p.add_argument("--offset", type=int, default=0)
+    p.add_argument("--limit", type=int, default=20)
+    p.add_argument("--once", action="store_true", help="relay: drain the outbox and exit")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(fn=cmd_leaderboard)
     p = sub.add_parser("db", help="database migrations")
     p.add_argument("action", choices=["upgrade"])
     p.set_defaults(fn=cmd_db)

@@ -54,8 +54,10 @@ class EmbeddedRedis:
             str(self.directory),
             "--dbfilename",
             "redis.rdb",
+            # Snapshot on shutdown (and every minute under load): boards survive restarts.
             "--save",
-            "60 1000",
+            "60",
+            "1000",
             "--appendonly",
             "no",
             "--daemonize",

@@ -55,6 +55,14 @@ def test_demo_is_idempotent_and_verifies(tmp_path: Path, database_url: str) -> N
     verify = warmrun("campaign", "verify", "four-city-warm-run-2025", home=tmp_path)
     assert verify.returncode == 0 and "ledger OK: 24 entries" in verify.stdout
     assert not (tmp_path / "redis.sock").exists()  # the private redis-server was stopped
+    board = warmrun(
+        "leaderboard", "show", "four-city-warm-run-2025", "--scope", "city", "--json", home=tmp_path
+    )
+    assert board.returncode == 0, board.stderr
+    data = json.loads(board.stdout)
+    assert data["total"] == 4  # boards survived the restart of the private redis-server
+    rebuilt = warmrun("leaderboard", "rebuild", home=tmp_path)
+    assert rebuilt.returncode == 0 and "24 contributions" in rebuilt.stdout
 
 
 def test_import_command_prints_per_file_outcome(tmp_path: Path) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -11,6 +12,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from warmrun.config import Settings
+from warmrun.leaderboard.relay import run_forever
 from warmrun.platform.campaigns import get_campaign, totals
 from warmrun.platform.errors import NotFound, WarmrunError
 from warmrun.resources import open_resources
@@ -54,7 +56,17 @@ def create_app(settings: Settings) -> Starlette:
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         async with open_resources(settings) as resources:
             app.state.resources = resources
-            yield
+            stop = asyncio.Event()
+            relay = None
+            if resources.redis is not None:
+                # On embedded defaults the relay runs inside the app process.
+                relay = asyncio.create_task(run_forever(resources.redis, stop=stop))
+            try:
+                yield
+            finally:
+                stop.set()
+                if relay is not None:
+                    await relay
 
     return Starlette(
         routes=[
