@@ -6,6 +6,7 @@ campaign's ``applied`` set; a redelivered entry finds its id there and changes n
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,17 +14,18 @@ from redis.asyncio import Redis
 
 from warmrun.leaderboard import keys
 
+# KEYS[1] = the campaign's applied set, KEYS[2] = its rebuild flag. Every other key is built
+# from ARGV[1], the campaign's key prefix: they all share its hash tag, so they sit in the same
+# Redis Cluster slot. ARGV[2] = number of entries, then 10 values per entry.
 APPLY = """
 local SHIFT = 67108864
-if redis.call('EXISTS', KEYS[3]) == 1 then return -1 end
-if redis.call('SADD', KEYS[1], ARGV[1]) == 0 then return 0 end
-local rid, cp, city = ARGV[2], ARGV[3], ARGV[4]
-local delta = tonumber(ARGV[5])
-local t = tonumber(ARGV[6])
-local is_strava = ARGV[7] == '1'
-local hhp, hhc = tonumber(ARGV[8]), tonumber(ARGV[9])
-local nwin = tonumber(ARGV[10])
-if rid ~= '' then redis.call('HSET', KEYS[2], rid, cp) end
+local prefix = ARGV[1]
+local n = tonumber(ARGV[2])
+local results = {}
+if redis.call('EXISTS', KEYS[2]) == 1 then
+  for e = 1, n do results[e] = -1 end
+  return results
+end
 
 local function put(key, member, value, hh, scale)
   if value > 0 and hh > 0 then
@@ -33,13 +35,25 @@ local function put(key, member, value, hh, scale)
   end
 end
 
-for w = 0, nwin - 1 do
-  local k = 3 + w * 9
-  local R, P, C = KEYS[k + 1], KEYS[k + 2], KEYS[k + 3]
-  local Ppc, Cpc, Ppr, Cpr = KEYS[k + 4], KEYS[k + 5], KEYS[k + 6], KEYS[k + 7]
-  local RS, ACT = KEYS[k + 8], KEYS[k + 9]
-  local was_active, now_active = false, false
+-- Key names per window, built once per script call.
+local key_cache = {}
+local function k(w)
+  local c = key_cache[w]
+  if not c then
+    c = {R = prefix .. ':R:m:' .. w, P = prefix .. ':P:m:' .. w, C = prefix .. ':C:m:' .. w,
+         Ppc = prefix .. ':P:pc:' .. w, Cpc = prefix .. ':C:pc:' .. w,
+         Ppr = prefix .. ':P:pr:' .. w, Cpr = prefix .. ':C:pr:' .. w,
+         RS = prefix .. ':RS:' .. w, ACT = prefix .. ':ACT:' .. w, pc = {}, cc = {}}
+    key_cache[w] = c
+  end
+  return c
+end
+
+local function apply_window(w, rid, cp, city, delta, t, is_strava, hhp, hhc)
+  local d = 0  -- change in the number of active residents
+  local K = k(w)
   if rid ~= '' then
+    local R = K.R
     local vis, oldt = 0, -1
     local s = redis.call('ZSCORE', R, rid)
     if s then
@@ -47,53 +61,87 @@ for w = 0, nwin - 1 do
       vis = math.floor(s / SHIFT)
       oldt = SHIFT - 1 - (s - vis * SHIFT)
     end
-    local str = tonumber(redis.call('HGET', RS, rid) or '0')
-    was_active = (vis + str) > 0
-    if is_strava then
-      str = str + delta
-      if str > 0 then redis.call('HSET', RS, rid, str) else redis.call('HDEL', RS, rid) end
-    else
-      vis = vis + delta
-      if vis > 0 then
+    local new_vis, str, new_str = vis, 0, 0
+    if is_strava then new_vis = vis else new_vis = vis + delta end
+    -- The Strava-only hash matters only when the visible score alone cannot tell activity.
+    local need_str = is_strava or vis <= 0 or new_vis <= 0
+    if need_str then
+      local RS = K.RS
+      str = tonumber(redis.call('HGET', RS, rid) or '0')
+      new_str = str
+      if is_strava then
+        new_str = str + delta
+        if new_str > 0 then
+          redis.call('HSET', RS, rid, new_str)
+        else
+          redis.call('HDEL', RS, rid)
+        end
+      end
+    end
+    if not is_strava then
+      if new_vis > 0 then
         local tt = t
         if oldt > tt then tt = oldt end
         if tt < 0 then tt = 0 end
         if tt > SHIFT - 1 then tt = SHIFT - 1 end
-        redis.call('ZADD', R, vis * SHIFT + (SHIFT - 1 - tt), rid)
+        redis.call('ZADD', R, new_vis * SHIFT + (SHIFT - 1 - tt), rid)
       else
         redis.call('ZREM', R, rid)
       end
     end
-    now_active = (vis + str) > 0
-  end
-  local pm = tonumber(redis.call('ZINCRBY', P, delta, cp))
-  if pm <= 0 then redis.call('ZREM', P, cp) end
-  local cm = tonumber(redis.call('ZINCRBY', C, delta, city))
-  if cm <= 0 then redis.call('ZREM', C, city) end
-  local d = 0
-  if now_active and not was_active then d = 1 elseif was_active and not now_active then d = -1 end
-  local pa, ca
-  if d ~= 0 then
-    pa = tonumber(redis.call('HINCRBY', ACT, 'P:' .. cp, d))
-    ca = tonumber(redis.call('HINCRBY', ACT, 'C:' .. city, d))
-    if pa <= 0 then redis.call('HDEL', ACT, 'P:' .. cp) end
-    if ca <= 0 then redis.call('HDEL', ACT, 'C:' .. city) end
-  else
-    pa = tonumber(redis.call('HGET', ACT, 'P:' .. cp) or '0')
-    ca = tonumber(redis.call('HGET', ACT, 'C:' .. city) or '0')
-  end
-  put(Ppc, cp, pm, hhp, 1000)
-  put(Cpc, city, cm, hhc, 1000)
-  put(Ppr, cp, pa, hhp, 1000000)
-  put(Cpr, city, ca, hhc, 1000000)
-  local exp = tonumber(ARGV[11 + w])
-  if exp > 0 then
-    for i = 1, 9 do
-      if redis.call('EXISTS', KEYS[k + i]) == 1 then redis.call('EXPIREAT', KEYS[k + i], exp) end
+    if need_str then
+      local was_active, now_active = (vis + str) > 0, (new_vis + new_str) > 0
+      if now_active and not was_active then
+        d = 1
+      elseif was_active and not now_active then
+        d = -1
+      end
     end
   end
+  -- Compound and city totals are summed here and written once per member at the end.
+  local pc = K.pc[cp]
+  if pc then pc[1] = pc[1] + delta else K.pc[cp] = {delta, hhp} end
+  local cc = K.cc[city]
+  if cc then cc[1] = cc[1] + delta else K.cc[city] = {delta, hhc} end
+  if d ~= 0 then
+    -- Participation moves only when a resident becomes active or inactive in the window.
+    local ACT = K.ACT
+    local pa = tonumber(redis.call('HINCRBY', ACT, 'P:' .. cp, d))
+    local ca = tonumber(redis.call('HINCRBY', ACT, 'C:' .. city, d))
+    if pa <= 0 then redis.call('HDEL', ACT, 'P:' .. cp) end
+    if ca <= 0 then redis.call('HDEL', ACT, 'C:' .. city) end
+    put(K.Ppr, cp, pa, hhp, 1000000)
+    put(K.Cpr, city, ca, hhc, 1000000)
+  end
 end
-return 1
+
+for e = 1, n do
+  local b = 2 + (e - 1) * 10
+  if redis.call('SADD', KEYS[1], ARGV[b + 1]) == 0 then
+    results[e] = 0
+  else
+    local rid, cp, city = ARGV[b + 2], ARGV[b + 3], ARGV[b + 4]
+    local delta, t = tonumber(ARGV[b + 5]), tonumber(ARGV[b + 6])
+    local is_strava = ARGV[b + 7] == '1'
+    local hhp, hhc = tonumber(ARGV[b + 8]), tonumber(ARGV[b + 9])
+    for w in string.gmatch(ARGV[b + 10], '[^,]+') do
+      apply_window(w, rid, cp, city, delta, t, is_strava, hhp, hhc)
+    end
+    results[e] = 1
+  end
+end
+local function flush(board, per_household, sums)
+  for member, v in pairs(sums) do
+    local total = tonumber(redis.call('ZINCRBY', board, v[1], member))
+    if total <= 0 then redis.call('ZREM', board, member) end
+    put(per_household, member, total, v[2], 1000)
+  end
+end
+for _, K in pairs(key_cache) do
+  flush(K.P, K.Ppc, K.pc)
+  flush(K.C, K.Cpc, K.cc)
+end
+return results
 """
 
 AROUND = """
@@ -104,6 +152,15 @@ local lo = r - n
 if lo < 0 then lo = 0 end
 return {r, redis.call('ZREVRANGE', KEYS[1], lo, r + n, 'WITHSCORES')}
 """
+
+
+@dataclass(frozen=True)
+class Call:
+    """One outbox entry ready for the apply script."""
+
+    campaign_id: int
+    args: tuple[Any, ...]
+    expiries: tuple[tuple[str, int], ...]
 
 
 def rebuilding_flag(campaign_id: int) -> str:
@@ -141,35 +198,76 @@ class Boards:
         households: int,
         city_households: int,
         windows: list[tuple[str, int]],
-    ) -> tuple[list[str], list[Any]]:
-        """KEYS and ARGV for one apply call; ``windows`` is (window, expire-at or 0)."""
-        k = [keys.applied(campaign_id), keys.people(campaign_id), rebuilding_flag(campaign_id)]
-        for window, _ in windows:
-            k += keys.window_keys(campaign_id, window)
-        argv: list[Any] = [
-            entry_id,
-            "" if resident_id is None else resident_id,
-            compound_id,
-            city_id,
-            delta,
-            t,
-            1 if strava else 0,
-            households,
-            city_households,
-            len(windows),
-            *(exp for _, exp in windows),
-        ]
-        return k, argv
+    ) -> Call:
+        """One entry for :meth:`apply_many`; ``windows`` is (window, expire-at or 0)."""
+        return Call(
+            campaign_id=campaign_id,
+            args=(
+                entry_id,
+                "" if resident_id is None else resident_id,
+                compound_id,
+                city_id,
+                delta,
+                t,
+                1 if strava else 0,
+                households,
+                city_households,
+                ",".join(w for w, _ in windows),
+            ),
+            expiries=tuple((w, exp) for w, exp in windows if exp),
+        )
 
-    async def apply_many(self, calls: list[tuple[list[str], list[Any]]]) -> list[int]:
-        """Apply several entries in one pipelined round trip; returns each script's result
-        (1 applied, 0 already applied, -1 deferred while a rebuild runs)."""
+    async def apply_many(self, calls: list[Call], *, per_script: int = 100) -> list[int]:
+        """Apply entries; see :meth:`_apply_batch`. Batches over 1,000 entries are split in two
+        halves sent concurrently, so building one overlaps Redis executing the other."""
+        if len(calls) <= 1000:
+            return await self._apply_batch(calls, per_script=per_script)
+        half = len(calls) // 2
+        first, second = await asyncio.gather(
+            self._apply_batch(calls[:half], per_script=per_script),
+            self._apply_batch(calls[half:], per_script=per_script),
+        )
+        return first + second
+
+    async def _apply_batch(self, calls: list[Call], *, per_script: int = 100) -> list[int]:
+        """Apply entries in one pipelined round trip, ``per_script`` entries per script call.
+
+        Returns each entry's result: 1 applied, 0 already applied (a redelivery), -1 deferred
+        while that campaign's boards are being rebuilt. Closed windows get their expiry here,
+        once per window and batch rather than once per entry.
+        """
         if not calls:
             return []
         pipe = self.redis.pipeline(transaction=False)
-        for k, argv in calls:
-            await self._apply(keys=k, args=argv, client=pipe)
-        return [int(r) for r in await pipe.execute()]
+        order: list[list[int]] = []
+        by_campaign: dict[int, list[int]] = {}
+        for i, c in enumerate(calls):
+            by_campaign.setdefault(c.campaign_id, []).append(i)
+        expiries: dict[tuple[int, str], int] = {}
+        for campaign_id, idx in by_campaign.items():
+            prefix = keys.prefix(campaign_id)
+            for start in range(0, len(idx), per_script):
+                chunk = idx[start : start + per_script]
+                argv: list[Any] = [prefix, len(chunk)]
+                for i in chunk:
+                    argv.extend(calls[i].args)
+                    for window, exp in calls[i].expiries:
+                        expiries[(campaign_id, window)] = exp
+                await self._apply(
+                    keys=[keys.applied(campaign_id), rebuilding_flag(campaign_id)],
+                    args=argv,
+                    client=pipe,
+                )
+                order.append(chunk)
+        for (campaign_id, window), exp in expiries.items():
+            for key in keys.window_keys(campaign_id, window):
+                pipe.expireat(key, exp)
+        replies = await pipe.execute()
+        results = [0] * len(calls)
+        for chunk, reply in zip(order, replies, strict=False):
+            for i, r in zip(chunk, reply, strict=True):
+                results[i] = int(r)
+        return results
 
     async def rank(
         self, campaign_id: int, resident_id: int, window: str = "all"

@@ -11,7 +11,6 @@ Cluster slot: the apply script touches many of them atomically.
     wr:{c7}:RS:all           hash: resident → metres from Strava (aggregates only, never shown)
     wr:{c7}:ACT:all          hash: "P:<id>"/"C:<id>" → active residents in the window
     wr:{c7}:applied          set of outbox ids applied but not yet confirmed in the database
-    wr:{c7}:people           hash: resident → compound id (for "around me" presentation)
 
 Resident scores are composite integers: ``metres * 2**26 + (2**26 - 1 - t)`` where ``t`` is the
 second (since the campaign started) when the resident last changed score, so among equal
@@ -47,10 +46,6 @@ def active(campaign_id: int, window: str) -> str:
 
 def applied(campaign_id: int) -> str:
     return f"{prefix(campaign_id)}:applied"
-
-
-def people(campaign_id: int) -> str:
-    return f"{prefix(campaign_id)}:people"
 
 
 def window_keys(campaign_id: int, window: str) -> list[str]:

@@ -83,11 +83,10 @@ def _epoch(value: Any) -> float:
     return datetime.fromisoformat(str(value)).timestamp()
 
 
-def fold(rows: list[Any], clock: CampaignClock) -> tuple[dict[str, _Window], set[int]]:
+def fold(rows: list[Any], clock: CampaignClock) -> dict[str, _Window]:
     """Aggregate contributions into every window the way the apply script does."""
     windows: dict[str, _Window] = {}
     day_windows: dict[Any, list[tuple[str, int]]] = {}
-    residents: set[int] = set()
     for row in rows:
         day = row["local_day"]
         wins = day_windows.get(day)
@@ -107,14 +106,13 @@ def fold(rows: list[Any], clock: CampaignClock) -> tuple[dict[str, _Window], set
             w.city[int(row["city_id"])] += metres
             if rid is None:
                 continue
-            residents.add(rid)
             if strava:
                 w.strava[rid] += metres
             else:
                 w.resident[rid] += metres
                 if t > w.last_t.get(rid, -1):
                     w.last_t[rid] = t
-    return windows, residents
+    return windows
 
 
 async def rebuild(redis: Redis, campaign_id: int) -> RebuildResult:
@@ -125,7 +123,7 @@ async def rebuild(redis: Redis, campaign_id: int) -> RebuildResult:
         clock = (await clocks())[campaign_id]
         compounds, cities = await households()
         rows, pending, people = await _snapshot(campaign_id)
-        windows, residents = fold(rows, clock)
+        windows = fold(rows, clock)
         tmp = f"{keys.prefix(campaign_id)}:tmp"
         written: dict[str, str] = {}  # final key → temp key
         pipe = redis.pipeline(transaction=False)
@@ -197,7 +195,6 @@ async def rebuild(redis: Redis, campaign_id: int) -> RebuildResult:
             act = {f"P:{k}": v for k, v in active_p.items() if v > 0}
             act.update({f"C:{k}": v for k, v in active_c.items() if v > 0})
             await hset(keys.active(campaign_id, name), act, exp)
-        await hset(keys.people(campaign_id), {r: people[r] for r in residents if r in people}, 0)
         if pending:
             temp = target(keys.applied(campaign_id))
             pipe.delete(temp)

@@ -18,7 +18,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from warmrun.leaderboard import keys
-from warmrun.leaderboard.boards import Boards
+from warmrun.leaderboard.boards import Boards, Call
 from warmrun.leaderboard.windows import CampaignClock
 from warmrun.platform import outbox
 from warmrun.platform.models import Campaign, Compound, Outbox
@@ -51,7 +51,7 @@ def apply_call(
     clock: CampaignClock,
     compounds: dict[int, tuple[int, int]],
     cities: dict[int, int],
-) -> tuple[list[str], list[Any]]:
+) -> Call:
     compound_id = int(payload["compound_id"])
     city_id = int(payload["city_id"])
     return boards.apply_args(

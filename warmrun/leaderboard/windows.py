@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -18,6 +18,9 @@ class CampaignClock:
     timezone: str
     starts_on: date
     retention: timedelta
+    _cache: dict[tuple[date, int], list[tuple[str, int]]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
 
     @property
     def epoch(self) -> float:
@@ -34,17 +37,25 @@ class CampaignClock:
         when a late entry (or a rebuild) writes to a window that closed long ago.
         """
         floor = (now or clock.now()).timestamp()
+        cache_key = (day, int(floor) // 3600)
+        cached = self._cache.get(cache_key)
+        if cached is not None:
+            return cached
         tz = ZoneInfo(self.timezone)
         monday = day - timedelta(days=day.weekday())
         week_end = datetime.combine(monday + timedelta(days=7), time(0), tz)
         first = day.replace(day=1)
         next_month = (first + timedelta(days=32)).replace(day=1)
         month_end = datetime.combine(next_month, time(0), tz)
-        return [
+        result = [
             ("all", 0),
             (keys.week_window(day), self._expiry(week_end, floor)),
             (keys.month_window(day), self._expiry(month_end, floor)),
         ]
+        if len(self._cache) > 1000:
+            self._cache.clear()
+        self._cache[cache_key] = result
+        return result
 
     def _expiry(self, end: datetime, floor: float) -> int:
         return int(max(end.timestamp(), floor) + self.retention.total_seconds())
