@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
+import numpy as np
+import numpy.typing as npt
 from redis.asyncio import Redis
 from tortoise.transactions import in_transaction
 
@@ -84,35 +86,73 @@ def _epoch(value: Any) -> float:
 
 
 def fold(rows: list[Any], clock: CampaignClock) -> dict[str, _Window]:
-    """Aggregate contributions into every window the way the apply script does."""
-    windows: dict[str, _Window] = {}
-    day_windows: dict[Any, list[tuple[str, int]]] = {}
-    for row in rows:
-        day = row["local_day"]
-        wins = day_windows.get(day)
-        if wins is None:
-            wins = clock.windows(day if isinstance(day, date) else date.fromisoformat(str(day)))
-            day_windows[day] = wins
-        ref = str(row["resident_ref"])
-        rid = int(ref.split(":")[1]) if ref.startswith("resident:") else None
-        metres = int(row["metres"])
-        t = clock.seconds(_epoch(row["created_at"]))
-        strava = row["source"] == "strava"
-        for name, expire in wins:
-            w = windows.get(name)
-            if w is None:
-                w = windows[name] = _Window(expire=expire)
-            w.compound[int(row["compound_id"])] += metres
-            w.city[int(row["city_id"])] += metres
-            if rid is None:
-                continue
-            if strava:
-                w.strava[rid] += metres
-            else:
-                w.resident[rid] += metres
-                if t > w.last_t.get(rid, -1):
-                    w.last_t[rid] = t
-    return windows
+    """Aggregate contributions into every window the way the apply script does.
+
+    Column-wise with numpy: a million contributions fold in about a second.
+    """
+    n = len(rows)
+    if n == 0:
+        return {}
+    refs = [str(r["resident_ref"]) for r in rows]
+    rid = np.fromiter(
+        (int(x[9:]) if x.startswith("resident:") else -1 for x in refs), dtype=np.int64, count=n
+    )
+    del refs
+    cp = np.fromiter((int(r["compound_id"]) for r in rows), dtype=np.int64, count=n)
+    city = np.fromiter((int(r["city_id"]) for r in rows), dtype=np.int64, count=n)
+    metres = np.fromiter((int(r["metres"]) for r in rows), dtype=np.int64, count=n)
+    strava = np.fromiter((r["source"] == "strava" for r in rows), dtype=bool, count=n)
+    epoch = clock.epoch
+    t = np.fromiter((int(_epoch(r["created_at"]) - epoch) for r in rows), dtype=np.int64, count=n)
+    day_keys: dict[Any, int] = {}
+    day_idx = np.fromiter(
+        (day_keys.setdefault(r["local_day"], len(day_keys)) for r in rows), dtype=np.int64, count=n
+    )
+    days = [d if isinstance(d, date) else date.fromisoformat(str(d)) for d in day_keys]
+    per_day = [clock.windows(d) for d in days]
+    names: dict[str, int] = {}
+    memberships = []  # (window index per day) for each window slot (all, week, month)
+    for slot in range(3):
+        memberships.append(
+            np.array(
+                [names.setdefault(wins[slot][0], len(names)) for wins in per_day], dtype=np.int64
+            )
+        )
+    expires = {wins[slot][0]: wins[slot][1] for wins in per_day for slot in range(3)}
+    has_rid = rid >= 0
+    out: dict[str, _Window] = {}
+    for name, index in names.items():
+        slot = 0 if name == "all" else (1 if name.startswith("w") else 2)
+        sel = memberships[slot][day_idx] == index
+        w = _Window(expire=expires[name])
+        w.compound = _sums(cp[sel], metres[sel])
+        w.city = _sums(city[sel], metres[sel])
+        vis = sel & has_rid & ~strava
+        w.resident = _sums(rid[vis], metres[vis])
+        w.last_t = _max(rid[vis], t[vis])
+        stv = sel & has_rid & strava
+        w.strava = _sums(rid[stv], metres[stv])
+        out[name] = w
+    return out
+
+
+def _sums(ids: npt.NDArray[np.int64], values: npt.NDArray[np.int64]) -> dict[int, int]:
+    if ids.size == 0:
+        return {}
+    uniq, inverse = np.unique(ids, return_inverse=True)
+    totals = np.zeros(uniq.size, dtype=np.int64)
+    np.add.at(totals, inverse, values)
+    return dict(zip(uniq.tolist(), totals.tolist(), strict=True))
+
+
+def _max(ids: npt.NDArray[np.int64], values: npt.NDArray[np.int64]) -> dict[int, int]:
+    if ids.size == 0:
+        return {}
+    order = np.lexsort((values, ids))
+    ids, values = ids[order], values[order]
+    last = np.ones(ids.size, dtype=bool)
+    last[:-1] = ids[1:] != ids[:-1]
+    return dict(zip(ids[last].tolist(), values[last].tolist(), strict=True))
 
 
 async def rebuild(redis: Redis, campaign_id: int) -> RebuildResult:
