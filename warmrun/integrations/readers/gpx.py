@@ -19,6 +19,7 @@ import numpy.typing as npt
 from warmrun.config import Limits
 from warmrun.integrations.readers import xmlsafe
 from warmrun.integrations.readers.timeparse import iso_to_posix
+from warmrun.integrations.readers.timeparse import number as _num
 from warmrun.platform.errors import DtdForbidden, NotAnActivity, NotATrack, TooLarge
 from warmrun.platform.tracks import CYCLE, HIKE, OTHER, RUN, WALK, Track
 
@@ -206,14 +207,6 @@ def read_gpx_exact(data: bytes, limits: Limits) -> Track:
         name=str(name) if name else None,
         source_format="gpx",
     )
-
-
-def _num(text: str) -> float:
-    try:
-        v = float(text)
-    except ValueError:
-        return NAN
-    return v if math.isfinite(v) else NAN
 
 
 # --- the vectorised scanner ---------------------------------------------------------------------

@@ -12,6 +12,7 @@ from array import array
 from warmrun.config import Limits
 from warmrun.integrations.readers import xmlsafe
 from warmrun.integrations.readers.timeparse import iso_to_posix
+from warmrun.integrations.readers.timeparse import number as _num
 from warmrun.platform.errors import NotAnActivity, NotATrack, TooLarge
 from warmrun.platform.tracks import CYCLE, OTHER, RUN, Track
 
@@ -124,11 +125,3 @@ def read_tcx(data: bytes, limits: Limits) -> Track:
         device_elapsed_s=elapsed or None,
         has_gps=bool(lat),
     )
-
-
-def _num(text: str) -> float:
-    try:
-        v = float(text)
-    except ValueError:
-        return NAN
-    return v if math.isfinite(v) else NAN

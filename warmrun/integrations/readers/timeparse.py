@@ -1,4 +1,4 @@
-"""ISO-8601 timestamps as found in GPX and TCX files, to POSIX seconds."""
+"""Values as found in GPX and TCX text: ISO-8601 timestamps to POSIX seconds, and numbers."""
 
 from __future__ import annotations
 
@@ -27,6 +27,15 @@ def iso_to_posix(text: str) -> float:
         return dt.timestamp()
     except (OverflowError, OSError, ValueError):
         return math.nan
+
+
+def number(text: str) -> float:
+    """A finite float, or NaN for text that is not one (``nan`` and ``inf`` included)."""
+    try:
+        v = float(text)
+    except ValueError:
+        return math.nan
+    return v if math.isfinite(v) else math.nan
 
 
 def _days_from_civil(
