@@ -32,7 +32,7 @@ from warmrun.integrations.readers.fit import read_fit
 from warmrun.integrations.synthetic import synthetic_run_gpx
 from warmrun.platform import campaigns
 from warmrun.platform.models import CampaignState
-from warmrun.platform.tracks import analyse
+from warmrun.platform.plausibility import analyse
 
 NOW = datetime(2026, 11, 21, tzinfo=UTC)
 LIMITS = Limits(points=200_000)

@@ -37,7 +37,7 @@ def _files(paths: list[str]) -> list[Path]:
 
 def track_stats(paths: list[str], settings: Settings) -> tuple[list[dict[str, Any]], bool]:
     """Parse and analyse only; no database. Returns rows and whether any file failed."""
-    from warmrun.platform.tracks import analyse
+    from warmrun.platform.plausibility import analyse
 
     rows: list[dict[str, Any]] = []
     failed = False

@@ -9,7 +9,7 @@ from tests.conftest import DATA
 from warmrun.config import Limits
 from warmrun.integrations.readers import read_any
 from warmrun.platform.errors import InvalidTrack
-from warmrun.platform.tracks import analyse
+from warmrun.platform.plausibility import analyse
 
 SEEDS = [
     "gpx/togeojson__run.gpx",

@@ -10,13 +10,8 @@ from warmrun.config import Limits
 from warmrun.integrations.readers import read_track
 from warmrun.integrations.synthetic import synthetic_run_gpx
 from warmrun.platform.geo import gcj02_to_wgs84, wgs84_to_gcj02
-from warmrun.platform.tracks import (
-    Track,
-    TrackPoint,
-    Verdict,
-    analyse,
-    points_fingerprint,
-)
+from warmrun.platform.plausibility import Verdict, analyse
+from warmrun.platform.tracks import Track, TrackPoint, points_fingerprint
 
 NOW = datetime(2026, 11, 21, tzinfo=UTC)
 T0 = datetime(2025, 11, 1, 0, 0, tzinfo=UTC)

@@ -15,7 +15,7 @@ from warmrun.config import Limits
 from warmrun.integrations.readers import read_track
 from warmrun.integrations.readers.gpx import _scan_canonical, read_gpx_exact
 from warmrun.platform.errors import InvalidTrack
-from warmrun.platform.tracks import analyse
+from warmrun.platform.plausibility import analyse
 
 NOW = datetime(2026, 11, 21, tzinfo=UTC)
 

@@ -13,14 +13,9 @@ from warmrun.config import Limits
 from warmrun.integrations.readers import ParsedFile, read_any
 from warmrun.platform import clock
 from warmrun.platform.errors import InvalidTrack, WarmrunError
+from warmrun.platform.plausibility import PlausibilityRules, TrackSummary, analyse
 from warmrun.platform.runs import RunOutcome, record_run, simplified_line
-from warmrun.platform.tracks import (
-    PlausibilityRules,
-    Track,
-    TrackSummary,
-    analyse,
-    points_fingerprint,
-)
+from warmrun.platform.tracks import Track, points_fingerprint
 
 
 @dataclass

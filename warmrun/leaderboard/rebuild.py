@@ -9,6 +9,7 @@ that campaign's entries; the outbox entries still pending at the snapshot become
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -43,16 +44,14 @@ class RebuildResult:
 
 @dataclass
 class _Window:
-    expire: int = 0
-    resident: dict[int, int] = None  # type: ignore[assignment]
-    last_t: dict[int, int] = None  # type: ignore[assignment]
-    strava: dict[int, int] = None  # type: ignore[assignment]
-    compound: dict[int, int] = None  # type: ignore[assignment]
-    city: dict[int, int] = None  # type: ignore[assignment]
+    """One window's totals, keyed by member id."""
 
-    def __post_init__(self) -> None:
-        self.resident, self.last_t, self.strava = defaultdict(int), {}, defaultdict(int)
-        self.compound, self.city = defaultdict(int), defaultdict(int)
+    expire: int
+    resident: dict[int, int]  # metres on the resident board (not from Strava)
+    last_t: dict[int, int]  # tie-break seconds of the resident's last change
+    strava: dict[int, int]
+    compound: dict[int, int]
+    city: dict[int, int]
 
 
 async def _snapshot(campaign_id: int) -> tuple[list[Any], list[int], dict[int, int]]:
@@ -70,9 +69,7 @@ async def _snapshot(campaign_id: int) -> tuple[list[Any], list[int], dict[int, i
     ids = []
     for row in pending:
         payload = row["payload"]
-        if isinstance(payload, str):
-            import json
-
+        if isinstance(payload, str):  # SQLite returns the JSON text
             payload = json.loads(payload)
         if int(payload.get("campaign_id", 0)) == campaign_id:
             ids.append(int(row["id"]))
@@ -124,15 +121,16 @@ def fold(rows: list[Any], clock: CampaignClock) -> dict[str, _Window]:
     for name, index in names.items():
         slot = 0 if name == "all" else (1 if name.startswith("w") else 2)
         sel = memberships[slot][day_idx] == index
-        w = _Window(expire=expires[name])
-        w.compound = _sums(cp[sel], metres[sel])
-        w.city = _sums(city[sel], metres[sel])
         vis = sel & has_rid & ~strava
-        w.resident = _sums(rid[vis], metres[vis])
-        w.last_t = _max(rid[vis], t[vis])
         stv = sel & has_rid & strava
-        w.strava = _sums(rid[stv], metres[stv])
-        out[name] = w
+        out[name] = _Window(
+            expire=expires[name],
+            resident=_sums(rid[vis], metres[vis]),
+            last_t=_max(rid[vis], t[vis]),
+            strava=_sums(rid[stv], metres[stv]),
+            compound=_sums(cp[sel], metres[sel]),
+            city=_sums(city[sel], metres[sel]),
+        )
     return out
 
 

@@ -11,9 +11,8 @@ from tortoise.exceptions import IntegrityError
 from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
-from warmrun.platform import clock
+from warmrun.platform import clock, points_ledger
 from warmrun.platform.errors import (
-    InsufficientPoints,
     InvalidInput,
     NotFound,
     OutOfStock,
@@ -43,18 +42,8 @@ async def grant(*, resident_id: int, points: int, reason: str, idempotency_key: 
         raise InvalidInput("points", "must be positive", "必须大于零")
     try:
         async with in_transaction() as conn:
-            await PointsEntry.create(
-                resident_id=resident_id,
-                delta=points,
-                reason=reason,
-                idempotency_key=idempotency_key,
-                created_at=clock.now(),
-                using_db=conn,
-            )
-            await (
-                Resident.filter(id=resident_id)
-                .using_db(conn)
-                .update(points_balance=F("points_balance") + points)
+            await points_ledger.post(
+                conn, resident_id=resident_id, delta=points, reason=reason, key=idempotency_key
             )
     except IntegrityError:
         if await PointsEntry.filter(idempotency_key=idempotency_key).exists():
@@ -99,9 +88,10 @@ async def redeem(
 
     The same ``idempotency_key`` (a client's retry) returns the first redemption.
     """
-    prior = await PointsEntry.filter(idempotency_key=f"redeem:{idempotency_key}").first()
+    key = f"redeem:{idempotency_key}"
+    prior = await _redeemed(key)
     if prior is not None:
-        return await Redemption.get(code=prior.ref)
+        return prior
     resident = await Resident.filter(id=resident_id, erased_at=None).first()
     reward = await Reward.filter(id=reward_id, active=True).first()
     if resident is None:
@@ -120,15 +110,10 @@ async def redeem(
             )
             if not took:
                 raise OutOfStock(reward=reward.name_zh)
-            paid = (
-                await Resident.filter(id=resident_id, points_balance__gte=price)
-                .using_db(conn)
-                .update(points_balance=F("points_balance") - price)
-            )
-            if not paid:
-                current = await Resident.filter(id=resident_id).using_db(conn).get()
-                raise InsufficientPoints(needed=price, balance=current.points_balance)
             code = await _unique_code(conn)
+            await points_ledger.post(
+                conn, resident_id=resident_id, delta=-price, reason="redeem", key=key, ref=code
+            )
             redemption = await Redemption.create(
                 resident_id=resident_id,
                 reward_id=reward_id,
@@ -138,21 +123,18 @@ async def redeem(
                 created_at=clock.now(),
                 using_db=conn,
             )
-            await PointsEntry.create(
-                resident_id=resident_id,
-                delta=-price,
-                reason="redeem",
-                idempotency_key=f"redeem:{idempotency_key}",
-                ref=code,
-                created_at=clock.now(),
-                using_db=conn,
-            )
     except IntegrityError:
-        prior = await PointsEntry.filter(idempotency_key=f"redeem:{idempotency_key}").first()
+        # A concurrent retry with the same key won: return its redemption.
+        prior = await _redeemed(key)
         if prior is not None:
-            return await Redemption.get(code=prior.ref)
+            return prior
         raise
     return redemption
+
+
+async def _redeemed(key: str) -> Redemption | None:
+    entry = await PointsEntry.filter(idempotency_key=key).first()
+    return None if entry is None else await Redemption.get(code=entry.ref)
 
 
 async def _unique_code(conn: object) -> str:
@@ -198,19 +180,13 @@ async def cancel(*, code: str, resident_id: int | None = None) -> Redemption:
         if not done:
             current = await Redemption.filter(id=redemption.id).using_db(conn).get()
             raise RedemptionStateError(state=current.state, state_zh=_ZH[current.state])
-        await PointsEntry.create(
+        await points_ledger.post(
+            conn,
             resident_id=redemption.resident_id,
             delta=redemption.points,
             reason="refund",
-            idempotency_key=f"refund:{redemption.code}",
+            key=f"refund:{redemption.code}",
             ref=redemption.code,
-            created_at=clock.now(),
-            using_db=conn,
-        )
-        await (
-            Resident.filter(id=redemption.resident_id)
-            .using_db(conn)
-            .update(points_balance=F("points_balance") + redemption.points)
         )
         await Reward.filter(id=redemption.reward_id).using_db(conn).update(stock=F("stock") + 1)
     return await Redemption.get(id=redemption.id)

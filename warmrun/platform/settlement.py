@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from warmrun.platform.campaigns import advance, get_campaign
-from warmrun.platform.conversion import goods_progress, pledges_owed
+from warmrun.platform.conversion import goods_progress, pledges_owed, split_largest_remainder
 from warmrun.platform.errors import CampaignStateError, LedgerTampered
 from warmrun.platform.ledger import GENESIS, entry_hash
 from warmrun.platform.models import (
@@ -171,8 +171,6 @@ async def report(*, campaign_id: int) -> dict[str, Any]:
 
 
 def _scale_funded(table: dict[int, dict[str, Any]], funded_total: int) -> None:
-    from warmrun.platform.conversion import split_largest_remainder
-
     keys = sorted(table)
     shares = split_largest_remainder(funded_total, [max(table[k]["value_fen"], 0) for k in keys])
     for k, share in zip(keys, shares, strict=True):
@@ -183,69 +181,32 @@ def render_json(data: dict[str, Any]) -> bytes:
     return (json.dumps(data, ensure_ascii=False, sort_keys=True, indent=2) + "\n").encode()
 
 
+_CSV_FIGURES = (
+    "metres",
+    "kcal",
+    "value_fen",
+    "funded_fen",
+    "participants",
+    "bundles",
+    "next_bundle_permille",
+)
+
+
 def render_csv(data: dict[str, Any]) -> bytes:
     out = io.StringIO()
     w = csv.writer(out, lineterminator="\n")
-    w.writerow(
-        [
-            "level",
-            "city",
-            "compound",
-            "metres",
-            "kcal",
-            "value_fen",
-            "funded_fen",
-            "participants",
-            "bundles",
-            "next_bundle_permille",
-        ]
-    )
-    t = data["totals"]
-    g = data["goods"]
-    w.writerow(
-        [
-            "campaign",
-            "",
-            "",
-            t["metres"],
-            t["kcal"],
-            t["value_fen"],
-            t["funded_fen"],
-            "",
-            g["bundles"],
-            g["next_bundle_permille"],
-        ]
-    )
+    w.writerow(["level", "city", "compound", *_CSV_FIGURES])
+    overall = {
+        **data["totals"],
+        "participants": "",
+        "bundles": data["goods"]["bundles"],
+        "next_bundle_permille": data["goods"]["next_bundle_permille"],
+    }
+    w.writerow(["campaign", "", "", *(overall[k] for k in _CSV_FIGURES)])
     for c in data["cities"]:
-        w.writerow(
-            [
-                "city",
-                c["city"],
-                "",
-                c["metres"],
-                c["kcal"],
-                c["value_fen"],
-                c["funded_fen"],
-                c["participants"],
-                c["bundles"],
-                c["next_bundle_permille"],
-            ]
-        )
+        w.writerow(["city", c["city"], "", *(c[k] for k in _CSV_FIGURES)])
     for c in data["compounds"]:
-        w.writerow(
-            [
-                "compound",
-                c["city"],
-                c["compound"],
-                c["metres"],
-                c["kcal"],
-                c["value_fen"],
-                c["funded_fen"],
-                c["participants"],
-                c["bundles"],
-                c["next_bundle_permille"],
-            ]
-        )
+        w.writerow(["compound", c["city"], c["compound"], *(c[k] for k in _CSV_FIGURES)])
     w.writerow([])
     w.writerow(["sponsor", "cap_fen", "owed_fen"])
     for p in data["pledges"]:

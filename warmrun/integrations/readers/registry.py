@@ -61,10 +61,7 @@ def sniff(data: bytes) -> str | None:
         return FIT
     text = head
     if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        try:
-            text = head.decode("utf-16", errors="ignore").encode("utf-8")
-        except UnicodeError:  # pragma: no cover - errors="ignore"
-            return None
+        text = head.decode("utf-16", errors="ignore").encode("utf-8")
     elif head.startswith(codecs.BOM_UTF8):
         text = head[3:]
     if not text.lstrip().startswith(b"<"):

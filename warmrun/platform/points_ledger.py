@@ -1,0 +1,49 @@
+"""Posting to the points ledger: one entry and the matching balance change, together.
+
+Every points movement (run awards, reversals, grants, redemptions, refunds) goes through
+:func:`post`, inside the caller's transaction. A debit is a conditional UPDATE
+(``WHERE points_balance >= amount``) backed by the CHECK constraint, so no balance goes negative
+under concurrency.
+"""
+
+from __future__ import annotations
+
+from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.expressions import F
+
+from warmrun.platform import clock
+from warmrun.platform.errors import InsufficientPoints
+from warmrun.platform.models import PointsEntry, Resident
+
+
+async def post(
+    conn: BaseDBAsyncClient, *, resident_id: int, delta: int, reason: str, key: str, ref: str = ""
+) -> None:
+    """Append an entry of ``delta`` points under the unique ``key`` and move the balance.
+
+    Raises InsufficientPoints for a debit larger than the balance (nothing is written), and
+    the database's IntegrityError for a key already posted.
+    """
+    residents = Resident.filter(id=resident_id).using_db(conn)
+    if delta < 0:
+        paid = await residents.filter(points_balance__gte=-delta).update(
+            points_balance=F("points_balance") + delta
+        )
+        if not paid:
+            current = await Resident.filter(id=resident_id).using_db(conn).get()
+            raise InsufficientPoints(needed=-delta, balance=current.points_balance)
+    elif delta > 0:
+        await residents.update(points_balance=F("points_balance") + delta)
+    await PointsEntry.create(
+        resident_id=resident_id,
+        delta=delta,
+        reason=reason,
+        idempotency_key=key,
+        ref=ref,
+        created_at=clock.now(),
+        using_db=conn,
+    )
+
+
+async def posted(conn: BaseDBAsyncClient, key: str) -> bool:
+    return await PointsEntry.filter(idempotency_key=key).using_db(conn).exists()
