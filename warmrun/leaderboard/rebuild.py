@@ -10,9 +10,9 @@ that campaign's entries; the outbox entries still pending at the snapshot become
 from __future__ import annotations
 
 import json
-from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime
+from itertools import chain
 from typing import Any
 
 import numpy as np
@@ -25,7 +25,24 @@ from warmrun.leaderboard.boards import rebuilding_flag
 from warmrun.leaderboard.relay import clocks, households
 from warmrun.leaderboard.windows import CampaignClock
 
-CHUNK = 5000
+CHUNK = 20_000
+# Loads "a b a b ..." pairs into one key with ZADD or HSET, 500 pairs per command. One string
+# argument per 20,000 pairs: the client packs one argument instead of 40,000, which is where
+# a rebuild of a million residents otherwise spends most of its time.
+BULK_LOAD = """
+local cmd, batch, n = ARGV[1], {}, 0
+for a, b in string.gmatch(ARGV[2], '(%S+) (%S+)') do
+  batch[#batch + 1] = a
+  batch[#batch + 1] = b
+  n = n + 1
+  if #batch >= 1000 then
+    redis.call(cmd, KEYS[1], unpack(batch))
+    batch = {}
+  end
+end
+if #batch > 0 then redis.call(cmd, KEYS[1], unpack(batch)) end
+return n
+"""
 _CONTRIBUTIONS = (
     "SELECT c.resident_ref, c.compound_id, c.city_id, c.local_day, c.metres, c.created_at, "
     "COALESCE(r.source, 'file') AS source "
@@ -42,16 +59,24 @@ class RebuildResult:
     keys: int
 
 
+Ints = npt.NDArray[np.int64]
+
+
 @dataclass
 class _Window:
-    """One window's totals, keyed by member id."""
+    """One window's totals. Residents are aligned arrays (a million of them stay cheap);
+    compounds and cities are small dicts keyed by id."""
 
     expire: int
-    resident: dict[int, int]  # metres on the resident board (not from Strava)
-    last_t: dict[int, int]  # tie-break seconds of the resident's last change
-    strava: dict[int, int]
+    residents: Ints  # on the resident board (Strava excluded), metres > 0
+    metres: Ints
+    last_t: Ints  # tie-break seconds of each resident's last change
+    strava_residents: Ints
+    strava_metres: Ints
     compound: dict[int, int]
     city: dict[int, int]
+    active_compound: dict[int, int]  # residents active in the window, by their compound
+    active_city: dict[int, int]
 
 
 async def _snapshot(campaign_id: int) -> tuple[list[Any], list[int], dict[int, int]]:
@@ -82,7 +107,9 @@ def _epoch(value: Any) -> float:
     return datetime.fromisoformat(str(value)).timestamp()
 
 
-def fold(rows: list[Any], clock: CampaignClock) -> dict[str, _Window]:
+def fold(
+    rows: list[Any], clock: CampaignClock, people: dict[int, int], compound_city: dict[int, int]
+) -> dict[str, _Window]:
     """Aggregate contributions into every window the way the apply script does.
 
     Column-wise with numpy: a million contributions fold in about a second.
@@ -117,40 +144,74 @@ def fold(rows: list[Any], clock: CampaignClock) -> dict[str, _Window]:
         )
     expires = {wins[slot][0]: wins[slot][1] for wins in per_day for slot in range(3)}
     has_rid = rid >= 0
+    home = _lookup(people)  # resident → compound
+    city_of = _lookup(compound_city)  # compound → city
     out: dict[str, _Window] = {}
     for name, index in names.items():
         slot = 0 if name == "all" else (1 if name.startswith("w") else 2)
         sel = memberships[slot][day_idx] == index
         vis = sel & has_rid & ~strava
         stv = sel & has_rid & strava
+        r_ids, r_metres, r_t = _per_member(rid[vis], metres[vis], t[vis])
+        s_ids, s_metres, _ = _per_member(rid[stv], metres[stv], t[stv])
+        everyone = sel & has_rid
+        a_ids, a_metres, _ = _per_member(rid[everyone], metres[everyone], t[everyone])
+        cps = _get(home, a_ids[a_metres > 0])
+        cps = cps[cps >= 0]
+        positive = r_metres > 0
         out[name] = _Window(
             expire=expires[name],
-            resident=_sums(rid[vis], metres[vis]),
-            last_t=_max(rid[vis], t[vis]),
-            strava=_sums(rid[stv], metres[stv]),
-            compound=_sums(cp[sel], metres[sel]),
-            city=_sums(city[sel], metres[sel]),
+            residents=r_ids[positive],
+            metres=r_metres[positive],
+            last_t=r_t[positive],
+            strava_residents=s_ids[s_metres > 0],
+            strava_metres=s_metres[s_metres > 0],
+            compound=_totals(cp[sel], metres[sel]),
+            city=_totals(city[sel], metres[sel]),
+            active_compound=_count(cps),
+            active_city=_count(_get(city_of, cps)),
         )
     return out
 
 
-def _sums(ids: npt.NDArray[np.int64], values: npt.NDArray[np.int64]) -> dict[int, int]:
+def _lookup(mapping: dict[int, int]) -> Ints:
+    """A dense id → value array (-1 where absent) for vectorised lookups."""
+    table = np.full(max(mapping, default=0) + 1, -1, dtype=np.int64)
+    if mapping:
+        table[np.fromiter(mapping.keys(), dtype=np.int64)] = np.fromiter(
+            mapping.values(), dtype=np.int64
+        )
+    return table
+
+
+def _get(table: Ints, ids: Ints) -> Ints:
+    """table[ids], with -1 for ids the table does not cover."""
+    inside = (ids >= 0) & (ids < table.size)
+    out = np.full(ids.size, -1, dtype=np.int64)
+    out[inside] = table[ids[inside]]
+    return out
+
+
+def _per_member(ids: Ints, values: Ints, t: Ints) -> tuple[Ints, Ints, Ints]:
+    """Per distinct id: the sum of values and the latest t."""
     if ids.size == 0:
-        return {}
+        return ids, values, t
     uniq, inverse = np.unique(ids, return_inverse=True)
-    totals = np.zeros(uniq.size, dtype=np.int64)
-    np.add.at(totals, inverse, values)
-    return dict(zip(uniq.tolist(), totals.tolist(), strict=True))
+    sums = np.bincount(inverse, weights=values, minlength=uniq.size).astype(np.int64)
+    latest = np.full(uniq.size, -1, dtype=np.int64)
+    np.maximum.at(latest, inverse, t)
+    return uniq, sums, latest
 
 
-def _max(ids: npt.NDArray[np.int64], values: npt.NDArray[np.int64]) -> dict[int, int]:
-    if ids.size == 0:
-        return {}
-    order = np.lexsort((values, ids))
-    ids, values = ids[order], values[order]
-    last = np.ones(ids.size, dtype=bool)
-    last[:-1] = ids[1:] != ids[:-1]
-    return dict(zip(ids[last].tolist(), values[last].tolist(), strict=True))
+def _count(ids: Ints) -> dict[int, int]:
+    ids = ids[ids >= 0]
+    uniq, counts = np.unique(ids, return_counts=True)
+    return dict(zip(uniq.tolist(), counts.tolist(), strict=True))
+
+
+def _totals(ids: Ints, values: Ints) -> dict[int, int]:
+    uniq, sums, _ = _per_member(ids, values, np.zeros(ids.size, dtype=np.int64))
+    return dict(zip(uniq.tolist(), sums.tolist(), strict=True))
 
 
 async def rebuild(redis: Redis, campaign_id: int) -> RebuildResult:
@@ -161,78 +222,63 @@ async def rebuild(redis: Redis, campaign_id: int) -> RebuildResult:
         clock = (await clocks())[campaign_id]
         compounds, cities = await households()
         rows, pending, people = await _snapshot(campaign_id)
-        windows = fold(rows, clock)
+        windows = fold(rows, clock, people, {k: v[0] for k, v in compounds.items()})
         tmp = f"{keys.prefix(campaign_id)}:tmp"
         written: dict[str, str] = {}  # final key → temp key
         pipe = redis.pipeline(transaction=False)
+        bulk = redis.register_script(BULK_LOAD)
 
         def target(final: str) -> str:
             temp = tmp + final[len(keys.prefix(campaign_id)) :]
             written[final] = temp
             return temp
 
-        async def zadd(final: str, mapping: dict[Any, int], expire: int) -> None:
-            items = [(m, s) for m, s in mapping.items() if s > 0]
-            if not items:
+        async def zadd(final: str, mapping: dict[int, int], expire: int) -> None:
+            members = [m for m, v in mapping.items() if v > 0]
+            await load(final, "ZADD", [mapping[m] for m in members], members, expire)
+
+        async def load(final: str, command: str, firsts: Any, seconds: Any, expire: int) -> None:
+            """Write pairs (score, member) or (field, value) into a fresh temporary key."""
+            if len(firsts) == 0:
                 return
             temp = target(final)
             pipe.delete(temp)
-            for i in range(0, len(items), CHUNK):
-                pipe.zadd(temp, dict(items[i : i + CHUNK]))
-                if len(pipe) > 50:
+            a = np.asarray(firsts).tolist() if isinstance(firsts, np.ndarray) else list(firsts)
+            b = np.asarray(seconds).tolist() if isinstance(seconds, np.ndarray) else list(seconds)
+            for i in range(0, len(a), CHUNK):
+                pairs = chain.from_iterable(zip(a[i : i + CHUNK], b[i : i + CHUNK], strict=True))
+                await bulk(keys=[temp], args=[command, " ".join(map(str, pairs))], client=pipe)
+                if len(pipe) > 20:
                     await pipe.execute()
             if expire:
                 pipe.expireat(temp, expire)
 
-        async def hset(final: str, mapping: dict[Any, Any], expire: int) -> None:
-            items = [(k, v) for k, v in mapping.items() if v]
-            if not items:
-                return
-            temp = target(final)
-            pipe.delete(temp)
-            for i in range(0, len(items), CHUNK):
-                pipe.hset(temp, mapping=dict(items[i : i + CHUNK]))
-            if expire:
-                pipe.expireat(temp, expire)
-
+        households_of = {k: v[1] for k, v in compounds.items()}
         for name, w in windows.items():
             exp = w.expire
-            await zadd(
-                keys.board(campaign_id, "R", name),
-                {r: keys.compose(m, w.last_t[r]) for r, m in w.resident.items() if m > 0},
-                exp,
+            scores = w.metres * keys.SHIFT + (keys.SHIFT - 1 - np.clip(w.last_t, 0, keys.SHIFT - 1))
+            # Inserting in score order keeps the skiplist walk short and cache-friendly.
+            order = np.argsort(scores, kind="stable")
+            await load(
+                keys.board(campaign_id, "R", name), "ZADD", scores[order], w.residents[order], exp
             )
-            await zadd(keys.board(campaign_id, "P", name), w.compound, exp)
-            await zadd(keys.board(campaign_id, "C", name), w.city, exp)
-            active_p: dict[int, int] = defaultdict(int)
-            active_c: dict[int, int] = defaultdict(int)
-            for rid in set(w.resident) | set(w.strava):
-                if w.resident.get(rid, 0) + w.strava.get(rid, 0) > 0:
-                    cp = people.get(rid)
-                    if cp is None:
-                        continue
-                    active_p[cp] += 1
-                    active_c[compounds[cp][0]] += 1
-            await zadd(
-                keys.board(campaign_id, "P", name, "pc"),
-                _scaled(w.compound, {k: v[1] for k, v in compounds.items()}, 1000),
-                exp,
+            for scope, totals, active, hh in (
+                ("P", w.compound, w.active_compound, households_of),
+                ("C", w.city, w.active_city, cities),
+            ):
+                await zadd(keys.board(campaign_id, scope, name), totals, exp)
+                await zadd(
+                    keys.board(campaign_id, scope, name, "pc"), _scaled(totals, hh, 1000), exp
+                )
+                await zadd(
+                    keys.board(campaign_id, scope, name, "pr"), _scaled(active, hh, 1_000_000), exp
+                )
+            await load(
+                keys.strava(campaign_id, name), "HSET", w.strava_residents, w.strava_metres, exp
             )
-            await zadd(keys.board(campaign_id, "C", name, "pc"), _scaled(w.city, cities, 1000), exp)
-            await zadd(
-                keys.board(campaign_id, "P", name, "pr"),
-                _scaled(active_p, {k: v[1] for k, v in compounds.items()}, 1_000_000),
-                exp,
-            )
-            await zadd(
-                keys.board(campaign_id, "C", name, "pr"), _scaled(active_c, cities, 1_000_000), exp
-            )
-            await hset(
-                keys.strava(campaign_id, name), {r: m for r, m in w.strava.items() if m > 0}, exp
-            )
-            act = {f"P:{k}": v for k, v in active_p.items() if v > 0}
-            act.update({f"C:{k}": v for k, v in active_c.items() if v > 0})
-            await hset(keys.active(campaign_id, name), act, exp)
+            act = {f"P:{k}": v for k, v in w.active_compound.items() if v > 0}
+            act.update({f"C:{k}": v for k, v in w.active_city.items() if v > 0})
+            await load(keys.active(campaign_id, name), "HSET", list(act), list(act.values()), exp)
         if pending:
             temp = target(keys.applied(campaign_id))
             pipe.delete(temp)
