@@ -158,3 +158,15 @@ async def test_balance_always_equals_ledger_sum(ops: list[tuple[str, int]]) -> N
         bal = (await Resident.get(id=w.alice.id)).points_balance
         assert bal >= 0 and bal == await _ledger_sum(w.alice.id)
         assert (await Reward.get(id=reward.id)).stock >= 0
+
+
+async def test_restock_adds_stock_and_refuses_non_positive_amounts() -> None:
+    w = await world()
+    reward = await rewards.create_reward(
+        compound_id=w.compound_id, name_zh="热饮", name_en="Hot drink", points_price=10, stock=0
+    )
+    await rewards.restock(reward_id=reward.id, add=5)
+    assert (await Reward.get(id=reward.id)).stock == 5
+    with pytest.raises(WarmrunError) as info:
+        await rewards.restock(reward_id=reward.id, add=0)
+    assert info.value.code == "invalid_input"

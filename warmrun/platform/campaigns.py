@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from tortoise.functions import Sum
 from tortoise.transactions import in_transaction
 
 from warmrun.platform import clock
@@ -295,12 +294,3 @@ async def totals(*, campaign_id: int, by: str | None = None) -> dict[Any, Totals
     if not group and None not in out:
         out[None] = Totals(0, 0, 0, 0, 0, goods_progress(0, goods.unit_price_fen))
     return out
-
-
-async def pledge_allocated(*, campaign_id: int) -> int:
-    row = (
-        await SponsorPledge.filter(campaign_id=campaign_id)
-        .annotate(s=Sum("allocated_fen"))
-        .values("s")
-    )
-    return int(row[0]["s"] or 0) if row else 0

@@ -69,10 +69,6 @@ class GoodsProgress:
     def next_percent(self) -> int:
         return self.next_permille // 10
 
-    def fraction(self) -> float:
-        """Bundles as a fraction, for display only (never stored or summed)."""
-        return self.bundles + self.remainder_fen / self.bundle_price_fen
-
 
 def goods_progress(fen: int, bundle_price_fen: int) -> GoodsProgress:
     if bundle_price_fen <= 0:

@@ -5,8 +5,6 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 
-from warmrun.platform.errors import InsufficientPoints
-
 # Pickup codes: no 0/O, 1/I/L, so staff can read them aloud and type them.
 CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
 
@@ -24,11 +22,6 @@ def run_points(*, metres: int, rule: EarningRule, earned_today: int) -> int:
     if rule.daily_cap is not None:
         pts = max(0, min(pts, rule.daily_cap - earned_today))
     return pts
-
-
-def check_affordable(*, balance: int, price: int) -> None:
-    if balance < price:
-        raise InsufficientPoints(needed=price, balance=balance)
 
 
 def pickup_code(length: int = 8) -> str:
