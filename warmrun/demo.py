@@ -84,7 +84,7 @@ async def run_demo(settings: Settings) -> DemoResult:
     for city, (_, _, _, lat, lon) in zip(cities, CITIES, strict=True):
         for ci, name in enumerate(COMPOUNDS):
             compound = await campaigns.create_compound(
-                city_id=city.id, name=name, households=800 + 150 * ci
+                city_id=city.id, name=f"{city.name_zh}·{name}", households=800 + 150 * ci
             )
             if not await Reward.filter(compound_id=compound.id).exists():
                 await rewards.create_reward(
