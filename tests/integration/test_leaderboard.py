@@ -316,3 +316,68 @@ async def test_reviewed_reversal_leaves_the_boards_within_one_cycle(redis: Redis
     await relay_once(redis)
     assert (await Boards(redis).top(w.campaign.id, "R"))[1] == 0
     assert (await Boards(redis).top(w.campaign.id, "P"))[1] == 0
+
+
+async def test_scores_beyond_fourteen_digits_stay_exact(redis: Redis) -> None:
+    # 3,000 km in one campaign makes a composite score of 15 digits: it must survive the
+    # round trip through Lua numbers and Redis doubles unchanged.
+    w = await world()
+    boards = Boards(redis)
+    call = boards.apply_args(
+        entry_id=1,
+        campaign_id=w.campaign.id,
+        resident_id=w.alice.id,
+        compound_id=w.compound_id,
+        city_id=w.city_id,
+        delta=3_000_123,
+        t=12_345,
+        strava=False,
+        households=100,
+        city_households=100,
+        windows=[("all", 0)],
+    )
+    assert await boards.apply_many([call]) == [1]
+    assert await boards.rank(w.campaign.id, w.alice.id) == (1, 3_000_123)
+    score = await redis.zscore(keys.board(w.campaign.id, "R", "all"), w.alice.id)
+    assert score == keys.compose(3_000_123, 12_345)
+
+
+async def test_an_entry_repeated_within_one_call_counts_once(redis: Redis) -> None:
+    w = await world()
+    await upload(w.alice.id, run_file(seed=1))
+    boards = Boards(redis)
+    (entry,) = await Outbox.all()
+    compounds, cities = await households()
+    clock = (await clocks())[w.campaign.id]
+    call = apply_call(boards, entry.id, dict(entry.payload), clock, compounds, cities)
+    assert await boards.apply_many([call, call, call]) == [1, 0, 0]
+    await drain(redis)
+    incremental = await boards.snapshot(w.campaign.id)
+    await rebuild(redis, w.campaign.id)
+    assert await boards.snapshot(w.campaign.id) == incremental
+
+
+async def test_a_backlog_spanning_more_windows_than_one_script_call_takes(redis: Redis) -> None:
+    w = await world()
+    boards = Boards(redis)
+    weeks = [f"w2025-W{k:02d}" for k in range(1, 46)]  # 46 windows with "all", over 30
+    calls = [
+        boards.apply_args(
+            entry_id=k,
+            campaign_id=w.campaign.id,
+            resident_id=w.alice.id,
+            compound_id=w.compound_id,
+            city_id=w.city_id,
+            delta=1000,
+            t=k,
+            strava=False,
+            households=100,
+            city_households=100,
+            windows=[("all", 0), (week, 0)],
+        )
+        for k, week in enumerate(weeks, start=1)
+    ]
+    assert await boards.apply_many(calls) == [1] * len(calls)
+    assert await boards.rank(w.campaign.id, w.alice.id) == (1, 1000 * len(weeks))
+    for week in weeks:
+        assert await boards.rank(w.campaign.id, w.alice.id, week) == (1, 1000)
