@@ -17,6 +17,9 @@ from warmrun.platform import clock
 
 DATA = Path(__file__).parent / "data" / "tracks"
 TABLES = [
+    "api_token",
+    "organizer_city",
+    "account",
     "pledge_allocation",
     "contribution",
     "points_entry",

@@ -209,6 +209,13 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
             f"{overall.goods.bundles} warm packs funded and "
             f"{overall.goods.next_percent}% of the next."
         )
+        from warmrun.demo import DEMO_PASSWORD, DEMO_RESIDENT
+
+        console.print(
+            "Try it: [bold]warmrun serve[/bold], open http://127.0.0.1:8000 and sign in as "
+            f"{DEMO_RESIDENT}, partner@warmrun.example, organizer@warmrun.example or "
+            f"admin@warmrun.example (password: {DEMO_PASSWORD})."
+        )
         return 0
 
     async def with_resources() -> int:

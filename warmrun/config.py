@@ -38,6 +38,9 @@ class Settings:
     timezone: str = "Asia/Shanghai"
     limits: Limits = field(default_factory=Limits)
     debug: bool = False
+    # Session cookies are Secure: browsers send them over HTTPS and to localhost only. Set
+    # WARMRUN_COOKIE_SECURE=false only for a plain-HTTP trial on a LAN address.
+    secure_cookies: bool = True
 
     @property
     def embedded_redis_socket(self) -> Path:
@@ -55,7 +58,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     home = Path(config("WARMRUN_HOME", default=".warmrun")).resolve()
     database_url = config("DATABASE_URL", default=f"sqlite://{home / 'warmrun.sqlite3'}")
     redis_url = config("REDIS_URL", default=None)
-    secret = config("WARMRUN_SECRET_KEY", cast=Secret, default=Secret("dev-insecure-change-me"))
+    secret = Secret(str(config("WARMRUN_SECRET_KEY", default="dev-insecure-change-me")))
     return Settings(
         home=home,
         database_url=database_url,
@@ -63,6 +66,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         secret_key=secret,
         timezone=config("WARMRUN_TIMEZONE", default="Asia/Shanghai"),
         debug=config("WARMRUN_DEBUG", cast=bool, default=False),
+        secure_cookies=config("WARMRUN_COOKIE_SECURE", cast=bool, default=True),
     )
 
 

@@ -33,7 +33,9 @@ async def connect(database_url: str, *, run_migrations: bool = True) -> None:
         await upgrade(database_url)
         # The migration run initialises Tortoise with its own model state: start afresh.
         await Tortoise.close_connections()
-    await Tortoise.init(config=tortoise_config(database_url))
+    # The global fallback makes the connection visible to every task, not only to the one
+    # that connected: ASGI servers run requests outside the lifespan task's context.
+    await Tortoise.init(config=tortoise_config(database_url), _enable_global_fallback=True)
 
 
 async def close() -> None:

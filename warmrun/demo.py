@@ -9,10 +9,12 @@ from importlib import resources
 from warmrun.config import Settings
 from warmrun.integrations.importer import FileOutcome, import_bytes
 from warmrun.integrations.synthetic import synthetic_run_gpx
-from warmrun.platform import campaigns, rewards
-from warmrun.platform.models import CampaignState, Resident, Reward
+from warmrun.platform import accounts, campaigns, rewards
+from warmrun.platform.models import Account, CampaignState, Resident, Reward, Role
 
 CAMPAIGN_CODE = "four-city-warm-run-2025"
+DEMO_PASSWORD = "warmrun-demo"  # noqa: S105 - printed by `warmrun demo`; demo data only
+DEMO_RESIDENT = "runner@warmrun.example"
 # (code, zh, en, lat, lon): city centres; runs starting within 60 km count for the city.
 CITIES = [
     ("CQ", "重庆", "Chongqing", 29.5630, 106.5516),
@@ -130,4 +132,31 @@ async def run_demo(settings: Settings) -> DemoResult:
                 name=entry.name,
                 limits=settings.limits,
             )
+    if first is not None:
+        await _demo_accounts(partner.id, cities[0].id, first.id)
     return DemoResult(campaign_id=campaign.id, imported=imported)
+
+
+async def _demo_accounts(partner_id: int, city_id: int, resident_id: int) -> None:
+    """Sign-ins for trying every role (DEMO_PASSWORD; for a demo database only)."""
+    staff = [
+        ("admin@warmrun.example", Role.ADMIN, None, []),
+        ("partner@warmrun.example", Role.PARTNER, partner_id, []),
+        ("organizer@warmrun.example", Role.ORGANIZER, None, [city_id]),
+    ]
+    for email, role, partner, city_ids in staff:
+        if not await Account.filter(email=email).exists():
+            await accounts.create_staff(
+                email=email,
+                password=DEMO_PASSWORD,
+                role=role,
+                partner_id=partner,
+                city_ids=city_ids,
+            )
+    if not await Account.filter(email=DEMO_RESIDENT).exists():
+        await Account.create(
+            email=DEMO_RESIDENT,
+            password_hash=await accounts.hash_password(DEMO_PASSWORD),
+            role=Role.RESIDENT,
+            resident_id=resident_id,
+        )

@@ -168,3 +168,48 @@ class LedgerTampered(WarmrunError):
         "The contribution ledger of campaign #{campaign_id} fails verification at entry {seq}."
     )
     message_zh = "活动 #{campaign_id} 的捐赠账本在第 {seq} 条校验失败。"
+
+
+# --- accounts and access -----------------------------------------------------------------------
+
+
+class EmailTaken(WarmrunError):
+    code = "email_taken"
+    message_en = "An account with this e-mail address already exists. Try signing in."
+    message_zh = "该邮箱已注册，请直接登录。"
+
+
+class InvalidCredentials(WarmrunError):
+    code = "invalid_credentials"
+    message_en = "Wrong e-mail address or password."
+    message_zh = "邮箱或密码不正确。"
+
+
+class NotAuthenticated(WarmrunError):
+    code = "not_authenticated"
+    message_en = "Please sign in first."
+    message_zh = "请先登录。"
+
+
+class Forbidden(WarmrunError):
+    code = "forbidden"
+    message_en = "You do not have access to this."
+    message_zh = "您没有权限访问此内容。"
+
+
+class CsrfFailed(WarmrunError):
+    code = "csrf_failed"
+    message_en = "This form has expired or came from another site. Reload the page and try again."
+    message_zh = "表单已过期或来自其他网站，请刷新页面后重试。"
+
+
+class RateLimited(WarmrunError):
+    code = "rate_limited"
+    message_en = "Too many attempts. Please wait {retry_after} seconds and try again."
+    message_zh = "操作过于频繁，请 {retry_after} 秒后再试。"
+
+
+class BodyTooLarge(WarmrunError):
+    code = "body_too_large"
+    message_en = "The upload is too large (the limit is {limit_mib} MiB)."
+    message_zh = "上传内容过大（上限 {limit_mib} MiB）。"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Sequence
 
@@ -164,3 +165,19 @@ def decode_polyline(text: str, precision: int = 5) -> list[tuple[float, float]]:
         lon += deltas[1]
         points.append((lat / factor, lon / factor))
     return points
+
+
+def trim_ends(
+    points: Sequence[tuple[float, float]], metres: float = 200.0
+) -> list[tuple[float, float]]:
+    """The path without its first and last ``metres``: a shared map must not point at the
+    runner's front door. A path shorter than twice that is dropped entirely."""
+    if len(points) < 2:
+        return []
+    along = [0.0]
+    for (a, b), (c, d) in itertools.pairwise(points):
+        along.append(along[-1] + haversine_m(a, b, c, d))
+    total = along[-1]
+    if total <= 2 * metres:
+        return []
+    return [p for p, s in zip(points, along, strict=True) if metres <= s <= total - metres]

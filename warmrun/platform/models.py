@@ -415,3 +415,69 @@ class Outbox(Model):
 
     class Meta:
         table = "outbox"
+
+
+class Role(StrEnum):
+    RESIDENT = "resident"
+    PARTNER = "partner"  # a charity partner's staff: read-only
+    ORGANIZER = "organizer"  # the property company's staff, scoped to cities
+    ADMIN = "admin"
+
+
+class Account(Model):
+    # A person who signs in. Residents have a Resident row; partners name their partner;
+    # organizers get their cities through OrganizerCity. session_epoch is carried in session
+    # cookies: bumping it (logout everywhere, password change) invalidates every old cookie.
+
+    id = fields.IntField(primary_key=True)
+    email = fields.CharField(max_length=254, unique=True)
+    password_hash = fields.CharField(max_length=255)
+    role = fields.CharEnumField(Role, max_length=16)
+    resident_id: int | None
+    resident: fields.ForeignKeyNullableRelation[Resident] = fields.ForeignKeyField(
+        "models.Resident", related_name="accounts", null=True, on_delete=fields.RESTRICT
+    )
+    partner_id: int | None
+    partner: fields.ForeignKeyNullableRelation[CharityPartner] = fields.ForeignKeyField(
+        "models.CharityPartner", related_name="accounts", null=True, on_delete=fields.RESTRICT
+    )
+    session_epoch = fields.IntField(default=0)
+    locale = fields.CharField(max_length=8, default="zh-CN")
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "account"
+
+
+class OrganizerCity(Model):
+    id = fields.IntField(primary_key=True)
+    account_id: int
+    account: fields.ForeignKeyRelation[Account] = fields.ForeignKeyField(
+        "models.Account", related_name="cities", on_delete=fields.CASCADE
+    )
+    city_id: int
+    city: fields.ForeignKeyRelation[City] = fields.ForeignKeyField(
+        "models.City", related_name="organizers", on_delete=fields.CASCADE
+    )
+
+    class Meta:
+        table = "organizer_city"
+        unique_together = (("account", "city"),)
+
+
+class ApiToken(Model):
+    # Personal access tokens for API clients; only a SHA-256 digest of the token is stored.
+
+    id = fields.IntField(primary_key=True)
+    account_id: int
+    account: fields.ForeignKeyRelation[Account] = fields.ForeignKeyField(
+        "models.Account", related_name="tokens", on_delete=fields.CASCADE
+    )
+    name = fields.CharField(max_length=64)
+    digest = fields.CharField(max_length=64, unique=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    last_used_at = fields.DatetimeField(null=True)
+    revoked_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "api_token"

@@ -192,25 +192,30 @@ _CSV_FIGURES = (
 )
 
 
-def render_csv(data: dict[str, Any]) -> bytes:
-    out = io.StringIO()
-    w = csv.writer(out, lineterminator="\n")
-    w.writerow(["level", "city", "compound", *_CSV_FIGURES])
+def report_rows(data: dict[str, Any]) -> list[list[Any]]:
+    """The report as rows (the CSV and XLSX exports share them)."""
+    rows: list[list[Any]] = [["level", "city", "compound", *_CSV_FIGURES]]
     overall = {
         **data["totals"],
         "participants": "",
         "bundles": data["goods"]["bundles"],
         "next_bundle_permille": data["goods"]["next_bundle_permille"],
     }
-    w.writerow(["campaign", "", "", *(overall[k] for k in _CSV_FIGURES)])
+    rows.append(["campaign", "", "", *(overall[k] for k in _CSV_FIGURES)])
     for c in data["cities"]:
-        w.writerow(["city", c["city"], "", *(c[k] for k in _CSV_FIGURES)])
+        rows.append(["city", c["city"], "", *(c[k] for k in _CSV_FIGURES)])
     for c in data["compounds"]:
-        w.writerow(["compound", c["city"], c["compound"], *(c[k] for k in _CSV_FIGURES)])
-    w.writerow([])
-    w.writerow(["sponsor", "cap_fen", "owed_fen"])
+        rows.append(["compound", c["city"], c["compound"], *(c[k] for k in _CSV_FIGURES)])
+    rows.append([])
+    rows.append(["sponsor", "cap_fen", "owed_fen"])
     for p in data["pledges"]:
-        w.writerow([p["sponsor"], p["cap_fen"], p["owed_fen"]])
+        rows.append([p["sponsor"], p["cap_fen"], p["owed_fen"]])
+    return rows
+
+
+def render_csv(data: dict[str, Any]) -> bytes:
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\n").writerows(report_rows(data))
     return out.getvalue().encode()
 
 

@@ -3,59 +3,52 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse
-from starlette.routing import Route
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+from starlette.types import Receive, Scope, Send
 
+from warmrun import __version__
 from warmrun.config import Settings
 from warmrun.leaderboard.relay import run_forever
-from warmrun.platform.campaigns import get_campaign, totals
-from warmrun.platform.errors import NotFound, WarmrunError
+from warmrun.platform.errors import BodyTooLarge, NotFound, WarmrunError
 from warmrun.resources import open_resources
+from warmrun.web import i18n, pages
+from warmrun.web.endpoints import openapi
+from warmrun.web.errors import Internal, MethodNotAllowed, error_body, json_error
+from warmrun.web.routes import api
+from warmrun.web.security import BodyLimit, SecurityHeaders, SessionCodec
+
+log = logging.getLogger("warmrun.web")
+STATIC = Path(__file__).parent / "static"
 
 
-def _lang(request: Request) -> str:
-    return "en" if request.headers.get("accept-language", "").startswith("en") else "zh-CN"
-
-
-async def health(request: Request) -> JSONResponse:
+async def health(request: Request) -> Response:
     return JSONResponse({"status": "ok"})
 
 
-async def campaign_totals(request: Request) -> JSONResponse:
-    campaign = await get_campaign(code=request.path_params["code"])
-    result = await totals(campaign_id=campaign.id)
-    t = result[None]
-    return JSONResponse(
-        {
-            "campaign": campaign.code,
-            "metres": t.metres,
-            "kcal": t.kcal,
-            "value_fen": t.value_fen,
-            "funded_fen": t.funded_fen,
-            "participants": t.participants,
-            "bundles": t.goods.bundles,
-            "next_bundle_permille": t.goods.next_permille,
-        }
-    )
-
-
-async def domain_error(request: Request, exc: Exception) -> JSONResponse:
-    if not isinstance(exc, WarmrunError):  # pragma: no cover - registered for WarmrunError
-        raise exc
-    status = 404 if isinstance(exc, NotFound) else 422
-    return JSONResponse({"error": exc.as_dict(_lang(request))}, status_code=status)
-
-
 def create_app(settings: Settings) -> Starlette:
+    document = openapi(api, title="warmrun", version=__version__)
+    body = json.dumps(document, ensure_ascii=False).encode()
+
+    async def openapi_json(request: Request) -> Response:
+        return Response(body, media_type="application/json")
+
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         async with open_resources(settings) as resources:
             app.state.resources = resources
+            app.state.redis = resources.redis
             stop = asyncio.Event()
             relay = None
             if resources.redis is not None:
@@ -68,11 +61,52 @@ def create_app(settings: Settings) -> Starlette:
                 if relay is not None:
                     await relay
 
-    return Starlette(
+    def is_api(request: Request) -> bool:
+        return request.url.path.startswith("/api/")
+
+    async def domain_error(request: Request, exc: Exception) -> Response:
+        if not isinstance(exc, WarmrunError):  # registered for WarmrunError only
+            raise exc
+        if is_api(request):
+            return json_error(request, exc)
+        return await pages.error_page(request, exc)
+
+    async def http_error(request: Request, exc: Exception) -> Response:
+        status = exc.status_code if isinstance(exc, HTTPException) else 404
+        error: WarmrunError = MethodNotAllowed() if status == 405 else NotFound("page", "页面")
+        return await domain_error(request, error)
+
+    async def server_error(request: Request, exc: Exception) -> Response:
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        return await domain_error(request, Internal())
+
+    async def too_large(scope: Scope, receive: Receive, send: Send) -> None:
+        exc = BodyTooLarge(limit_mib=settings.limits.upload_bytes // (1024 * 1024))
+        response = JSONResponse(error_body(exc, "zh-CN"), status_code=413)
+        await response(scope, receive, send)
+
+    app = Starlette(
+        debug=False,
         routes=[
             Route("/healthz", health),
-            Route("/api/v1/campaigns/{code}/totals", campaign_totals),
+            Route("/api/v1/openapi.json", openapi_json),
+            *api.routes(),
+            *pages.routes(),
+            Mount("/static", StaticFiles(directory=STATIC), name="static"),
         ],
-        exception_handlers={WarmrunError: domain_error},
+        middleware=[
+            Middleware(SecurityHeaders),
+            Middleware(BodyLimit, limit=settings.limits.upload_bytes, too_large=too_large),
+        ],
+        exception_handlers={
+            WarmrunError: domain_error,
+            HTTPException: http_error,
+            Exception: server_error,
+        },
         lifespan=lifespan,
     )
+    app.state.settings = settings
+    app.state.codec = SessionCodec(str(settings.secret_key))
+    app.state.redis = None
+    app.state.i18n = i18n
+    return app

@@ -1,0 +1,92 @@
+"""The app over HTTP: httpx against the ASGI app with its real lifespan (a SQLite file and a
+private redis-server per test), and helpers to sign in as each role."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+from starlette.applications import Starlette
+
+from tests.web.site import PASSWORD, Site, build_site
+from warmrun import db
+from warmrun.config import Settings
+from warmrun.web.app import create_app
+
+BASE = "https://testserver"
+
+
+def settings_for(home: Path) -> Settings:
+    from starlette.datastructures import Secret
+
+    return Settings(
+        home=home,
+        database_url=f"sqlite://{home / 'web.sqlite3'}",
+        redis_url=None,
+        secret_key=Secret("test-secret"),
+    )
+
+
+@dataclass
+class Web:
+    app: Starlette
+    site: Site
+
+    def client(self) -> httpx.AsyncClient:
+        return httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=self.app),
+            base_url=BASE,
+            headers={"Origin": BASE},
+        )
+
+    @asynccontextmanager
+    async def signed_in(self, who: str) -> AsyncIterator[httpx.AsyncClient]:
+        async with self.client() as client:
+            await sign_in(client, self.site.emails[who])
+            yield client
+
+
+async def csrf(client: httpx.AsyncClient) -> str:
+    r = await client.get("/api/v1/auth/csrf")
+    assert r.status_code == 200
+    token = str(r.json()["csrf_token"])
+    client.headers["X-CSRF-Token"] = token
+    return token
+
+
+async def sign_in(client: httpx.AsyncClient, email: str, password: str = PASSWORD) -> None:
+    await csrf(client)
+    r = await client.post("/api/v1/auth/login", json={"email": email, "password": password})
+    assert r.status_code == 200, r.text
+    await csrf(client)  # the token is bound to the new session
+
+
+@pytest.fixture(scope="session")
+def template(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Site]:
+    """The migrated and seeded database, built once; each test gets a copy (hashing the
+    passwords of eight accounts with argon2 is the slow part)."""
+    home = tmp_path_factory.mktemp("web-template")
+
+    async def build() -> Site:
+        await db.connect(settings_for(home).database_url)
+        try:
+            return await build_site()
+        finally:
+            await db.close()
+
+    return home / "web.sqlite3", asyncio.run(build())
+
+
+@pytest.fixture
+async def web(tmp_path: Path, template: tuple[Path, Site]) -> AsyncIterator[Web]:
+    path, site = template
+    shutil.copy(path, tmp_path / "web.sqlite3")
+    app = create_app(settings_for(tmp_path))
+    async with app.router.lifespan_context(app):
+        yield Web(app, site)

@@ -1,0 +1,292 @@
+"""Accounts: sign-up, sign-in, session epochs, personal access tokens, erasure.
+
+Passwords are hashed with argon2id (argon2-cffi's defaults, RFC 9106 low-memory profile) in a
+worker thread, so a sign-in never blocks the event loop. API tokens are random 256-bit strings
+shown once; only their SHA-256 digest is stored.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import re
+import secrets
+from dataclasses import dataclass
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from tortoise.exceptions import IntegrityError
+from tortoise.expressions import F
+from tortoise.transactions import in_transaction
+
+from warmrun.platform import clock, rewards
+from warmrun.platform.errors import (
+    EmailTaken,
+    InvalidCredentials,
+    InvalidInput,
+    NotFound,
+    RedemptionStateError,
+)
+from warmrun.platform.models import (
+    Account,
+    ApiToken,
+    Compound,
+    OrganizerCity,
+    Redemption,
+    RedemptionState,
+    Resident,
+    Role,
+    Run,
+    RunFile,
+)
+
+_hasher = PasswordHasher()
+# Verified against when the e-mail is unknown, so both failures take the same time.
+_DUMMY_HASH = _hasher.hash("warmrun-timing-equaliser")
+_EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
+MIN_PASSWORD = 8
+MAX_PASSWORD = 256
+TOKEN_PREFIX = "wr_"  # noqa: S105 - a public prefix, not a secret
+
+
+def normalise_email(email: str) -> str:
+    email = email.strip().lower()
+    if len(email) > 254 or not _EMAIL.match(email):
+        raise InvalidInput("email", "not an e-mail address", "不是有效的邮箱地址")
+    return email
+
+
+def _check_password(password: str) -> None:
+    if len(password) < MIN_PASSWORD:
+        raise InvalidInput(
+            "password", f"at least {MIN_PASSWORD} characters", f"至少 {MIN_PASSWORD} 个字符"
+        )
+    if len(password) > MAX_PASSWORD:
+        raise InvalidInput(
+            "password", f"at most {MAX_PASSWORD} characters", f"最多 {MAX_PASSWORD} 个字符"
+        )
+
+
+async def hash_password(password: str) -> str:
+    return await asyncio.to_thread(_hasher.hash, password)
+
+
+async def _verify(hashed: str, password: str) -> bool:
+    def check() -> bool:
+        try:
+            return _hasher.verify(hashed, password)
+        except (VerifyMismatchError, VerificationError, InvalidHashError):
+            return False
+
+    return await asyncio.to_thread(check)
+
+
+async def _new_account(email: str, password: str, role: Role, partner_id: int | None) -> Account:
+    email = normalise_email(email)
+    _check_password(password)
+    hashed = await hash_password(password)
+    if await Account.filter(email=email).exists():
+        raise EmailTaken()
+    try:
+        return await Account.create(
+            email=email, password_hash=hashed, role=role, partner_id=partner_id
+        )
+    except IntegrityError as exc:  # a concurrent sign-up with the same address won
+        raise EmailTaken() from exc
+
+
+async def sign_up_resident(
+    *,
+    email: str,
+    password: str,
+    display_name: str,
+    compound_id: int,
+    birth_year: int | None = None,
+    public_board: bool = True,
+    locale: str = "zh-CN",
+) -> Account:
+    """A resident joins a compound; the Resident and the Account are created together."""
+    display_name = display_name.strip()
+    if not 1 <= len(display_name) <= 64:
+        raise InvalidInput("display_name", "1 to 64 characters", "1 到 64 个字符")
+    if not await Compound.filter(id=compound_id).exists():
+        raise NotFound("compound", "小区")
+    this_year = clock.now().year
+    if birth_year is not None and not this_year - 110 <= birth_year <= this_year:
+        raise InvalidInput("birth_year", "not a plausible year", "年份不合理")
+    email = normalise_email(email)
+    _check_password(password)
+    hashed = await hash_password(password)
+    if await Account.filter(email=email).exists():
+        raise EmailTaken()
+    try:
+        return await _create_resident(
+            email, hashed, display_name, compound_id, birth_year, public_board, locale
+        )
+    except IntegrityError as exc:  # a concurrent sign-up with the same address won
+        raise EmailTaken() from exc
+
+
+async def _create_resident(
+    email: str,
+    hashed: str,
+    display_name: str,
+    compound_id: int,
+    birth_year: int | None,
+    public_board: bool,
+    locale: str,
+) -> Account:
+    async with in_transaction():
+        resident = await Resident.create(
+            compound_id=compound_id,
+            display_name=display_name,
+            birth_year=birth_year,
+            public_board=public_board,
+        )
+        return await Account.create(
+            email=email,
+            password_hash=hashed,
+            role=Role.RESIDENT,
+            resident_id=resident.id,
+            locale="en" if locale.startswith("en") else "zh-CN",
+        )
+
+
+async def create_staff(
+    *,
+    email: str,
+    password: str,
+    role: Role,
+    partner_id: int | None = None,
+    city_ids: list[int] | None = None,
+) -> Account:
+    """Partner, organizer or admin accounts (created by an admin or the CLI)."""
+    if role is Role.RESIDENT:
+        raise InvalidInput("role", "residents sign up themselves", "居民需自行注册")
+    if role is Role.PARTNER and partner_id is None:
+        raise InvalidInput("partner", "a partner account names its charity", "需指定公益伙伴")
+    async with in_transaction():
+        account = await _new_account(email, password, role, partner_id=partner_id)
+        for city_id in city_ids or []:
+            await OrganizerCity.create(account_id=account.id, city_id=city_id)
+    return account
+
+
+async def authenticate(*, email: str, password: str) -> Account:
+    try:
+        email = normalise_email(email)
+    except InvalidInput:
+        email = ""
+    account = await Account.filter(email=email).first() if email else None
+    ok = await _verify(account.password_hash if account else _DUMMY_HASH, password)
+    if account is None or not ok:
+        raise InvalidCredentials()
+    if _hasher.check_needs_rehash(account.password_hash):
+        account.password_hash = await hash_password(password)
+        await account.save(update_fields=["password_hash"])
+    return account
+
+
+async def change_password(*, account_id: int, old: str, new: str) -> Account:
+    """Set a new password; every existing session ends (the epoch moves on)."""
+    account = await Account.get(id=account_id)
+    if not await _verify(account.password_hash, old):
+        raise InvalidCredentials()
+    _check_password(new)
+    hashed = await hash_password(new)
+    await Account.filter(id=account_id).update(
+        password_hash=hashed, session_epoch=F("session_epoch") + 1
+    )
+    return await Account.get(id=account_id)
+
+
+async def end_all_sessions(*, account_id: int) -> None:
+    await Account.filter(id=account_id).update(session_epoch=F("session_epoch") + 1)
+
+
+async def session_account(account_id: int, epoch: int) -> Account | None:
+    """The account of a session cookie, if its epoch is still current."""
+    return await Account.filter(id=account_id, session_epoch=epoch).first()
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    token: str  # shown once
+    record: ApiToken
+
+
+async def issue_token(*, account_id: int, name: str) -> IssuedToken:
+    name = name.strip()
+    if not 1 <= len(name) <= 64:
+        raise InvalidInput("name", "1 to 64 characters", "1 到 64 个字符")
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    record = await ApiToken.create(account_id=account_id, name=name, digest=_digest(token))
+    return IssuedToken(token=token, record=record)
+
+
+async def revoke_token(*, account_id: int, token_id: int) -> None:
+    n = await ApiToken.filter(id=token_id, account_id=account_id, revoked_at=None).update(
+        revoked_at=clock.now()
+    )
+    if not n:
+        raise NotFound("token", "令牌")
+
+
+async def token_account(token: str) -> Account | None:
+    if not token.startswith(TOKEN_PREFIX) or len(token) > 100:
+        return None
+    record = await ApiToken.filter(digest=_digest(token), revoked_at=None).first()
+    if record is None:
+        return None
+    await ApiToken.filter(id=record.id).update(last_used_at=clock.now())
+    return await Account.get(id=record.account_id)
+
+
+async def organizer_city_ids(account: Account) -> set[int] | None:
+    """Cities an organizer may act in; None means all (admins)."""
+    if account.role is Role.ADMIN:
+        return None
+    if account.role is not Role.ORGANIZER:
+        return set()
+    rows = await OrganizerCity.filter(account_id=account.id).values_list("city_id", flat=True)
+    return {int(str(r)) for r in rows}
+
+
+async def erase_resident(*, account_id: int) -> None:
+    """Delete a resident's account, tracks and personal data.
+
+    Ledger rows stay: contributions name the resident only as ``resident:<id>``, and the
+    resident row keeps no name, birth year or body mass afterwards, so the pseudonymous ledger
+    still adds up and its hash chain still verifies. Pending redemptions are cancelled and
+    their points refunded first.
+    """
+    account = await Account.get_or_none(id=account_id)
+    if account is None or account.resident_id is None:
+        raise NotFound("account", "账户")
+    resident_id = account.resident_id
+    pending = await Redemption.filter(
+        resident_id=resident_id, state=RedemptionState.PENDING
+    ).values_list("code", flat=True)
+    for code in pending:
+        try:
+            await rewards.cancel(code=str(code), resident_id=resident_id)
+        except RedemptionStateError:
+            pass  # fulfilled or cancelled meanwhile
+    async with in_transaction():
+        run_ids = await Run.filter(resident_id=resident_id).values_list("id", flat=True)
+        await RunFile.filter(run_id__in=list(run_ids)).delete()
+        await Run.filter(resident_id=resident_id).update(line="", file_name="", review_note="")
+        await Resident.filter(guardian_id=resident_id).update(guardian_id=None)
+        await Resident.filter(id=resident_id).update(
+            display_name="",
+            birth_year=None,
+            body_mass_kg=None,
+            public_board=False,
+            guardian_id=None,
+            erased_at=clock.now(),
+        )
+        await Account.filter(id=account_id).delete()

@@ -1,0 +1,380 @@
+"""The route table: every endpoint with its access rule, input models and OpenAPI entry.
+
+Each handler is wrapped once here: language, the signed-in account (session cookie or bearer
+token), CSRF and Origin checks for browser requests, the role allow-list, input parsing and
+error rendering. Handlers receive a :class:`Ctx` and return plain data or a Response.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+from collections.abc import Awaitable, Callable
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+from redis.asyncio import Redis
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from warmrun.config import Settings
+from warmrun.platform import accounts
+from warmrun.platform.errors import (
+    CsrfFailed,
+    Forbidden,
+    InvalidInput,
+    NotAuthenticated,
+    WarmrunError,
+)
+from warmrun.platform.models import Account, Role
+from warmrun.web import i18n
+from warmrun.web.errors import MethodNotAllowed, json_error
+from warmrun.web.security import PRESESSION_COOKIE, SAFE_METHODS, SESSION_COOKIE, same_origin
+
+
+class Access(StrEnum):
+    PUBLIC = "public"
+    SIGNED_IN = "signed_in"
+    RESIDENT = "resident"
+    PARTNER = "partner"  # partners and admins
+    ORGANIZER = "organizer"  # organizers and admins
+    ADMIN = "admin"
+
+
+ALLOWED: dict[Access, frozenset[Role] | None] = {
+    Access.PUBLIC: None,
+    Access.SIGNED_IN: frozenset(Role),
+    Access.RESIDENT: frozenset({Role.RESIDENT}),
+    Access.PARTNER: frozenset({Role.PARTNER, Role.ADMIN}),
+    Access.ORGANIZER: frozenset({Role.ORGANIZER, Role.ADMIN}),
+    Access.ADMIN: frozenset({Role.ADMIN}),
+}
+
+
+@dataclasses.dataclass
+class Ctx:
+    request: Request
+    settings: Settings
+    redis: Redis | None
+    lang: str
+    account: Account | None
+    via_token: bool
+    body: Any = None
+    query: Any = None
+
+    @property
+    def path(self) -> dict[str, Any]:
+        return dict(self.request.path_params)
+
+    def me(self) -> Account:
+        if self.account is None:
+            raise NotAuthenticated()
+        return self.account
+
+    def resident_id(self) -> int:
+        account = self.me()
+        if account.resident_id is None:
+            raise Forbidden()
+        return account.resident_id
+
+    def client_ip(self) -> str:
+        return self.request.client.host if self.request.client else "?"
+
+
+Handler = Callable[[Ctx], Awaitable[Any]]
+
+
+@dataclasses.dataclass(frozen=True)
+class Endpoint:
+    method: str
+    path: str
+    handler: Handler
+    access: Access
+    summary: str
+    tag: str
+    body: type[BaseModel] | None = None
+    query: type[BaseModel] | None = None
+    produces: str = "application/json"
+    multipart: bool = False
+    csrf_exempt: bool = False
+
+
+def to_jsonable(value: Any) -> Any:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {
+            f.name: to_jsonable(getattr(value, f.name)) for f in dataclasses.fields(value) if f.repr
+        }
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json")
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {str(k): to_jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [to_jsonable(v) for v in value]
+    return value
+
+
+class Json(JSONResponse):
+    def render(self, content: Any) -> bytes:
+        return json.dumps(to_jsonable(content), ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def _invalid(exc: ValidationError) -> InvalidInput:
+    first = exc.errors()[0]
+    where = ".".join(str(p) for p in first.get("loc", ())) or "body"
+    return InvalidInput(where, str(first.get("msg", "invalid")), "格式不正确")
+
+
+async def resolve_account(request: Request) -> tuple[Account | None, bool]:
+    """(account, via bearer token). A bad token is an error; a stale cookie is anonymous."""
+    auth = request.headers.get("authorization", "")
+    if auth:
+        scheme, _, token = auth.partition(" ")
+        if scheme.lower() != "bearer" or not token:
+            raise NotAuthenticated()
+        account = await accounts.token_account(token.strip())
+        if account is None:
+            raise NotAuthenticated()
+        return account, True
+    codec = request.app.state.codec
+    session = codec.loads(request.cookies.get(SESSION_COOKIE))
+    if session is None:
+        return None, False
+    return await accounts.session_account(session.account_id, session.epoch), False
+
+
+def csrf_binding(request: Request, account: Account | None) -> str | None:
+    if account is not None:
+        return f"a:{account.id}:{account.session_epoch}"
+    pre = request.cookies.get(PRESESSION_COOKIE)
+    return f"p:{pre}" if pre else None
+
+
+async def check_csrf(request: Request, account: Account | None, form_token: str | None) -> None:
+    scheme = request.url.scheme
+    host = request.headers.get("host", "")
+    if not same_origin(dict(request.headers), scheme, host):
+        raise CsrfFailed()
+    binding = csrf_binding(request, account)
+    token = request.headers.get("x-csrf-token") or form_token
+    if binding is None or not request.app.state.codec.csrf_ok(binding, token):
+        raise CsrfFailed()
+
+
+def authorise(access: Access, account: Account | None) -> None:
+    allowed = ALLOWED[access]
+    if allowed is None:
+        return
+    if account is None:
+        raise NotAuthenticated()
+    if account.role not in allowed:
+        raise Forbidden()
+
+
+def wrap(endpoint: Endpoint) -> Callable[[Request], Awaitable[Response]]:
+    async def run(request: Request) -> Response:
+        lang = i18n.negotiate(
+            request.cookies.get(i18n.LANG_COOKIE), request.headers.get("accept-language")
+        )
+        request.state.lang = lang
+        try:
+            account, via_token = await resolve_account(request)
+            if account is not None and request.cookies.get(i18n.LANG_COOKIE) is None:
+                lang = request.state.lang = account.locale
+            if request.method not in SAFE_METHODS and not via_token and not endpoint.csrf_exempt:
+                await check_csrf(request, account, None)
+            authorise(endpoint.access, account)
+            ctx = Ctx(
+                request=request,
+                settings=request.app.state.settings,
+                redis=request.app.state.redis,
+                lang=lang,
+                account=account,
+                via_token=via_token,
+            )
+            if endpoint.query is not None:
+                try:
+                    ctx.query = endpoint.query.model_validate(dict(request.query_params))
+                except ValidationError as exc:
+                    raise _invalid(exc) from exc
+            if endpoint.body is not None:
+                raw = await request.body()
+                try:
+                    ctx.body = endpoint.body.model_validate_json(raw or b"{}")
+                except ValidationError as exc:
+                    raise _invalid(exc) from exc
+            result = await endpoint.handler(ctx)
+        except WarmrunError as exc:
+            return json_error(request, exc)
+        if isinstance(result, Response):
+            return result
+        return Json(result)
+
+    return run
+
+
+class Api:
+    """Collects endpoints declared with :meth:`route` across the resource modules."""
+
+    def __init__(self) -> None:
+        self.endpoints: list[Endpoint] = []
+
+    def route(
+        self,
+        method: str,
+        path: str,
+        *,
+        access: Access,
+        summary: str,
+        tag: str,
+        body: type[BaseModel] | None = None,
+        query: type[BaseModel] | None = None,
+        produces: str = "application/json",
+        multipart: bool = False,
+        csrf_exempt: bool = False,
+    ) -> Callable[[Handler], Handler]:
+        def register(handler: Handler) -> Handler:
+            self.endpoints.append(
+                Endpoint(
+                    method=method,
+                    path=path,
+                    handler=handler,
+                    access=access,
+                    summary=summary,
+                    tag=tag,
+                    body=body,
+                    query=query,
+                    produces=produces,
+                    multipart=multipart,
+                    csrf_exempt=csrf_exempt,
+                )
+            )
+            return handler
+
+        return register
+
+    def routes(self) -> list[Route]:
+        grouped: dict[str, list[Endpoint]] = {}
+        for e in self.endpoints:
+            grouped.setdefault(e.path, []).append(e)
+        out = []
+        for path, group in grouped.items():
+            by_method = {e.method: wrap(e) for e in group}
+
+            async def dispatch(request: Request, _m: dict[str, Any] = by_method) -> Response:
+                handler = _m.get(request.method) or (
+                    _m.get("GET") if request.method == "HEAD" else None
+                )
+                if handler is None:
+                    return json_error(request, MethodNotAllowed())
+                response: Response = await handler(request)
+                return response
+
+            methods = sorted({*by_method, *(["HEAD"] if "GET" in by_method else [])})
+            out.append(Route(path, dispatch, methods=methods))
+        return out
+
+
+_PARAM = re.compile(r"{(\w+)(?::(\w+))?}")
+
+
+def openapi(api: Api, *, title: str, version: str) -> dict[str, Any]:
+    """The OpenAPI 3.1 document of every endpoint."""
+    paths: dict[str, Any] = {}
+    schemas: dict[str, Any] = {
+        "Error": {
+            "type": "object",
+            "required": ["error"],
+            "properties": {
+                "error": {
+                    "type": "object",
+                    "required": ["code", "message"],
+                    "properties": {"code": {"type": "string"}, "message": {"type": "string"}},
+                }
+            },
+        }
+    }
+    for e in api.endpoints:
+        oa_path = _PARAM.sub(lambda m: "{" + m.group(1) + "}", e.path)
+        params: list[dict[str, Any]] = [
+            {
+                "name": m.group(1),
+                "in": "path",
+                "required": True,
+                "schema": {"type": "integer"} if m.group(2) == "int" else {"type": "string"},
+            }
+            for m in _PARAM.finditer(e.path)
+        ]
+        if e.query is not None:
+            qs = e.query.model_json_schema()
+            required = set(qs.get("required", []))
+            for name, prop in qs.get("properties", {}).items():
+                params.append(
+                    {"name": name, "in": "query", "required": name in required, "schema": prop}
+                )
+        op: dict[str, Any] = {
+            "summary": e.summary,
+            "tags": [e.tag],
+            "operationId": f"{e.method.lower()}_{e.handler.__name__}",
+            "parameters": params,
+            "responses": {
+                "200": {"description": "OK", "content": {e.produces: {"schema": {}}}},
+                "default": {
+                    "description": "Error",
+                    "content": {
+                        "application/json": {"schema": {"$ref": "#/components/schemas/Error"}}
+                    },
+                },
+            },
+        }
+        if e.access is not Access.PUBLIC:
+            op["security"] = [{"bearer": []}, {"session": []}]
+        if e.body is not None:
+            schema = e.body.model_json_schema(ref_template="#/components/schemas/{model}")
+            for name, sub in schema.pop("$defs", {}).items():
+                schemas[name] = sub
+            schemas[e.body.__name__] = schema
+            op["requestBody"] = {
+                "required": True,
+                "content": {
+                    "application/json": {
+                        "schema": {"$ref": f"#/components/schemas/{e.body.__name__}"}
+                    }
+                },
+            }
+        if e.multipart:
+            op["requestBody"] = {
+                "required": True,
+                "content": {
+                    "multipart/form-data": {
+                        "schema": {
+                            "type": "object",
+                            "required": ["files"],
+                            "properties": {
+                                "files": {
+                                    "type": "array",
+                                    "items": {"type": "string", "format": "binary"},
+                                }
+                            },
+                        }
+                    }
+                },
+            }
+        paths.setdefault(oa_path, {})[e.method.lower()] = op
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": title, "version": version},
+        "paths": paths,
+        "components": {
+            "schemas": schemas,
+            "securitySchemes": {
+                "bearer": {"type": "http", "scheme": "bearer"},
+                "session": {"type": "apiKey", "in": "cookie", "name": SESSION_COOKIE},
+            },
+        },
+    }

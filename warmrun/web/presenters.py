@@ -1,0 +1,150 @@
+"""Platform results → plain dicts for JSON and templates, and small SVG renderings."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+from xml.sax.saxutils import escape
+
+from warmrun.platform.geo import decode_polyline, trim_ends
+from warmrun.platform.models import Account
+from warmrun.platform.runs import RunOutcome
+from warmrun.platform.views import RunView
+
+
+def _attr(text: str) -> str:
+    return escape(text, {'"': "&quot;"})
+
+
+def account_dict(account: Account) -> dict[str, Any]:
+    return {
+        "id": account.id,
+        "email": account.email,
+        "role": str(account.role),
+        "resident_id": account.resident_id,
+        "partner_id": account.partner_id,
+        "locale": account.locale,
+    }
+
+
+def run_dict(run: RunView) -> dict[str, Any]:
+    return {
+        "id": run.id,
+        "file_name": run.file_name,
+        "source": run.source,
+        "started_at": run.started_at.isoformat() if run.started_at else None,
+        "sport": run.sport,
+        "distance_m": run.distance_m,
+        "credited_m": run.credited_m,
+        "moving_s": run.moving_s,
+        "elapsed_s": run.elapsed_s,
+        "kcal": run.kcal,
+        "points": run.points,
+        "verdict": run.verdict,
+        "reasons": run.reasons,
+        "review_note": run.review_note,
+    }
+
+
+def outcome_dict(
+    name: str, outcome: RunOutcome | None, error: dict[str, Any] | None
+) -> dict[str, Any]:
+    if outcome is None:
+        return {"file": name, "status": "error", "error": error}
+    r = outcome.run
+    return {
+        "file": name,
+        "status": "existing" if outcome.existing else str(r.verdict),
+        "run_id": r.id,
+        "distance_m": r.distance_m,
+        "credited_m": outcome.credited_m,
+        "value_fen": outcome.value_fen,
+        "points": outcome.points,
+        "verdict": str(r.verdict),
+        "reasons": list(r.reasons),
+    }
+
+
+def track_svg(line: str, *, width: int = 320, height: int = 240, title: str = "") -> str:
+    """The track as an SVG path (equirectangular, north up), its ends trimmed for privacy."""
+    points = trim_ends(decode_polyline(line)) if line else []
+    head = (
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
+        f'width="{width}" height="{height}" role="img" aria-label="{_attr(title)}">'
+        f"<title>{escape(title)}</title>"
+        f'<rect width="{width}" height="{height}" fill="#f4f1ea"/>'
+    )
+    if len(points) < 2:
+        return head + "</svg>"
+    lats = [p[0] for p in points]
+    lons = [p[1] for p in points]
+    kx = math.cos(math.radians((min(lats) + max(lats)) / 2))
+    xs = [lon * kx for lon in lons]
+    span = max(max(xs) - min(xs), max(lats) - min(lats), 1e-9)
+    pad = 12
+    scale = min(width, height) - 2 * pad
+    ox = (width - (max(xs) - min(xs)) / span * scale) / 2
+    oy = (height - (max(lats) - min(lats)) / span * scale) / 2
+    x0, y0 = min(xs), min(lats)
+    coords = " ".join(
+        f"{ox + (x - x0) / span * scale:.1f},{height - oy - (la - y0) / span * scale:.1f}"
+        for x, la in zip(xs, lats, strict=True)
+    )
+    first, last = coords.split(" ")[0].split(","), coords.split(" ")[-1].split(",")
+    return (
+        head + f'<polyline points="{coords}" fill="none" stroke="#c0392b" stroke-width="3" '
+        'stroke-linejoin="round" stroke-linecap="round"/>'
+        + f'<circle cx="{first[0]}" cy="{first[1]}" r="5" fill="#27ae60"/>'
+        + f'<circle cx="{last[0]}" cy="{last[1]}" r="5" fill="#2c3e50"/>'
+        + "</svg>"
+    )
+
+
+def bar_chart_svg(
+    rows: list[tuple[str, int]], *, title: str, unit: str = "", width: int = 480
+) -> str:
+    """A horizontal bar chart, server-rendered (no script)."""
+    bar, gap, label_w = 22, 8, 140
+    height = max(len(rows), 1) * (bar + gap) + 30
+    top = max((v for _, v in rows), default=0) or 1
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
+        f'class="chart" role="img" aria-label="{_attr(title)}"><title>{escape(title)}</title>'
+    ]
+    for i, (label, value) in enumerate(rows):
+        y = 10 + i * (bar + gap)
+        w = max(1, round((width - label_w - 90) * value / top))
+        parts.append(
+            f'<text x="{label_w - 6}" y="{y + bar * 0.7:.0f}" text-anchor="end" '
+            f'font-size="13">{escape(label)}</text>'
+            f'<rect x="{label_w}" y="{y}" width="{w}" height="{bar}" fill="#e67e22"/>'
+            f'<text x="{label_w + w + 6}" y="{y + bar * 0.7:.0f}" font-size="12">'
+            f"{escape(f'{value:,}{unit}')}</text>"
+        )
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def line_chart_svg(points: list[tuple[str, int]], *, title: str, width: int = 480) -> str:
+    """Cumulative series over days as a line, server-rendered."""
+    height, pad = 200, 30
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
+        f'class="chart" role="img" aria-label="{_attr(title)}"><title>{escape(title)}</title>'
+    ]
+    if points:
+        top = max(v for _, v in points) or 1
+        n = max(len(points) - 1, 1)
+        step, tall = (width - 2 * pad) / n, height - 2 * pad
+        coords = " ".join(
+            f"{pad + i * step:.1f},{height - pad - v / top * tall:.1f}"
+            for i, (_, v) in enumerate(points)
+        )
+        parts.append(
+            f'<polyline points="{coords}" fill="none" stroke="#2980b9" stroke-width="2.5"/>'
+            f'<text x="{pad}" y="{height - 8}" font-size="12">{escape(points[0][0])}</text>'
+            f'<text x="{width - pad}" y="{height - 8}" font-size="12" text-anchor="end">'
+            f"{escape(points[-1][0])}</text>"
+        )
+    parts.append("</svg>")
+    return "".join(parts)

@@ -1,0 +1,18 @@
+"""The API's endpoints, one module per resource, all registered on one :class:`Api`."""
+
+from __future__ import annotations
+
+from warmrun.web.endpoints import Api
+
+api = Api()
+
+# Importing the modules registers their endpoints.
+from warmrun.web.routes import (  # noqa: E402
+    auth,
+    campaigns,
+    organizer,
+    rewards,
+    runs,
+)
+
+__all__ = ["api", "auth", "campaigns", "organizer", "rewards", "runs"]

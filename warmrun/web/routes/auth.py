@@ -1,0 +1,232 @@
+"""Sign-up, sign-in, sessions, personal access tokens, the language switch, erasure."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.responses import Response
+
+from warmrun.platform import accounts
+from warmrun.platform.models import Account
+from warmrun.web import forms, i18n, ratelimit
+from warmrun.web.endpoints import Access, Ctx, Json
+from warmrun.web.presenters import account_dict
+from warmrun.web.routes import api
+from warmrun.web.security import (
+    PRESESSION_COOKIE,
+    SESSION_COOKIE,
+    SESSION_MAX_AGE,
+    Session,
+    new_presession,
+)
+
+
+def start_session(ctx: Ctx, account: Account, body: Any) -> Response:
+    response = Json(body)
+    codec = ctx.request.app.state.codec
+    response.set_cookie(
+        SESSION_COOKIE,
+        codec.dumps(Session(account.id, account.session_epoch)),
+        max_age=SESSION_MAX_AGE,
+        httponly=True,
+        secure=ctx.settings.secure_cookies,
+        samesite="lax",
+    )
+    return response
+
+
+@api.route(
+    "GET",
+    "/api/v1/auth/csrf",
+    access=Access.PUBLIC,
+    tag="auth",
+    summary="A CSRF token for browser forms (sets the pre-session cookie if needed)",
+)
+async def csrf(ctx: Ctx) -> Response:
+    from warmrun.web.endpoints import csrf_binding
+
+    pre = None
+    binding = csrf_binding(ctx.request, ctx.account)
+    if binding is None:
+        pre = new_presession()
+        binding = f"p:{pre}"
+    response = Json({"csrf_token": ctx.request.app.state.codec.csrf_token(binding)})
+    if pre is not None:
+        response.set_cookie(
+            PRESESSION_COOKIE,
+            pre,
+            httponly=True,
+            secure=ctx.settings.secure_cookies,
+            samesite="lax",
+        )
+    return response
+
+
+@api.route(
+    "POST",
+    "/api/v1/auth/signup",
+    access=Access.PUBLIC,
+    tag="auth",
+    body=forms.SignUp,
+    summary="A resident signs up to a compound and is signed in",
+)
+async def signup(ctx: Ctx) -> Response:
+    await ratelimit.check(ctx.redis, ratelimit.SIGNUP, ctx.client_ip())
+    b: forms.SignUp = ctx.body
+    account = await accounts.sign_up_resident(
+        email=b.email,
+        password=b.password,
+        display_name=b.display_name,
+        compound_id=b.compound_id,
+        birth_year=b.birth_year,
+        public_board=b.public_board,
+        locale=ctx.lang,
+    )
+    return start_session(ctx, account, {"account": account_dict(account)})
+
+
+@api.route(
+    "POST",
+    "/api/v1/auth/login",
+    access=Access.PUBLIC,
+    tag="auth",
+    body=forms.Login,
+    summary="Sign in with e-mail and password (session cookie)",
+)
+async def login(ctx: Ctx) -> Response:
+    b: forms.Login = ctx.body
+    await ratelimit.check(ctx.redis, ratelimit.LOGIN, f"{ctx.client_ip()}:{b.email.lower()}")
+    account = await accounts.authenticate(email=b.email, password=b.password)
+    return start_session(ctx, account, {"account": account_dict(account)})
+
+
+@api.route(
+    "POST",
+    "/api/v1/auth/tokens",
+    access=Access.PUBLIC,
+    tag="auth",
+    body=forms.TokenGrant,
+    csrf_exempt=True,
+    summary="Exchange e-mail and password for a personal access token (API clients)",
+)
+async def grant_token(ctx: Ctx) -> dict[str, Any]:
+    # No cookie is read or set here, so there is nothing for a cross-site request to ride on.
+    b: forms.TokenGrant = ctx.body
+    await ratelimit.check(ctx.redis, ratelimit.LOGIN, f"{ctx.client_ip()}:{b.email.lower()}")
+    account = await accounts.authenticate(email=b.email, password=b.password)
+    issued = await accounts.issue_token(account_id=account.id, name=b.name)
+    return {"token": issued.token, "id": issued.record.id, "name": issued.record.name}
+
+
+@api.route(
+    "POST",
+    "/api/v1/auth/logout",
+    access=Access.SIGNED_IN,
+    tag="auth",
+    summary="End this browser session",
+)
+async def logout(ctx: Ctx) -> Response:
+    response = Json({"ok": True})
+    response.delete_cookie(
+        SESSION_COOKIE, secure=ctx.settings.secure_cookies, httponly=True, samesite="lax"
+    )
+    return response
+
+
+@api.route(
+    "POST",
+    "/api/v1/auth/logout-everywhere",
+    access=Access.SIGNED_IN,
+    tag="auth",
+    summary="End every session of this account",
+)
+async def logout_everywhere(ctx: Ctx) -> Response:
+    await accounts.end_all_sessions(account_id=ctx.me().id)
+    response: Response = await logout(ctx)
+    return response
+
+
+@api.route(
+    "POST",
+    "/api/v1/auth/password",
+    access=Access.SIGNED_IN,
+    tag="auth",
+    body=forms.PasswordChange,
+    summary="Change the password; other sessions end, this one continues",
+)
+async def change_password(ctx: Ctx) -> Response:
+    b: forms.PasswordChange = ctx.body
+    account = await accounts.change_password(account_id=ctx.me().id, old=b.old, new=b.new)
+    return start_session(ctx, account, {"ok": True})
+
+
+@api.route(
+    "GET", "/api/v1/me", access=Access.SIGNED_IN, tag="auth", summary="The signed-in account"
+)
+async def me(ctx: Ctx) -> dict[str, Any]:
+    return {"account": account_dict(ctx.me()), "lang": ctx.lang}
+
+
+@api.route(
+    "POST",
+    "/api/v1/me/tokens",
+    access=Access.SIGNED_IN,
+    tag="auth",
+    body=forms.NewToken,
+    summary="Create a personal access token (shown once)",
+)
+async def new_token(ctx: Ctx) -> dict[str, Any]:
+    issued = await accounts.issue_token(account_id=ctx.me().id, name=ctx.body.name)
+    return {"token": issued.token, "id": issued.record.id, "name": issued.record.name}
+
+
+@api.route(
+    "DELETE",
+    "/api/v1/me/tokens/{token_id:int}",
+    access=Access.SIGNED_IN,
+    tag="auth",
+    summary="Revoke a personal access token",
+)
+async def revoke_token(ctx: Ctx) -> dict[str, Any]:
+    await accounts.revoke_token(account_id=ctx.me().id, token_id=ctx.path["token_id"])
+    return {"ok": True}
+
+
+@api.route(
+    "POST",
+    "/api/v1/lang",
+    access=Access.PUBLIC,
+    tag="auth",
+    body=forms.Language,
+    summary="Switch the language (zh-CN or en) for this browser",
+)
+async def switch_language(ctx: Ctx) -> Response:
+    lang = ctx.body.lang
+    response = Json({"lang": lang})
+    response.set_cookie(
+        i18n.LANG_COOKIE,
+        lang,
+        max_age=365 * 86400,
+        samesite="lax",
+        secure=ctx.settings.secure_cookies,
+    )
+    return response
+
+
+@api.route(
+    "DELETE",
+    "/api/v1/me",
+    access=Access.RESIDENT,
+    tag="auth",
+    body=forms.Erase,
+    summary="Delete my account, tracks and personal data (ledgers stay pseudonymous)",
+)
+async def erase(ctx: Ctx) -> Response:
+    account = ctx.me()
+    await accounts.authenticate(email=account.email, password=ctx.body.password)
+    await accounts.erase_resident(account_id=account.id)
+    response = Json({"ok": True})
+    response.delete_cookie(
+        SESSION_COOKIE, secure=ctx.settings.secure_cookies, httponly=True, samesite="lax"
+    )
+    return response

@@ -1,0 +1,209 @@
+"""Campaigns: the public page's data, boards, and the partner's dashboard and exports."""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+from openpyxl import Workbook
+from starlette.responses import Response
+
+from warmrun.leaderboard import keys as board_keys
+from warmrun.leaderboard.boards import Boards
+from warmrun.leaderboard.present import rows as board_rows
+from warmrun.leaderboard.relay import clocks
+from warmrun.platform import accounts, clock, settlement, views
+from warmrun.platform.errors import NotFound
+from warmrun.platform.models import CampaignCity, Role
+from warmrun.web import forms
+from warmrun.web.endpoints import Access, Ctx
+from warmrun.web.routes import api
+
+SCOPES = {"residents": "R", "compounds": "P", "cities": "C"}
+
+
+async def partner_campaign(ctx: Ctx, code: str) -> views.CampaignSummary:
+    """The campaign if the caller is its partner, an organizer in one of its cities, or an
+    admin; otherwise not found (no hint that it exists)."""
+    account = ctx.me()
+    c = await views.campaign_summary(code=code)
+    if account.role is Role.ADMIN:
+        return c
+    if account.role is Role.PARTNER and account.partner_id == c.partner_id:
+        return c
+    if account.role is Role.ORGANIZER:
+        scope = await accounts.organizer_city_ids(account) or set()
+        cities = await CampaignCity.filter(campaign_id=c.id).values_list("city_id", flat=True)
+        if scope & {int(str(x)) for x in cities}:
+            return c
+    raise NotFound("campaign", "活动")
+
+
+@api.route(
+    "GET", "/api/v1/campaigns", access=Access.PUBLIC, tag="campaigns", summary="All campaigns"
+)
+async def campaign_list(ctx: Ctx) -> dict[str, Any]:
+    return {"items": await views.campaign_list()}
+
+
+@api.route(
+    "GET",
+    "/api/v1/places",
+    access=Access.PUBLIC,
+    tag="campaigns",
+    summary="Cities and compounds residents can join",
+)
+async def places(ctx: Ctx) -> dict[str, Any]:
+    return {"items": await views.places()}
+
+
+@api.route(
+    "GET",
+    "/api/v1/campaigns/{code}",
+    access=Access.PUBLIC,
+    tag="campaigns",
+    summary="A campaign's public progress: totals and goods per city",
+)
+async def public_campaign(ctx: Ctx) -> dict[str, Any]:
+    d = await views.dashboard(code=ctx.path["code"])
+    return {
+        "campaign": d.campaign,
+        "goods": {"zh": d.goods_zh, "en": d.goods_en, "price_fen": d.goods_price_fen},
+        "overall": d.overall,
+        "cities": d.cities,
+    }
+
+
+@api.route(
+    "GET",
+    "/api/v1/campaigns/{code}/boards/{scope}",
+    access=Access.PUBLIC,
+    tag="campaigns",
+    query=forms.BoardQuery,
+    summary="A board: residents, compounds or cities, by window and metric",
+)
+async def board(ctx: Ctx) -> dict[str, Any]:
+    q: forms.BoardQuery = ctx.query
+    scope = SCOPES.get(ctx.path["scope"])
+    if scope is None or (scope == "R" and q.metric != "m"):
+        raise NotFound("board", "排行榜")
+    c = await views.campaign_summary(code=ctx.path["code"])
+    if ctx.redis is None:
+        raise NotFound("board", "排行榜")
+    window = (await clocks())[c.id].current(clock.now(), q.window)
+    entries, total = await Boards(ctx.redis).top(
+        c.id, scope, window, q.metric, offset=q.offset, limit=q.limit
+    )
+    return {
+        "window": window,
+        "items": await board_rows(entries, scope=scope, metric=q.metric, now=clock.now()),
+        "total": total,
+        "offset": q.offset,
+        "limit": q.limit,
+    }
+
+
+@api.route(
+    "GET",
+    "/api/v1/me/rank",
+    access=Access.RESIDENT,
+    tag="campaigns",
+    query=forms.RankQuery,
+    summary="My rank and the five above and below me",
+)
+async def my_rank(ctx: Ctx) -> dict[str, Any]:
+    q: forms.RankQuery = ctx.query
+    c = await views.campaign_summary(code=q.campaign)
+    if ctx.redis is None:
+        raise NotFound("board", "排行榜")
+    window = (await clocks())[c.id].current(clock.now(), q.window)
+    boards = Boards(ctx.redis)
+    rid = ctx.resident_id()
+    mine = await boards.rank(c.id, rid, window)
+    around = await boards.around(c.id, rid, window)
+    total = await ctx.redis.zcard(board_keys.board(c.id, "R", window))
+    return {
+        "window": window,
+        "rank": mine[0] if mine else None,
+        "metres": mine[1] if mine else 0,
+        "total": int(total),
+        "around": await board_rows(around, scope="R", metric="m", now=clock.now()),
+    }
+
+
+@api.route(
+    "GET",
+    "/api/v1/campaigns/{code}/dashboard",
+    access=Access.SIGNED_IN,
+    tag="partner",
+    summary="Totals per city and compound, pledges, daily series",
+)
+async def dashboard(ctx: Ctx) -> dict[str, Any]:
+    c = await partner_campaign(ctx, ctx.path["code"])
+    return {"dashboard": await views.dashboard(code=c.code)}
+
+
+@api.route(
+    "GET",
+    "/api/v1/campaigns/{code}/report",
+    access=Access.SIGNED_IN,
+    tag="partner",
+    summary="The settlement report (what each sponsor owes, goods per city)",
+)
+async def report(ctx: Ctx) -> dict[str, Any]:
+    c = await partner_campaign(ctx, ctx.path["code"])
+    return {"report": await settlement.report(campaign_id=c.id)}
+
+
+@api.route(
+    "GET",
+    "/api/v1/campaigns/{code}/report.csv",
+    access=Access.SIGNED_IN,
+    tag="partner",
+    produces="text/csv",
+    summary="The report as CSV",
+)
+async def report_csv(ctx: Ctx) -> Response:
+    c = await partner_campaign(ctx, ctx.path["code"])
+    data = settlement.render_csv(await settlement.report(campaign_id=c.id))
+    return Response(
+        data,
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{c.code}-report.csv"'},
+    )
+
+
+@api.route(
+    "GET",
+    "/api/v1/campaigns/{code}/report.xlsx",
+    access=Access.SIGNED_IN,
+    tag="partner",
+    produces="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    summary="The report as an Excel workbook",
+)
+async def report_xlsx(ctx: Ctx) -> Response:
+    c = await partner_campaign(ctx, ctx.path["code"])
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet("report")
+    for row in settlement.report_rows(await settlement.report(campaign_id=c.id)):
+        ws.append(row)
+    buf = io.BytesIO()
+    wb.save(buf)
+    return Response(
+        buf.getvalue(),
+        media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        headers={"Content-Disposition": f'attachment; filename="{c.code}-report.xlsx"'},
+    )
+
+
+@api.route(
+    "GET",
+    "/api/v1/campaigns/{code}/verify",
+    access=Access.SIGNED_IN,
+    tag="partner",
+    summary="Verify the contribution ledger's hash chain",
+)
+async def verify(ctx: Ctx) -> dict[str, Any]:
+    c = await partner_campaign(ctx, ctx.path["code"])
+    v = await settlement.verify(campaign_id=c.id)
+    return {"ok": True, "entries": v.entries, "head_hash": v.head_hash}

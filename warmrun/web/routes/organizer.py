@@ -1,0 +1,117 @@
+"""Organizers: the review queue of flagged runs and campaign closing and settlement."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from warmrun.platform import accounts, campaigns, runs, settlement, views
+from warmrun.platform.errors import Forbidden, NotFound, WarmrunError
+from warmrun.platform.models import CampaignCity, CampaignState
+from warmrun.web import forms
+from warmrun.web.endpoints import Access, Ctx
+from warmrun.web.presenters import run_dict
+from warmrun.web.routes import api
+
+
+@api.route(
+    "GET",
+    "/api/v1/review",
+    access=Access.ORGANIZER,
+    tag="organizer",
+    query=forms.Page,
+    summary="Flagged runs in my cities, oldest first",
+)
+async def queue(ctx: Ctx) -> dict[str, Any]:
+    q: forms.Page = ctx.query
+    scope = await accounts.organizer_city_ids(ctx.me())
+    items, total = await views.review_queue(city_ids=scope, offset=q.offset, limit=q.limit)
+    return {
+        "items": [
+            {
+                "run": run_dict(i.run),
+                "resident": i.resident_name,
+                "compound": i.compound,
+                "city_id": i.city_id,
+            }
+            for i in items
+        ],
+        "total": total,
+        "offset": q.offset,
+        "limit": q.limit,
+    }
+
+
+async def _review(ctx: Ctx, run_id: int, accept: bool, note: str) -> dict[str, Any]:
+    scope = await accounts.organizer_city_ids(ctx.me())
+    if scope is not None and await views.run_city(run_id=run_id) not in scope:
+        raise NotFound("run", "跑步记录")
+    await runs.review(run_id=run_id, accept=accept, note=note)
+    return run_dict(await views.run(run_id=run_id))
+
+
+@api.route(
+    "POST",
+    "/api/v1/runs/{run_id:int}/review",
+    access=Access.ORGANIZER,
+    tag="organizer",
+    body=forms.Review,
+    summary="Accept or reject a run, with a note",
+)
+async def review(ctx: Ctx) -> dict[str, Any]:
+    b: forms.Review = ctx.body
+    return {"run": await _review(ctx, ctx.path["run_id"], b.accept, b.note)}
+
+
+@api.route(
+    "POST",
+    "/api/v1/review/bulk",
+    access=Access.ORGANIZER,
+    tag="organizer",
+    body=forms.BulkReview,
+    summary="Accept or reject several runs; one result each",
+)
+async def bulk_review(ctx: Ctx) -> dict[str, Any]:
+    b: forms.BulkReview = ctx.body
+    results = []
+    for run_id in dict.fromkeys(b.run_ids):
+        try:
+            results.append({"run_id": run_id, "run": await _review(ctx, run_id, b.accept, b.note)})
+        except WarmrunError as exc:
+            results.append({"run_id": run_id, "error": exc.as_dict(ctx.lang)})
+    return {"results": results}
+
+
+async def _whole_campaign(ctx: Ctx, code: str) -> int:
+    """Closing and settling touch every city of a campaign: admins, or organizers of all."""
+    c = await views.campaign_summary(code=code)
+    scope = await accounts.organizer_city_ids(ctx.me())
+    if scope is not None:
+        cities = await CampaignCity.filter(campaign_id=c.id).values_list("city_id", flat=True)
+        if not {int(str(x)) for x in cities} <= scope:
+            raise Forbidden()
+    return c.id
+
+
+@api.route(
+    "POST",
+    "/api/v1/campaigns/{code}/close",
+    access=Access.ORGANIZER,
+    tag="organizer",
+    summary="Close a campaign: no more credit",
+)
+async def close(ctx: Ctx) -> dict[str, Any]:
+    campaign_id = await _whole_campaign(ctx, ctx.path["code"])
+    c = await campaigns.advance(campaign_id=campaign_id, to=CampaignState.CLOSED)
+    return {"state": str(c.state)}
+
+
+@api.route(
+    "POST",
+    "/api/v1/campaigns/{code}/settle",
+    access=Access.ORGANIZER,
+    tag="organizer",
+    summary="Settle a closed campaign; returns the report",
+)
+async def settle(ctx: Ctx) -> dict[str, Any]:
+    campaign_id = await _whole_campaign(ctx, ctx.path["code"])
+    return {"report": await settlement.settle(campaign_id=campaign_id)}

@@ -1,0 +1,159 @@
+"""The rewards shop of a resident's compound, redemptions with pickup codes, the desk."""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+import segno
+from starlette.responses import Response
+
+from warmrun.platform import accounts, rewards, views
+from warmrun.platform.errors import Forbidden, NotFound
+from warmrun.platform.models import Account
+from warmrun.web import forms, ratelimit
+from warmrun.web.endpoints import Access, Ctx
+from warmrun.web.routes import api
+
+
+def qr_svg(text: str) -> bytes:
+    buf = io.BytesIO()
+    segno.make(text, error="m").save(
+        buf, kind="svg", scale=6, border=2, xmldecl=False, svgns=True, title=text
+    )
+    return buf.getvalue()
+
+
+async def in_scope(account: Account, city_id: int) -> bool:
+    scope = await accounts.organizer_city_ids(account)
+    return scope is None or city_id in scope
+
+
+@api.route(
+    "GET",
+    "/api/v1/rewards",
+    access=Access.RESIDENT,
+    tag="rewards",
+    summary="The rewards shop of my compound, with stock",
+)
+async def shop(ctx: Ctx) -> dict[str, Any]:
+    return {"items": await views.rewards_for(resident_id=ctx.resident_id())}
+
+
+@api.route(
+    "POST",
+    "/api/v1/redemptions",
+    access=Access.RESIDENT,
+    tag="rewards",
+    body=forms.Redeem,
+    summary="Spend points on a reward; returns the pickup code",
+)
+async def redeem(ctx: Ctx) -> dict[str, Any]:
+    resident_id = ctx.resident_id()
+    await ratelimit.check(ctx.redis, ratelimit.REDEEM, str(resident_id))
+    b: forms.Redeem = ctx.body
+    r = await rewards.redeem(
+        resident_id=resident_id,
+        reward_id=b.reward_id,
+        idempotency_key=f"{resident_id}:{b.idempotency_key}",
+        slot=b.slot,
+    )
+    (view,) = await views.redemptions(code=r.code)
+    return {"redemption": view}
+
+
+@api.route(
+    "GET",
+    "/api/v1/redemptions",
+    access=Access.RESIDENT,
+    tag="rewards",
+    summary="My redemptions, newest first",
+)
+async def my_redemptions(ctx: Ctx) -> dict[str, Any]:
+    return {"items": await views.redemptions(resident_id=ctx.resident_id())}
+
+
+async def own_redemption(ctx: Ctx, code: str) -> views.RedemptionView:
+    found = await views.redemptions(resident_id=ctx.resident_id(), code=code)
+    if not found:
+        raise NotFound("pickup code", "取货码")
+    return found[0]
+
+
+@api.route(
+    "GET",
+    "/api/v1/redemptions/{code}/qr.svg",
+    access=Access.RESIDENT,
+    tag="rewards",
+    produces="image/svg+xml",
+    summary="The pickup code as a QR code",
+)
+async def redemption_qr(ctx: Ctx) -> Response:
+    r = await own_redemption(ctx, ctx.path["code"])
+    return Response(qr_svg(r.code), media_type="image/svg+xml")
+
+
+@api.route(
+    "POST",
+    "/api/v1/redemptions/{code}/cancel",
+    access=Access.RESIDENT,
+    tag="rewards",
+    summary="Cancel my pending redemption; points come back",
+)
+async def cancel(ctx: Ctx) -> dict[str, Any]:
+    r = await own_redemption(ctx, ctx.path["code"])
+    await rewards.cancel(code=r.code, resident_id=ctx.resident_id())
+    (view,) = await views.redemptions(code=r.code)
+    return {"redemption": view}
+
+
+@api.route(
+    "POST",
+    "/api/v1/desk/fulfil",
+    access=Access.ORGANIZER,
+    tag="desk",
+    body=forms.Code,
+    summary="Hand over a reward: mark a pickup code fulfilled",
+)
+async def fulfil(ctx: Ctx) -> dict[str, Any]:
+    found = await views.redemptions(code=ctx.body.code)
+    if not found:
+        raise NotFound("pickup code", "取货码")
+    city = await views.compound_city(compound_id=found[0].compound_id)
+    if not await in_scope(ctx.me(), city):
+        raise NotFound("pickup code", "取货码")
+    await rewards.fulfil(code=found[0].code)
+    (view,) = await views.redemptions(code=found[0].code)
+    return {"redemption": view}
+
+
+@api.route(
+    "POST",
+    "/api/v1/rewards",
+    access=Access.ORGANIZER,
+    tag="desk",
+    body=forms.NewReward,
+    summary="Offer a reward in a compound",
+)
+async def create_reward(ctx: Ctx) -> dict[str, Any]:
+    b: forms.NewReward = ctx.body
+    if not await in_scope(ctx.me(), await views.compound_city(compound_id=b.compound_id)):
+        raise Forbidden()
+    r = await rewards.create_reward(**b.model_dump())
+    return {"reward": await views.reward(reward_id=r.id)}
+
+
+@api.route(
+    "POST",
+    "/api/v1/rewards/{reward_id:int}/restock",
+    access=Access.ORGANIZER,
+    tag="desk",
+    body=forms.Restock,
+    summary="Add stock to a reward",
+)
+async def restock(ctx: Ctx) -> dict[str, Any]:
+    reward = await views.reward(reward_id=ctx.path["reward_id"])
+    if not await in_scope(ctx.me(), await views.compound_city(compound_id=reward.compound_id)):
+        raise Forbidden()
+    await rewards.restock(reward_id=reward.id, add=ctx.body.add)
+    return {"reward": await views.reward(reward_id=reward.id)}

@@ -1,0 +1,213 @@
+"""Residents' runs: upload, list, detail, map, original file; impact, points, data export."""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from typing import Any
+
+from starlette.datastructures import UploadFile
+from starlette.exceptions import HTTPException
+from starlette.responses import Response
+
+from warmrun.integrations.importer import import_bytes
+from warmrun.platform import accounts, runs, views
+from warmrun.platform.errors import InvalidInput, NotFound
+from warmrun.platform.models import Role
+from warmrun.web import forms, ratelimit
+from warmrun.web.endpoints import Access, Ctx, to_jsonable
+from warmrun.web.presenters import outcome_dict, run_dict, track_svg
+from warmrun.web.routes import api
+
+MAX_FILES = 20
+
+
+async def readable_run(ctx: Ctx, run_id: int) -> views.RunView:
+    """The run if the caller may see it: its resident, an organizer of its city, an admin."""
+    account = ctx.me()
+    run = await views.run(run_id=run_id)
+    if account.role is Role.RESIDENT and run.resident_id == account.resident_id:
+        return run
+    if account.role in (Role.ORGANIZER, Role.ADMIN):
+        scope = await accounts.organizer_city_ids(account)
+        if scope is None or await views.run_city(run_id=run_id) in scope:
+            return run
+    # Not revealing whether someone else's run exists.
+    raise NotFound("run", "跑步记录")
+
+
+@api.route(
+    "POST",
+    "/api/v1/runs",
+    access=Access.RESIDENT,
+    tag="runs",
+    multipart=True,
+    summary="Upload one or more run files (GPX, TCX, FIT, zip); one outcome per file",
+)
+async def upload(ctx: Ctx) -> dict[str, Any]:
+    resident_id = ctx.resident_id()
+    await ratelimit.check(ctx.redis, ratelimit.UPLOAD, str(resident_id))
+    try:
+        form = await ctx.request.form(max_files=MAX_FILES, max_fields=10)
+    except HTTPException as exc:  # Starlette's answer to malformed or oversized multipart
+        raise InvalidInput(
+            "files",
+            f"{exc.detail} (at most {MAX_FILES} files)",
+            f"上传格式不正确（最多 {MAX_FILES} 个文件）",
+        ) from exc
+    results = []
+    try:
+        files = [f for f in form.getlist("files") if isinstance(f, UploadFile)]
+        if not files:
+            raise InvalidInput("files", "choose at least one file", "请至少选择一个文件")
+        for f in files:
+            data = await f.read()
+            name = (f.filename or "upload")[:255]
+            for item in await import_bytes(
+                resident_id=resident_id, data=data, name=name, limits=ctx.settings.limits
+            ):
+                error = None
+                if item.error is not None:
+                    error = item.error.as_dict(ctx.lang)
+                    if "run_id" in item.error.params:  # a duplicate names the existing run
+                        error["run_id"] = item.error.params["run_id"]
+                results.append(outcome_dict(item.name, item.outcome, error))
+    finally:
+        await form.close()
+    return {"files": results}
+
+
+@api.route(
+    "GET",
+    "/api/v1/runs",
+    access=Access.RESIDENT,
+    tag="runs",
+    query=forms.Page,
+    summary="My runs, newest first",
+)
+async def my_runs(ctx: Ctx) -> dict[str, Any]:
+    q: forms.Page = ctx.query
+    items, total = await views.runs_of(
+        resident_id=ctx.resident_id(), offset=q.offset, limit=q.limit
+    )
+    return {
+        "items": [run_dict(r) for r in items],
+        "total": total,
+        "offset": q.offset,
+        "limit": q.limit,
+    }
+
+
+@api.route(
+    "GET", "/api/v1/runs/{run_id:int}", access=Access.SIGNED_IN, tag="runs", summary="One run"
+)
+async def one_run(ctx: Ctx) -> dict[str, Any]:
+    return run_dict(await readable_run(ctx, ctx.path["run_id"]))
+
+
+@api.route(
+    "GET",
+    "/api/v1/runs/{run_id:int}/map.svg",
+    access=Access.SIGNED_IN,
+    tag="runs",
+    produces="image/svg+xml",
+    summary="The run's map, start and end trimmed",
+)
+async def run_map(ctx: Ctx) -> Response:
+    run = await readable_run(ctx, ctx.path["run_id"])
+    svg = track_svg(run.line, title=run.file_name or f"run {run.id}")
+    return Response(
+        svg, media_type="image/svg+xml", headers={"Cache-Control": "private, max-age=3600"}
+    )
+
+
+@api.route(
+    "GET",
+    "/api/v1/runs/{run_id:int}/file",
+    access=Access.SIGNED_IN,
+    tag="runs",
+    produces="application/octet-stream",
+    summary="The original uploaded file",
+)
+async def run_file(ctx: Ctx) -> Response:
+    run = await readable_run(ctx, ctx.path["run_id"])
+    data = await runs.original_bytes(run_id=run.id)
+    name = "".join(c for c in (run.file_name or f"run-{run.id}") if c.isalnum() or c in "._-")
+    return Response(
+        data,
+        media_type="application/octet-stream",
+        headers={"Content-Disposition": f'attachment; filename="{name or "run"}"'},
+    )
+
+
+@api.route(
+    "GET",
+    "/api/v1/me/impact",
+    access=Access.RESIDENT,
+    tag="runs",
+    summary="My kilometres, kcal, money and warm packs per campaign",
+)
+async def my_impact(ctx: Ctx) -> dict[str, Any]:
+    return {"campaigns": await views.impact(resident_id=ctx.resident_id())}
+
+
+@api.route(
+    "GET",
+    "/api/v1/me/points",
+    access=Access.RESIDENT,
+    tag="rewards",
+    query=forms.Page,
+    summary="My points balance and history",
+)
+async def my_points(ctx: Ctx) -> dict[str, Any]:
+    q: forms.Page = ctx.query
+    p = await views.points_of(resident_id=ctx.resident_id(), offset=q.offset, limit=q.limit)
+    return {
+        "balance": p.balance,
+        "items": p.entries,
+        "total": p.total,
+        "offset": q.offset,
+        "limit": q.limit,
+    }
+
+
+@api.route(
+    "GET",
+    "/api/v1/me/export",
+    access=Access.RESIDENT,
+    tag="runs",
+    produces="application/zip",
+    summary="All my data: JSON and my original files",
+)
+async def export(ctx: Ctx) -> Response:
+    resident_id = ctx.resident_id()
+    account = ctx.me()
+    all_runs, _ = await views.runs_of(resident_id=resident_id, offset=0, limit=100_000)
+    points = await views.points_of(resident_id=resident_id, offset=0, limit=100_000)
+    data = {
+        "account": {
+            "email": account.email,
+            "locale": account.locale,
+            "created_at": account.created_at,
+        },
+        "runs": [run_dict(r) for r in all_runs],
+        "impact": await views.impact(resident_id=resident_id),
+        "points": {"balance": points.balance, "entries": points.entries},
+        "redemptions": await views.redemptions(resident_id=resident_id),
+    }
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("warmrun.json", json.dumps(to_jsonable(data), ensure_ascii=False, indent=2))
+        for r in all_runs:
+            try:
+                original = await runs.original_bytes(run_id=r.id)
+            except NotFound:
+                continue
+            safe = "".join(c for c in r.file_name if c.isalnum() or c in "._-") or "run"
+            z.writestr(f"files/{r.id}-{safe}", original)
+    return Response(
+        buf.getvalue(),
+        media_type="application/zip",
+        headers={"Content-Disposition": 'attachment; filename="warmrun-export.zip"'},
+    )
