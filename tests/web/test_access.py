@@ -1,0 +1,197 @@
+"""The role × route allow-list: every route, walked as each kind of visitor.
+
+The table below is written out by hand on purpose: it is the specification the route
+declarations must meet, not a copy of them. A route missing from it fails the test.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.web.conftest import Web, sign_in
+from tests.web.test_runs import RUN_GPX, files
+from tests.web.test_rewards_and_review import earn
+from warmrun.web.pages import routes as page_routes
+from warmrun.web.routes import api
+
+PERSONAS = ["anonymous", "resident", "other_resident", "partner", "other_organizer", "admin"]
+ALL = set(PERSONAS) - {"anonymous"}
+PUBLIC = set(PERSONAS)
+NONE: set[str] = set()
+
+# Who gets past authorisation and object checks, with the resident's own run, redemption and
+# token in the path, and the campaign that spans both cities.
+ALLOWED: dict[str, set[str]] = {
+    "GET /api/v1/auth/csrf": PUBLIC,
+    "POST /api/v1/auth/signup": PUBLIC,
+    "POST /api/v1/auth/login": PUBLIC,
+    "POST /api/v1/auth/tokens": PUBLIC,
+    "POST /api/v1/auth/logout": ALL,
+    "POST /api/v1/auth/logout-everywhere": ALL,
+    "POST /api/v1/auth/password": ALL,
+    "GET /api/v1/me": ALL,
+    "POST /api/v1/me/tokens": ALL,
+    "DELETE /api/v1/me/tokens/{token_id:int}": {"resident"},
+    "POST /api/v1/lang": PUBLIC,
+    "DELETE /api/v1/me": {"resident", "other_resident"},
+    "GET /api/v1/campaigns": PUBLIC,
+    "GET /api/v1/places": PUBLIC,
+    "GET /api/v1/campaigns/{code}": PUBLIC,
+    "GET /api/v1/campaigns/{code}/boards/{scope}": PUBLIC,
+    "GET /api/v1/me/rank": {"resident", "other_resident"},
+    "GET /api/v1/campaigns/{code}/dashboard": {"partner", "other_organizer", "admin"},
+    "GET /api/v1/campaigns/{code}/report": {"partner", "other_organizer", "admin"},
+    "GET /api/v1/campaigns/{code}/report.csv": {"partner", "other_organizer", "admin"},
+    "GET /api/v1/campaigns/{code}/report.xlsx": {"partner", "other_organizer", "admin"},
+    "GET /api/v1/campaigns/{code}/verify": {"partner", "other_organizer", "admin"},
+    "GET /api/v1/review": {"other_organizer", "admin"},
+    "POST /api/v1/runs/{run_id:int}/review": {"admin"},
+    "POST /api/v1/review/bulk": {"other_organizer", "admin"},
+    "POST /api/v1/campaigns/{code}/close": {"admin"},
+    "POST /api/v1/campaigns/{code}/settle": {"admin"},
+    "GET /api/v1/rewards": {"resident", "other_resident"},
+    "POST /api/v1/redemptions": {"resident", "other_resident"},
+    "GET /api/v1/redemptions": {"resident", "other_resident"},
+    "GET /api/v1/redemptions/{code}/qr.svg": {"resident"},
+    "POST /api/v1/redemptions/{code}/cancel": {"resident"},
+    "POST /api/v1/desk/fulfil": {"admin"},
+    "POST /api/v1/rewards": {"admin"},
+    "POST /api/v1/rewards/{reward_id:int}/restock": {"admin"},
+    "POST /api/v1/runs": {"resident", "other_resident"},
+    "GET /api/v1/runs": {"resident", "other_resident"},
+    "GET /api/v1/runs/{run_id:int}": {"resident", "admin"},
+    "GET /api/v1/runs/{run_id:int}/map.svg": {"resident", "admin"},
+    "GET /api/v1/runs/{run_id:int}/file": {"resident", "admin"},
+    "GET /api/v1/me/impact": {"resident", "other_resident"},
+    "GET /api/v1/me/points": {"resident", "other_resident"},
+    "GET /api/v1/me/export": {"resident", "other_resident"},
+    # pages
+    "GET /": PUBLIC,
+    "GET /c/{code}": PUBLIC,
+    "GET /signup": PUBLIC,
+    "POST /signup": PUBLIC,
+    "GET /login": PUBLIC,
+    "POST /login": PUBLIC,
+    "POST /logout": ALL,
+    "POST /lang": PUBLIC,
+    "GET /me": {"resident", "other_resident"},
+    "GET /me/runs": {"resident", "other_resident"},
+    "GET /me/runs/{run_id:int}": {"resident"},
+    "GET /me/points": {"resident", "other_resident"},
+    "GET /me/shop": {"resident", "other_resident"},
+    "POST /me/shop": {"resident", "other_resident"},
+    "GET /me/redemptions/{code}": {"resident"},
+    "POST /me/redemptions/{code}": {"resident"},
+    "GET /me/account": ALL,
+    "POST /me/account": ALL,
+    "GET /partner": {"partner", "admin"},
+    "GET /partner/{code}": {"partner", "admin"},
+    "GET /review": {"other_organizer", "admin"},
+    "POST /review": {"other_organizer", "admin"},
+    "GET /desk": {"other_organizer", "admin"},
+    "POST /desk": {"other_organizer", "admin"},
+}
+DENIED = {401, 403, 404}
+
+
+def bodies(site: Any, values: dict[str, Any]) -> dict[str, Any]:
+    """Valid bodies, so that refusals come from access checks and not from validation."""
+    return {
+        "POST /api/v1/auth/password": {"old": "x" * 8, "new": "y" * 8},
+        "DELETE /api/v1/me": {"password": "x" * 8},
+        "POST /api/v1/me/tokens": {"name": "matrix"},
+        "POST /api/v1/runs/{run_id:int}/review": {"accept": False, "note": "no"},
+        "POST /api/v1/review/bulk": {"run_ids": [values["run_id"]], "accept": False},
+        "POST /api/v1/redemptions": {"reward_id": site.drink, "idempotency_key": "matrix-2"},
+        "POST /api/v1/desk/fulfil": {"code": values["code"]},
+        "POST /api/v1/rewards": {
+            "compound_id": site.compound,
+            "name_zh": "茶",
+            "name_en": "Tea",
+            "points_price": 1,
+            "stock": 1,
+        },
+        "POST /api/v1/rewards/{reward_id:int}/restock": {"add": 5},
+    }
+
+
+def all_routes() -> list[str]:
+    out = [f"{e.method} {e.path}" for e in api.endpoints]
+    for r in page_routes():
+        out += [f"{m} {r.path}" for m in sorted(r.methods or []) if m != "HEAD"]
+    return out
+
+
+def test_every_route_is_in_the_allow_list() -> None:
+    assert sorted(all_routes()) == sorted(ALLOWED)
+
+
+def fill(path: str, values: dict[str, Any]) -> str:
+    for name, value in values.items():
+        path = path.replace("{" + name + ":int}", str(value)).replace("{" + name + "}", str(value))
+    return path
+
+
+@pytest.mark.slow
+async def test_no_one_reads_or_changes_what_is_not_theirs(web: Web) -> None:
+    await earn(web)
+    clients: dict[str, httpx.AsyncClient] = {}
+    for who in PERSONAS:
+        client = web.client()
+        if who != "anonymous":
+            await sign_in(client, web.site.emails[who])
+        clients[who] = client
+    mine = clients["resident"]
+    run_id = (await mine.get("/api/v1/runs")).json()["items"][0]["id"]
+    code = (
+        await mine.post(
+            "/api/v1/redemptions", json={"reward_id": web.site.drink, "idempotency_key": "matrix-1"}
+        )
+    ).json()["redemption"]["code"]
+    token_id = (await mine.post("/api/v1/me/tokens", json={"name": "t"})).json()["id"]
+    values = {
+        "run_id": run_id,
+        "code": code,
+        "token_id": token_id,
+        "reward_id": web.site.drink,
+        "scope": "residents",
+    }
+    campaign_paths = {"/api/v1/campaigns/{code}", "/c/{code}", "/partner/{code}"}
+    # Requests that would end a session or change data run only for visitors who must be
+    # refused; for the allowed ones the functional tests cover them.
+    failures = []
+    sample = bodies(web.site, values)
+    try:
+        for route in all_routes():
+            method, path = route.split(" ", 1)
+            concrete = fill(
+                path,
+                {**values, "code": web.site.campaign}
+                if any(path.startswith(p) for p in campaign_paths)
+                else values,
+            )
+            for who in PERSONAS:
+                allowed = who in ALLOWED[route]
+                if allowed and method != "GET":
+                    continue
+                body = sample.get(route, {}) if method in ("POST", "DELETE") else None
+                r = await clients[who].request(method, concrete, json=body)
+                denied = r.status_code in DENIED or (
+                    r.status_code == 303 and "/login" in r.headers.get("location", "")
+                )
+                if allowed == denied:
+                    failures.append(f"{who:15} {route}: {r.status_code}")
+    finally:
+        for client in clients.values():
+            await client.aclose()
+    assert not failures, "\n".join(failures)
+    # Nothing of the resident's changed.
+    async with web.signed_in("resident") as again:
+        assert (await again.get(f"/api/v1/runs/{run_id}")).status_code == 200
+        (redemption,) = [x for x in (await again.get("/api/v1/redemptions")).json()["items"]]
+        assert redemption["state"] == "pending"
+        r = await again.post(f"/api/v1/runs", files=files(RUN_GPX))
+        assert r.json()["files"][0]["status"] == "existing"

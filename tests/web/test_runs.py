@@ -1,0 +1,152 @@
+"""Uploading and reading runs over HTTP, export and erasure."""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+
+
+from tests.conftest import DATA
+from tests.web.conftest import Web, sign_in
+from tests.web.site import PASSWORD
+from warmrun.integrations.synthetic import synthetic_run_gpx
+
+RUN_GPX = DATA / "gpx" / "togeojson__run.gpx"
+RUN_FIT = DATA / "fit" / "fitdecode__garmin-fenix-5-run.fit"
+
+
+def files(*paths: object) -> list[tuple[str, tuple[str, bytes, str]]]:
+    out = []
+    for p in paths:
+        name, data = (p.name, p.read_bytes()) if hasattr(p, "read_bytes") else p  # type: ignore[union-attr,misc]
+        out.append(("files", (name, data, "application/octet-stream")))
+    return out
+
+
+async def test_uploading_two_real_files_credits_both(web: Web) -> None:
+    async with web.signed_in("resident") as client:
+        r = await client.post("/api/v1/runs", files=files(RUN_GPX, RUN_FIT))
+        assert r.status_code == 200, r.text
+        outcomes = r.json()["files"]
+        assert [o["status"] for o in outcomes] == ["accepted", "accepted"]
+        assert outcomes[0]["credited_m"] > 2800 and outcomes[0]["points"] > 0
+        listed = (await client.get("/api/v1/runs")).json()
+        assert listed["total"] == 2
+        impact = (await client.get("/api/v1/me/impact")).json()["campaigns"]
+        assert impact[0]["metres"] == sum(o["credited_m"] for o in outcomes)
+
+
+async def test_same_file_again_returns_the_existing_run(web: Web) -> None:
+    async with web.signed_in("resident") as client:
+        first = (await client.post("/api/v1/runs", files=files(RUN_GPX))).json()["files"][0]
+        again = (await client.post("/api/v1/runs", files=files(RUN_GPX))).json()["files"][0]
+        assert again["status"] == "existing" and again["run_id"] == first["run_id"]
+        assert (await client.get("/api/v1/runs")).json()["total"] == 1
+
+
+async def test_a_bad_file_gets_its_reason_and_the_good_one_still_counts(web: Web) -> None:
+    async with web.signed_in("resident") as client:
+        await client.post("/api/v1/lang", json={"lang": "en"})
+        r = await client.post(
+            "/api/v1/runs", files=files(("notes.gpx", b"<html>hello</html>"), RUN_GPX)
+        )
+        bad, good = r.json()["files"]
+        assert bad["status"] == "error" and bad["error"]["code"] == "not_a_track"
+        assert "GPX" in bad["error"]["message"]
+        assert good["status"] == "accepted"
+
+
+async def test_upload_without_files_is_a_clear_error(web: Web) -> None:
+    async with web.signed_in("resident") as client:
+        r = await client.post("/api/v1/runs", data={"x": "1"})
+        assert r.status_code == 422
+        assert r.json()["error"]["code"] == "invalid_input"
+
+
+async def test_body_over_the_limit_is_413_by_content_length(web: Web) -> None:
+    async with web.signed_in("resident") as client:
+        big = b"0" * (25 * 1024 * 1024 + 1)
+        r = await client.post("/api/v1/runs", files=files(("big.gpx", big)))
+        assert r.status_code == 413
+        assert r.json()["error"]["code"] == "body_too_large"
+
+
+async def test_chunked_body_over_the_limit_is_413(web: Web) -> None:
+    async def chunks():  # type: ignore[no-untyped-def]
+        yield b'--b\r\nContent-Disposition: form-data; name="files"; filename="a.gpx"\r\n\r\n'
+        for _ in range(26):
+            yield b"0" * (1024 * 1024)
+
+    async with web.signed_in("resident") as client:
+        r = await client.post(
+            "/api/v1/runs",
+            content=chunks(),
+            headers={"Content-Type": "multipart/form-data; boundary=b"},
+        )
+        assert r.status_code == 413
+        assert (await client.get("/api/v1/runs")).json()["total"] == 0
+
+
+async def test_run_map_hides_the_ends_and_escapes_the_file_name(web: Web) -> None:
+    data = synthetic_run_gpx(points=900)
+    async with web.signed_in("resident") as client:
+        name = '<script>alert("x")</script>.gpx'
+        r = await client.post("/api/v1/runs", files=files((name, data)))
+        run_id = r.json()["files"][0]["run_id"]
+        svg = (await client.get(f"/api/v1/runs/{run_id}/map.svg")).text
+        assert svg.startswith("<svg") and "<polyline" in svg
+        assert "<script>" not in svg
+        page = (await client.get(f"/me/runs/{run_id}")).text
+        assert "<script>alert" not in page and "&lt;script&gt;" in page
+
+
+async def test_another_resident_cannot_read_my_run(web: Web) -> None:
+    async with web.signed_in("resident") as mine:
+        run_id = (await mine.post("/api/v1/runs", files=files(RUN_GPX))).json()["files"][0][
+            "run_id"
+        ]
+    async with web.signed_in("other_resident") as other:
+        for path in (
+            f"/api/v1/runs/{run_id}",
+            f"/api/v1/runs/{run_id}/map.svg",
+            f"/api/v1/runs/{run_id}/file",
+            f"/me/runs/{run_id}",
+        ):
+            assert (await other.get(path)).status_code == 404, path
+
+
+async def test_export_holds_my_data_and_original_files(web: Web) -> None:
+    async with web.signed_in("resident") as client:
+        await client.post("/api/v1/runs", files=files(RUN_GPX))
+        r = await client.get("/api/v1/me/export")
+        assert r.headers["content-type"] == "application/zip"
+        z = zipfile.ZipFile(io.BytesIO(r.content))
+        data = json.loads(z.read("warmrun.json"))
+        assert data["account"]["email"] == web.site.emails["resident"]
+        assert len(data["runs"]) == 1
+        (original,) = [n for n in z.namelist() if n.startswith("files/")]
+        assert z.read(original) == RUN_GPX.read_bytes()
+
+
+async def test_erasure_removes_tracks_and_keeps_totals_and_the_ledger_valid(web: Web) -> None:
+    async with web.signed_in("resident") as client:
+        await client.post("/api/v1/runs", files=files(RUN_GPX))
+        run_id = (await client.get("/api/v1/runs")).json()["items"][0]["id"]
+    async with web.signed_in("admin") as admin:
+        before = (await admin.get(f"/api/v1/campaigns/{web.site.campaign}/dashboard")).json()
+        async with web.signed_in("resident") as client:
+            r = await client.request("DELETE", "/api/v1/me", json={"password": PASSWORD})
+            assert r.status_code == 200
+            assert (await client.get("/api/v1/me")).status_code == 401
+        after = (await admin.get(f"/api/v1/campaigns/{web.site.campaign}/dashboard")).json()
+        assert after["dashboard"]["overall"] == before["dashboard"]["overall"]
+        assert (await admin.get(f"/api/v1/campaigns/{web.site.campaign}/verify")).json()["ok"]
+        assert (await admin.get(f"/api/v1/runs/{run_id}/file")).status_code == 404
+    async with web.client() as client:
+        try:
+            await sign_in(client, web.site.emails["resident"])
+        except AssertionError:
+            pass
+        else:
+            raise AssertionError("the erased account can still sign in")
