@@ -12,8 +12,8 @@ import httpx
 import pytest
 
 from tests.web.conftest import Web, sign_in
-from tests.web.test_runs import RUN_GPX, files
 from tests.web.test_rewards_and_review import earn
+from tests.web.test_runs import RUN_GPX, files
 from warmrun.web.pages import routes as page_routes
 from warmrun.web.routes import api
 
@@ -193,5 +193,5 @@ async def test_no_one_reads_or_changes_what_is_not_theirs(web: Web) -> None:
         assert (await again.get(f"/api/v1/runs/{run_id}")).status_code == 200
         (redemption,) = [x for x in (await again.get("/api/v1/redemptions")).json()["items"]]
         assert redemption["state"] == "pending"
-        r = await again.post(f"/api/v1/runs", files=files(RUN_GPX))
+        r = await again.post("/api/v1/runs", files=files(RUN_GPX))
         assert r.json()["files"][0]["status"] == "existing"

@@ -6,7 +6,6 @@ import io
 import json
 import zipfile
 
-
 from tests.conftest import DATA
 from tests.web.conftest import Web, sign_in
 from tests.web.site import PASSWORD
