@@ -7,7 +7,7 @@ import asyncio
 import pytest
 
 from tests.integration.factory import run_file, upload, world
-from warmrun.platform import campaigns, runs
+from warmrun.platform import campaigns, runs, settlement
 from warmrun.platform.models import Contribution, Outbox, PointsEntry, Resident, Run, RunFile
 
 pytestmark = pytest.mark.usefixtures("database")
@@ -133,3 +133,22 @@ async def test_pledge_cap_is_never_exceeded() -> None:
     total = await campaigns.totals(campaign_id=w.campaign.id)
     assert total[None].funded_fen == 250
     assert total[None].value_fen > 250
+
+
+async def test_accepting_a_run_whose_credit_was_reversed_credits_it_again() -> None:
+    # Alice's run is credited; Bob uploads the same track, which flags both and reverses
+    # Alice's credit. An organizer then accepts Alice's run: it is credited a second time,
+    # with its own keys, and every total adds up.
+    w = await world()
+    data = run_file()
+    (first,) = await upload(w.alice.id, data)
+    await upload(w.bob.id, data)
+    run_id = first.outcome.run.id  # type: ignore[union-attr]
+    points_before = (await Resident.get(id=w.alice.id)).points_balance
+    await runs.review(run_id=run_id, accept=True, note="her own run")
+    rows = await Contribution.filter(run_id=run_id).order_by("id")
+    assert [r.kind for r in rows] == ["run", "reversal", "run"]
+    total = await campaigns.totals(campaign_id=w.campaign.id)
+    assert total[None].metres == rows[0].metres
+    assert (await Resident.get(id=w.alice.id)).points_balance > points_before
+    await settlement.verify(campaign_id=w.campaign.id)

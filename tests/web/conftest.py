@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import shutil
 from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -80,7 +81,10 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Site]:
         finally:
             await db.close()
 
-    return home / "web.sqlite3", asyncio.run(build())
+    # A thread of its own: the browser tests' session may already run an event loop here.
+    with ThreadPoolExecutor(1) as pool:
+        site = pool.submit(lambda: asyncio.run(build())).result()
+    return home / "web.sqlite3", site
 
 
 @pytest.fixture

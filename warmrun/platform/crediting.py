@@ -100,7 +100,14 @@ async def credit(conn: BaseDBAsyncClient, run: Run, resident: Resident) -> Credi
             )
             value = cap_daily(raw, used_today=used, cap=rule.daily_cap_fen)
             capped = value < raw
-        key = f"run:{run.id}:campaign:{campaign_id}"
+        # A run credited, reversed (say, flagged as a shared track) and then accepted on review
+        # is credited again: each round has its own idempotency keys.
+        rounds = (
+            await Contribution.filter(run_id=run.id, campaign_id=campaign_id, kind="run")
+            .using_db(conn)
+            .count()
+        )
+        key = f"run:{run.id}:campaign:{campaign_id}" + (f":r{rounds}" if rounds else "")
         contribution = await _append(
             conn,
             campaign,
@@ -122,7 +129,7 @@ async def credit(conn: BaseDBAsyncClient, run: Run, resident: Resident) -> Credi
                 .using_db(conn)
                 .update(reasons=sorted({*run.reasons, Reason.DAILY_CAP.value}))
             )
-        pts = await _award_points(conn, campaign_id, resident.id, run, day)
+        pts = await _award_points(conn, campaign_id, resident.id, run, day, key)
         await _emit(conn, contribution, source=run.source)
         out.credited_m = run.credited_m
         out.value_fen += value
@@ -216,7 +223,7 @@ async def _append(
 
 
 async def _award_points(
-    conn: BaseDBAsyncClient, campaign_id: int, resident_id: int, run: Run, day: date
+    conn: BaseDBAsyncClient, campaign_id: int, resident_id: int, run: Run, day: date, key: str
 ) -> int:
     rule_row = await PointsRule.filter(campaign_id=campaign_id).using_db(conn).first()
     if rule_row is None:
@@ -239,7 +246,7 @@ async def _award_points(
         resident_id=resident_id,
         delta=pts,
         reason="run",
-        key=f"run:{run.id}:campaign:{campaign_id}:points",
+        key=f"{key}:points",
         ref=f"c{campaign_id}:{day.isoformat()}:run{run.id}",
     )
     return pts

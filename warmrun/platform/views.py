@@ -132,6 +132,13 @@ class PointsView:
     total: int
 
 
+async def resident_name(*, resident_id: int) -> str:
+    r = await Resident.filter(id=resident_id).first()
+    if r is None:
+        raise NotFound("resident", "居民")
+    return r.display_name
+
+
 async def points_of(*, resident_id: int, offset: int, limit: int) -> PointsView:
     resident = await Resident.get(id=resident_id)
     query = PointsEntry.filter(resident_id=resident_id)

@@ -140,6 +140,9 @@ def line_chart_svg(points: list[tuple[str, int]], *, title: str, width: int = 48
             f"{pad + i * step:.1f},{height - pad - v / top * tall:.1f}"
             for i, (_, v) in enumerate(points)
         )
+        if len(points) == 1:
+            x, y = coords.split(",")
+            parts.append(f'<circle cx="{x}" cy="{y}" r="5" fill="#2980b9"/>')
         parts.append(
             f'<polyline points="{coords}" fill="none" stroke="#2980b9" stroke-width="2.5"/>'
             f'<text x="{pad}" y="{height - 8}" font-size="12">{escape(points[0][0])}</text>'

@@ -1,0 +1,139 @@
+"""The main journeys in a real browser on a phone-sized screen."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx
+import pytest
+from playwright.sync_api import Browser, Page, expect
+
+from tests.conftest import DATA
+from tests.web.site import PASSWORD, Site
+from warmrun.integrations.synthetic import synthetic_run_gpx
+
+pytestmark = pytest.mark.slow
+PHONE = {"width": 390, "height": 844}
+
+
+def sign_in(page: Page, base: str, email: str) -> None:
+    page.goto(f"{base}/login")
+    page.fill("#email", email)
+    page.fill("#password", PASSWORD)
+    page.click("form.card button[type=submit]")
+
+
+def test_resident_signs_up_uploads_redeems_and_the_desk_hands_over(
+    browser: Browser, live: tuple[str, Site], shots: Path
+) -> None:
+    base, _site = live
+    phone = browser.new_context(viewport=PHONE, locale="zh-CN", device_scale_factor=2)
+    page = phone.new_page()
+    page.goto(f"{base}/signup")
+    page.fill("#display_name", "小周")
+    page.fill("#email", "zhou@example.org")
+    page.fill("#password", PASSWORD)
+    page.select_option("#compound_id", label="苏州 · 天骄花园")
+    page.click("form.card button[type=submit]")
+    expect(page).to_have_url(f"{base}/me")
+
+    page.set_input_files(
+        "#files",
+        [DATA / "gpx" / "togeojson__run.gpx", DATA / "fit" / "fitdecode__garmin-fenix-5-run.fit"],
+    )
+    results = page.locator("#results li[data-status]")
+    expect(results).to_have_count(2, timeout=20_000)
+    expect(page.locator('#results li[data-status="accepted"]')).to_have_count(2)
+    expect(page.locator("#results")).to_contain_text("已计入")
+    page.screenshot(path=str(shots / "resident-upload.png"), full_page=True)
+
+    page.goto(f"{base}/me")
+    expect(page.locator(".impact")).to_contain_text("温暖包")
+    page.screenshot(path=str(shots / "resident-impact.png"), full_page=True)
+
+    page.goto(f"{base}/me/shop")
+    page.select_option("select[name=slot]", "07:00-09:00")
+    page.click("form.card button[type=submit]")
+    code = page.locator("#pickup-code").inner_text()
+    assert len(code) >= 6
+    expect(page.locator(".qr svg")).to_be_visible()
+    page.screenshot(path=str(shots / "resident-pickup-code.png"), full_page=True)
+    phone.close()
+
+    desk = browser.new_context(viewport=PHONE, locale="zh-CN")
+    staff = desk.new_page()
+    sign_in(staff, base, "organizer@example.org")
+    staff.goto(f"{base}/desk")
+    staff.fill("#code", code)
+    staff.click("form.card button[type=submit]")
+    expect(staff.locator("#fulfilled")).to_contain_text(code)
+    staff.screenshot(path=str(shots / "desk-fulfilled.png"), full_page=True)
+    desk.close()
+
+
+def test_organizer_reviews_a_flagged_run(
+    browser: Browser, live: tuple[str, Site], shots: Path
+) -> None:
+    base, site = live
+    shared = synthetic_run_gpx(points=1200, seed=9)
+    for who in ("resident", "other_resident"):
+        token = httpx.post(
+            f"{base}/api/v1/auth/tokens", json={"email": site.emails[who], "password": PASSWORD}
+        ).json()["token"]
+        httpx.post(
+            f"{base}/api/v1/runs",
+            headers={"Authorization": f"Bearer {token}"},
+            files=[("files", (f"{who}.gpx", shared, "application/gpx+xml"))],
+        ).raise_for_status()
+    context = browser.new_context(viewport={"width": 1200, "height": 900}, locale="en-US")
+    page = context.new_page()
+    sign_in(page, base, site.emails["organizer"])
+    page.goto(f"{base}/review")
+    rows = page.locator("tbody tr input[type=checkbox]")
+    expect(rows).to_have_count(2)
+    rows.first.check()
+    page.fill("#note", "checked with the resident")
+    page.click("button[value=accept]")
+    expect(page.locator(".notice")).to_contain_text("1")
+    expect(page.locator("tbody tr input[type=checkbox]")).to_have_count(1)
+    page.screenshot(path=str(shots / "organizer-review.png"), full_page=True)
+    context.close()
+
+
+def test_partner_sees_charts_and_exports_csv(
+    browser: Browser, live: tuple[str, Site], shots: Path
+) -> None:
+    base, site = live
+    token = httpx.post(
+        f"{base}/api/v1/auth/tokens", json={"email": site.emails["resident"], "password": PASSWORD}
+    ).json()["token"]
+    httpx.post(
+        f"{base}/api/v1/runs",
+        headers={"Authorization": f"Bearer {token}"},
+        files=[
+            (
+                "files",
+                (
+                    "run.gpx",
+                    (DATA / "gpx" / "togeojson__run.gpx").read_bytes(),
+                    "application/gpx+xml",
+                ),
+            )
+        ],
+    ).raise_for_status()
+    context = browser.new_context(
+        viewport={"width": 1200, "height": 900}, locale="zh-CN", accept_downloads=True
+    )
+    page = context.new_page()
+    sign_in(page, base, site.emails["partner"])
+    expect(page).to_have_url(f"{base}/partner/{site.campaign}")
+    expect(page.locator("#ledger-ok")).to_be_visible()
+    expect(page.locator("svg.chart")).to_have_count(2)
+    assert page.locator("svg.chart polyline, svg.chart rect").count() >= 2
+    page.screenshot(path=str(shots / "partner-dashboard.png"), full_page=True)
+    with page.expect_download() as download:
+        page.click("#export-csv")
+    csv = Path(download.value.path()).read_text(encoding="utf-8")
+    assert csv.startswith("level,city,compound")
+    assert "天骄花园" in csv
+    context.close()

@@ -1,0 +1,98 @@
+"""Pages: security headers, language, forms with CSRF, autoescaping."""
+
+from __future__ import annotations
+
+import re
+
+from tests.web.conftest import Web
+from tests.web.site import PASSWORD
+
+
+async def test_pages_carry_a_strict_csp_and_security_headers(web: Web) -> None:
+    async with web.client() as client:
+        r = await client.get("/")
+        csp = r.headers["content-security-policy"]
+        assert "script-src 'self'" in csp and "unsafe-inline" not in csp
+        assert r.headers["x-content-type-options"] == "nosniff"
+        assert r.headers["referrer-policy"] == "same-origin"
+        assert "<script>" not in r.text  # no inline script anywhere
+        api = await client.get("/api/v1/campaigns")
+        assert api.headers["x-content-type-options"] == "nosniff"
+
+
+async def test_chinese_by_default_and_english_by_accept_language(web: Web) -> None:
+    async with web.client() as client:
+        assert "为山区孩子奔跑" in (await client.get("/")).text
+        r = await client.get("/", headers={"Accept-Language": "en-GB,en;q=0.9"})
+        assert "Run for children in mountain areas" in r.text
+
+
+async def test_money_is_formatted_per_locale(web: Web) -> None:
+    async with web.client() as client:
+        zh = (await client.get(f"/c/{web.site.campaign}")).text
+        en = (await client.get(f"/c/{web.site.campaign}", headers={"Accept-Language": "en"})).text
+        assert "¥0.00" in zh
+        assert "CN¥0.00" in en
+
+
+def form_token(html: str) -> str:
+    m = re.search(r'name="csrf_token" value="([0-9a-f]+)"', html)
+    assert m, "no CSRF field in the form"
+    return m.group(1)
+
+
+async def test_sign_up_form_then_upload_page(web: Web) -> None:
+    async with web.client() as client:
+        page = await client.get("/signup")
+        r = await client.post(
+            "/signup",
+            data={
+                "csrf_token": form_token(page.text),
+                "display_name": "<b>Li</b>",
+                "email": "li@example.org",
+                "password": PASSWORD,
+                "compound_id": str(web.site.compound),
+                "public_board": "on",
+            },
+        )
+        assert r.status_code == 303 and r.headers["location"] == "/me"
+        me = await client.get("/me")
+        assert me.status_code == 200 and 'id="dropzone"' in me.text
+
+
+async def test_a_form_without_its_token_is_refused_and_explained(web: Web) -> None:
+    async with web.client() as client:
+        await client.get("/login")
+        r = await client.post("/login", data={"email": "a@b.cn", "password": "x"})
+        assert r.status_code == 403
+        assert "表单已过期" in r.text
+
+
+async def test_login_page_keeps_only_local_next_targets(web: Web) -> None:
+    async with web.client() as client:
+        page = await client.get("/login?next=//evil.example/")
+        r = await client.post(
+            "/login?next=//evil.example/",
+            data={
+                "csrf_token": form_token(page.text),
+                "email": web.site.emails["resident"],
+                "password": PASSWORD,
+            },
+        )
+        assert r.status_code == 303 and r.headers["location"] == "/me"
+
+
+async def test_unknown_page_is_a_friendly_404(web: Web) -> None:
+    async with web.client() as client:
+        r = await client.get("/no/such/page")
+        assert r.status_code == 404 and "<html" in r.text and "Traceback" not in r.text
+
+
+async def test_openapi_document_lists_every_api_route(web: Web) -> None:
+    async with web.client() as client:
+        doc = (await client.get("/api/v1/openapi.json")).json()
+        assert doc["openapi"].startswith("3.")
+        assert "/api/v1/runs" in doc["paths"] and "post" in doc["paths"]["/api/v1/runs"]
+        assert doc["paths"]["/api/v1/runs/{run_id}"]["get"]["parameters"][0]["schema"] == {
+            "type": "integer"
+        }
