@@ -350,12 +350,46 @@ def cmd_db(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    import os
+
     import uvicorn
 
     from warmrun.web.app import create_app
 
-    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="info")
+    if args.workers <= 1:
+        uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="info")
+        return 0
+    if settings.database_url.startswith("sqlite"):
+        console.print("[red]--workers needs PostgreSQL (DATABASE_URL); SQLite has one writer.")
+        return 2
+    # The parent migrates once and owns the embedded Redis; workers share both.
+    asyncio.run(_upgrade(settings.database_url))
+    embedded = None
+    if settings.redis_url is None:
+        from warmrun.redis_server import EmbeddedRedis
+
+        embedded = EmbeddedRedis(settings.home)
+        os.environ["REDIS_URL"] = embedded.start()
+    try:
+        uvicorn.run(
+            "warmrun.web.app:worker_app",
+            factory=True,
+            host=args.host,
+            port=args.port,
+            workers=args.workers,
+            log_level="info",
+        )
+    finally:
+        if embedded is not None:
+            embedded.stop()
     return 0
+
+
+async def _upgrade(url: str) -> None:
+    from warmrun import db
+
+    await db.upgrade(url)
+    await db.close()
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -364,6 +398,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("serve", help="run the web app")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8000)
+    p.add_argument(
+        "--workers", type=int, default=1, help="worker processes (PostgreSQL only; default 1)"
+    )
     p.set_defaults(fn=cmd_serve)
     p = sub.add_parser("demo", help="create the four-city demo campaign and import sample runs")
     p.set_defaults(fn=cmd_demo)

@@ -381,3 +381,16 @@ async def test_a_backlog_spanning_more_windows_than_one_script_call_takes(redis:
     assert await boards.rank(w.campaign.id, w.alice.id) == (1, 1000 * len(weeks))
     for week in weeks:
         assert await boards.rank(w.campaign.id, w.alice.id, week) == (1, 1000)
+
+
+async def test_only_one_relay_drains_at_a_time(redis: Redis) -> None:
+    w = await world()
+    for i in range(4):
+        await upload(w.alice.id if i % 2 else w.bob.id, run_file(seed=i, minutes_after=90 * i))
+    held = await redis.set("wr:relay:lock", "another-worker", nx=True, px=60_000)
+    assert held
+    assert await drain(redis) == 0  # another relay holds the lock
+    assert await Outbox.filter(processed_at=None).count() == 4
+    await redis.delete("wr:relay:lock")
+    assert await drain(redis) == 4
+    assert await redis.get("wr:relay:lock") is None  # released afterwards

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 
 from warmrun.config import Limits
 from warmrun.integrations.readers import ParsedFile, read_any
-from warmrun.platform import clock
-from warmrun.platform.errors import InvalidTrack, WarmrunError
+from warmrun.platform import clock, runs
+from warmrun.platform.errors import InvalidTrack, NotFound, WarmrunError
 from warmrun.platform.plausibility import PlausibilityRules, TrackSummary, analyse
 from warmrun.platform.runs import RunOutcome, record_run, simplified_line
 from warmrun.platform.tracks import Track, points_fingerprint
@@ -62,8 +62,33 @@ def prepare(
             continue
         item.track = track
         item.fingerprint = points_fingerprint(track)
-        item.line = simplified_line(track) if len(track) else ""
+        # The map line is drawn on first view (see map_line), not here: simplifying a long
+        # track costs more than parsing it, and most runs' maps are never opened. A GCJ-02
+        # import draws it now, since the conversion is not recorded on the run.
+        item.line = simplified_line(track) if gcj02 and len(track) else ""
     return out
+
+
+async def map_line(*, run_id: int, limits: Limits) -> str:
+    """The run's simplified line for maps, computed from the original file on first use."""
+    line = await runs.stored_line(run_id=run_id)
+    if line:
+        return line
+    try:
+        data = await runs.original_bytes(run_id=run_id)
+    except NotFound:
+        return ""  # erased, or the file was never kept
+
+    def draw() -> str:
+        for parsed in read_any(data, "", limits):
+            if parsed.track is not None and len(parsed.track):
+                return simplified_line(parsed.track)
+        return ""
+
+    line = await asyncio.to_thread(draw)
+    if line:
+        await runs.store_line(run_id=run_id, line=line)
+    return line
 
 
 async def import_bytes(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import secrets
 from collections import defaultdict
 from datetime import date, timedelta
 from typing import Any
@@ -99,14 +100,42 @@ async def relay_once(redis: Redis, *, batch: int = 500) -> int:
     return len(done)
 
 
+LOCK_KEY = "wr:relay:lock"
+LOCK_MS = 60_000
+# Extend or release the lock only if it is still ours.
+_EXTEND = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+return 0
+"""
+_RELEASE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
+
+
 async def drain(redis: Redis, *, batch: int = 500) -> int:
-    """Relay until the outbox is empty (or only deferred entries remain)."""
+    """Relay until the outbox is empty (or only deferred entries remain).
+
+    One relay at a time: several app workers (and a ``warmrun leaderboard relay``) may run,
+    and two relays reading the same pending rows could apply an entry after the other had
+    already confirmed it and cleared its id from the ``applied`` set. A Redis lock with a
+    token and an expiry (extended after every batch) serialises them; a relay that finds
+    the lock taken returns 0 and tries again next cycle.
+    """
+    token = secrets.token_hex(16)
+    if not await redis.set(LOCK_KEY, token, nx=True, px=LOCK_MS):
+        return 0
     total = 0
-    while True:
-        n = await relay_once(redis, batch=batch)
-        total += n
-        if n == 0:
-            return total
+    try:
+        while True:
+            n = await relay_once(redis, batch=batch)
+            total += n
+            if n == 0:
+                return total
+            if not await redis.eval(_EXTEND, 1, LOCK_KEY, token, LOCK_MS):
+                return total  # the lock expired and another relay took over
+    finally:
+        await redis.eval(_RELEASE, 1, LOCK_KEY, token)
 
 
 async def run_forever(redis: Redis, *, interval: float = 1.0, stop: asyncio.Event) -> None:

@@ -203,6 +203,17 @@ async def review(*, run_id: int, accept: bool, note: str = "") -> Run:
     return await Run.get(id=run_id)
 
 
+async def stored_line(*, run_id: int) -> str:
+    r = await Run.filter(id=run_id).only("id", "line").first()
+    if r is None:
+        raise NotFound("run", "跑步记录")
+    return r.line
+
+
+async def store_line(*, run_id: int, line: str) -> None:
+    await Run.filter(id=run_id, line="").update(line=line)
+
+
 async def original_bytes(*, run_id: int) -> bytes:
     f = await RunFile.filter(run_id=run_id).first()
     if f is None:

@@ -19,7 +19,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import Receive, Scope, Send
 
 from warmrun import __version__
-from warmrun.config import Settings
+from warmrun.config import Settings, load_settings
 from warmrun.leaderboard.relay import run_forever
 from warmrun.platform.errors import BodyTooLarge, NotFound, WarmrunError
 from warmrun.resources import open_resources
@@ -37,7 +37,13 @@ async def health(request: Request) -> Response:
     return JSONResponse({"status": "ok"})
 
 
-def create_app(settings: Settings) -> Starlette:
+def worker_app() -> Starlette:
+    """The app of one ``warmrun serve --workers N`` process: settings from the environment
+    that the parent prepared (migrations already applied, Redis already running)."""
+    return create_app(load_settings(), migrate=False)
+
+
+def create_app(settings: Settings, *, migrate: bool = True) -> Starlette:
     document = openapi(api, title="warmrun", version=__version__)
     body = json.dumps(document, ensure_ascii=False).encode()
 
@@ -46,7 +52,7 @@ def create_app(settings: Settings) -> Starlette:
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        async with open_resources(settings) as resources:
+        async with open_resources(settings, migrate=migrate) as resources:
             app.state.resources = resources
             app.state.redis = resources.redis
             stop = asyncio.Event()

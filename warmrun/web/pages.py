@@ -18,6 +18,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
+from warmrun.integrations.importer import map_line
 from warmrun.leaderboard.boards import Boards
 from warmrun.leaderboard.present import rows as board_rows
 from warmrun.leaderboard.relay import clocks
@@ -334,7 +335,8 @@ async def run_page(p: Page, _: dict[str, Any]) -> Response:
     run = await views.run(run_id=p.request.path_params["run_id"])
     if run.resident_id != p.resident_id():
         raise NotFound("run", "跑步记录")
-    return p.render("run.html", run=run, map=track_svg(run.line, title=run.file_name))
+    line = await map_line(run_id=run.id, limits=p.settings.limits)
+    return p.render("run.html", run=run, map=track_svg(line, title=run.file_name))
 
 
 async def points_page(p: Page, _: dict[str, Any]) -> Response:

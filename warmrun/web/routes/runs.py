@@ -11,7 +11,7 @@ from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
-from warmrun.integrations.importer import import_bytes
+from warmrun.integrations.importer import import_bytes, map_line
 from warmrun.platform import accounts, runs, views
 from warmrun.platform.errors import InvalidInput, NotFound
 from warmrun.platform.models import Role
@@ -116,7 +116,8 @@ async def one_run(ctx: Ctx) -> dict[str, Any]:
 )
 async def run_map(ctx: Ctx) -> Response:
     run = await readable_run(ctx, ctx.path["run_id"])
-    svg = track_svg(run.line, title=run.file_name or f"run {run.id}")
+    line = await map_line(run_id=run.id, limits=ctx.settings.limits)
+    svg = track_svg(line, title=run.file_name or f"run {run.id}")
     return Response(
         svg, media_type="image/svg+xml", headers={"Cache-Control": "private, max-age=3600"}
     )

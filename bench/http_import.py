@@ -1,0 +1,231 @@
+"""HTTP import benchmark: uploads of 3,600-point run files through the real app.
+
+Starts `warmrun serve` (uvicorn, one process) on PostgreSQL and a private Redis, then
+concurrent clients on loopback upload distinct files for distinct residents (bearer tokens)
+for a fixed time. Reports uploads/s and latency percentiles and, in the same run, how long
+gpxpy takes to parse each file alone. Last line: one JSON object.
+
+Usage: python bench/http_import.py [--database-url postgres://...] [--seconds 20]
+       [--clients 8]. Without --database-url a throw-away PostgreSQL is started with
+       scripts/postgres (fsync off, as for the tests).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import gpxpy
+import httpx
+from tortoise import Tortoise
+
+from warmrun import db
+from warmrun.integrations.synthetic import synthetic_run_gpx
+from warmrun.platform import accounts, campaigns
+from warmrun.platform.models import Account, CampaignState, Role
+
+ROOT = Path(__file__).resolve().parents[1]
+POINTS = 3600
+
+
+def pct(values: list[float], p: float) -> float:
+    values = sorted(values)
+    return values[min(len(values) - 1, int(p / 100 * len(values)))]
+
+
+async def seed(url: str, residents: int) -> tuple[list[str], str]:
+    """A campaign, one compound, ``residents`` residents with an API token each."""
+    await db.connect(url)
+    try:
+        partner = await campaigns.create_partner(name="bench")
+        pack = await campaigns.create_item(
+            code="pack", name_zh="温暖包", name_en="pack", unit_price_fen=36_500
+        )
+        city = await campaigns.create_city(
+            code="SZ", name_zh="苏州", name_en="Suzhou", lat=31.2989, lon=120.5853
+        )
+        compound = await campaigns.create_compound(city_id=city.id, name="bench", households=5000)
+        c = await campaigns.create_campaign(
+            code="bench",
+            name="bench",
+            partner_id=partner.id,
+            goods_id=pack.id,
+            starts_on=date(2025, 1, 1),
+            ends_on=date(2026, 12, 31),
+            city_goals={city.id: 0},
+        )
+        await campaigns.set_rule(campaign_id=c.id, sport="run", fen=50, per=1000)
+        await campaigns.set_points_rule(campaign_id=c.id, points_per_km=10, points_per_run=5)
+        await campaigns.add_pledge(campaign_id=c.id, sponsor="bench", cap_fen=10**12)
+        await campaigns.advance(campaign_id=c.id, to=CampaignState.ACTIVE)
+        hashed = await accounts.hash_password("bench-password")
+        tokens = []
+        for i in range(residents):
+            r = await campaigns.create_resident(compound_id=compound.id, display_name=f"r{i}")
+            a = await Account.create(
+                email=f"r{i}@bench.example",
+                password_hash=hashed,
+                role=Role.RESIDENT,
+                resident_id=r.id,
+            )
+            tokens.append((await accounts.issue_token(account_id=a.id, name="bench")).token)
+        conn = Tortoise.get_connection("default")
+        fsync = (await conn.execute_query_dict("SELECT current_setting('fsync') AS v"))[0]["v"]
+        return tokens, str(fsync)
+    finally:
+        await db.close()
+
+
+class Files:
+    """Distinct files, cheaply: 20 generated recordings (one per start hour), each re-dated
+    to a different day. Every file differs in bytes and in its points fingerprint."""
+
+    def __init__(self) -> None:
+        self.bases = [
+            synthetic_run_gpx(
+                points=POINTS, start=datetime(2025, 6, 1, h, 0, tzinfo=UTC), seed=h + 1
+            )
+            for h in range(20)
+        ]
+
+    def __getitem__(self, i: int) -> bytes:
+        day = date(2025, 1, 1) + timedelta(days=i // len(self.bases))
+        return self.bases[i % len(self.bases)].replace(b"2025-06-01T", f"{day}T".encode())
+
+
+def gpxpy_parse_ms(files: Files) -> float:
+    times = []
+    for data in files.bases[:15]:
+        t = time.perf_counter()
+        gpxpy.parse(data.decode())
+        times.append((time.perf_counter() - t) * 1e3)
+    return statistics.median(times)
+
+
+async def load(
+    base: str, tokens: list[str], files: Files, first: int, seconds: float, clients: int
+) -> tuple[list[float], int, float]:
+    latencies: list[float] = []
+    errors = 0
+    queue: asyncio.Queue[int] = asyncio.Queue()
+    for i in range(first, first + len(tokens)):
+        queue.put_nowait(i)
+    deadline = time.perf_counter() + seconds
+
+    async def client() -> None:
+        nonlocal errors
+        async with httpx.AsyncClient(base_url=base, timeout=30) as http:
+            while time.perf_counter() < deadline and not queue.empty():
+                i = queue.get_nowait()
+                t = time.perf_counter()
+                data = files[i]
+                r = await http.post(
+                    "/api/v1/runs",
+                    headers={"Authorization": f"Bearer {tokens[i - first]}"},
+                    files=[("files", (f"run-{i}.gpx", data, "application/gpx+xml"))],
+                )
+                latencies.append((time.perf_counter() - t) * 1e3)
+                if r.status_code != 200 or r.json()["files"][0]["status"] != "accepted":
+                    errors += 1
+
+    t0 = time.perf_counter()
+    await asyncio.gather(*(client() for _ in range(clients)))
+    return latencies, errors, time.perf_counter() - t0
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--database-url")
+    parser.add_argument("--seconds", type=float, default=20)
+    parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--files", type=int, default=1600)
+    parser.add_argument("--workers", type=int, default=2)
+    args = parser.parse_args()
+    home = Path(tempfile.mkdtemp(prefix="warmrun-http-"))
+    pg_dir = None
+    url = args.database_url
+    if url is None:
+        pg_dir = home / "pg"
+        os.chmod(home, 0o755)  # noqa: S103 - the postgres user must reach its data directory
+        port = 25000 + os.getpid() % 10000
+        url = subprocess.check_output(
+            [str(ROOT / "scripts/postgres"), "start", str(pg_dir), str(port)], text=True
+        ).strip()
+    server = None
+    try:
+        t = time.perf_counter()
+        files = Files()
+        tokens, fsync = asyncio.run(seed(url, args.files))
+        print(
+            f"files of {POINTS} points ({len(files[0]) // 1024} KiB each) and "
+            f"{len(tokens)} residents ready in {time.perf_counter() - t:.0f} s"
+        )
+        baseline = gpxpy_parse_ms(files)
+        port = 26000 + os.getpid() % 10000
+        env = {**os.environ, "DATABASE_URL": url, "WARMRUN_HOME": str(home / "app")}
+        server = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "warmrun.cli",
+                "serve",
+                "--port",
+                str(port),
+                "--workers",
+                str(args.workers),
+            ],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+        base = f"http://127.0.0.1:{port}"
+        for _ in range(300):
+            try:
+                if httpx.get(f"{base}/healthz").status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        # Warm-up (connections, caches), not measured.
+        asyncio.run(load(base, tokens[-20:], files, len(tokens) - 20, 5, 4))
+        latencies, errors, elapsed = asyncio.run(
+            load(base, tokens[:-20], files, 0, args.seconds, args.clients)
+        )
+        rate = len(latencies) / elapsed
+        p50, p99 = statistics.median(latencies), pct(latencies, 99)
+        print(
+            f"{len(latencies)} uploads in {elapsed:.1f} s from {args.clients} clients: "
+            f"{rate:.1f}/s, p50 {p50:.0f} ms, p99 {p99:.0f} ms, {errors} not accepted; "
+            f"gpxpy alone parses one file in {baseline:.0f} ms (median)"
+        )
+        result = {
+            "uploads_per_s": round(rate, 1),
+            "p50_ms": round(p50, 1),
+            "p99_ms": round(p99, 1),
+            "gpxpy_parse_ms": round(baseline, 1),
+            "uploads": len(latencies),
+            "errors": errors,
+            "clients": args.clients,
+            "workers": args.workers,
+            "postgres_fsync": fsync,
+        }
+        print(json.dumps(result))
+        return 0 if errors == 0 else 1
+    finally:
+        if server is not None:
+            server.terminate()
+            server.wait(timeout=30)
+        if pg_dir is not None:
+            subprocess.run([str(ROOT / "scripts/postgres"), "stop", str(pg_dir)], check=False)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
