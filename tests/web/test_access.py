@@ -68,6 +68,17 @@ ALLOWED: dict[str, set[str]] = {
     "GET /api/v1/me/impact": {"resident", "other_resident"},
     "GET /api/v1/me/points": {"resident", "other_resident"},
     "GET /api/v1/me/export": {"resident", "other_resident"},
+    "POST /api/v1/setup/cities": {"admin"},
+    "POST /api/v1/setup/compounds": {"admin"},
+    "POST /api/v1/setup/partners": {"admin"},
+    "POST /api/v1/setup/goods": {"admin"},
+    "POST /api/v1/setup/bundles": {"admin"},
+    "POST /api/v1/setup/campaigns": {"admin"},
+    "PUT /api/v1/campaigns/{code}/rules/{sport}": {"admin"},
+    "PUT /api/v1/campaigns/{code}/points-rule": {"admin"},
+    "POST /api/v1/campaigns/{code}/pledges": {"admin"},
+    "POST /api/v1/campaigns/{code}/activate": {"admin"},
+    "POST /api/v1/setup/staff": {"admin"},
     # pages
     "GET /": PUBLIC,
     "GET /c/{code}": PUBLIC,
@@ -115,6 +126,39 @@ def bodies(site: Any, values: dict[str, Any]) -> dict[str, Any]:
             "stock": 1,
         },
         "POST /api/v1/rewards/{reward_id:int}/restock": {"add": 5},
+        "POST /api/v1/setup/cities": {"code": "X", "name_zh": "x", "name_en": "x"},
+        "POST /api/v1/setup/compounds": {"city_id": site.city, "name": "x", "households": 1},
+        "POST /api/v1/setup/partners": {"name": "x"},
+        "POST /api/v1/setup/goods": {
+            "code": "x",
+            "name_zh": "x",
+            "name_en": "x",
+            "unit_price_fen": 1,
+        },
+        "POST /api/v1/setup/bundles": {
+            "code": "x",
+            "name_zh": "x",
+            "name_en": "x",
+            "price_fen": 1,
+            "lines": [{"goods_id": 1}],
+        },
+        "POST /api/v1/setup/campaigns": {
+            "code": "x",
+            "name": "x",
+            "partner_id": 1,
+            "goods_id": 1,
+            "starts_on": "2026-01-01",
+            "ends_on": "2026-02-01",
+            "cities": [{"city_id": 1}],
+        },
+        "PUT /api/v1/campaigns/{code}/rules/{sport}": {"fen": 1, "per": 1},
+        "PUT /api/v1/campaigns/{code}/points-rule": {"points_per_km": 1},
+        "POST /api/v1/campaigns/{code}/pledges": {"sponsor": "x", "cap_fen": 1},
+        "POST /api/v1/setup/staff": {
+            "email": "x@example.org",
+            "password": "x" * 8,
+            "role": "admin",
+        },
     }
 
 
@@ -177,7 +221,7 @@ async def test_no_one_reads_or_changes_what_is_not_theirs(web: Web) -> None:
                 allowed = who in ALLOWED[route]
                 if allowed and method != "GET":
                     continue
-                body = sample.get(route, {}) if method in ("POST", "DELETE") else None
+                body = sample.get(route, {}) if method in ("POST", "PUT", "DELETE") else None
                 r = await clients[who].request(method, concrete, json=body)
                 denied = r.status_code in DENIED or (
                     r.status_code == 303 and "/login" in r.headers.get("location", "")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -91,3 +92,87 @@ class NewReward(Form):
 
 class Restock(Form):
     add: int = Field(ge=1, le=1_000_000)
+
+
+Code64 = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_\-]+$")
+
+
+class NewCity(Form):
+    code: str = Field(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_\-]+$")
+    name_zh: str = Field(min_length=1, max_length=64)
+    name_en: str = Field(min_length=1, max_length=64)
+    lat: float | None = Field(None, ge=-90, le=90)
+    lon: float | None = Field(None, ge=-180, le=180)
+
+
+class NewCompound(Form):
+    city_id: int = Field(ge=1, le=2**31 - 1)
+    name: str = Field(min_length=1, max_length=128)
+    households: int = Field(ge=0, le=1_000_000)
+
+
+class NewPartner(Form):
+    name: str = Field(min_length=1, max_length=128)
+
+
+class NewItem(Form):
+    code: str = Code64
+    name_zh: str = Field(min_length=1, max_length=128)
+    name_en: str = Field(min_length=1, max_length=128)
+    unit_price_fen: int = Field(ge=1, le=10**10)
+
+
+class BundleLine(Form):
+    goods_id: int = Field(ge=1, le=2**31 - 1)
+    quantity: int = Field(1, ge=1, le=1000)
+
+
+class NewBundle(Form):
+    code: str = Code64
+    name_zh: str = Field(min_length=1, max_length=128)
+    name_en: str = Field(min_length=1, max_length=128)
+    price_fen: int = Field(ge=1, le=10**10)
+    lines: list[BundleLine] = Field(min_length=1, max_length=50)
+
+
+class CityGoal(Form):
+    city_id: int = Field(ge=1, le=2**31 - 1)
+    goal_fen: int = Field(0, ge=0, le=10**12)
+
+
+class NewCampaign(Form):
+    code: str = Code64
+    name: str = Field(min_length=1, max_length=200)
+    partner_id: int = Field(ge=1, le=2**31 - 1)
+    goods_id: int = Field(ge=1, le=2**31 - 1)
+    starts_on: date
+    ends_on: date
+    cities: list[CityGoal] = Field(min_length=1, max_length=100)
+    settlement_mode: Literal["first_come", "pro_rata"] = "first_come"
+
+
+class Rule(Form):
+    fen: int = Field(ge=0, le=1_000_000)
+    per: int = Field(ge=1, le=1_000_000)
+    basis: Literal["metres", "kcal"] = "metres"
+    daily_cap_fen: int | None = Field(None, ge=0, le=10**9)
+
+
+class PointsRuleForm(Form):
+    points_per_km: int = Field(ge=0, le=10_000)
+    points_per_run: int = Field(0, ge=0, le=10_000)
+    daily_cap: int | None = Field(None, ge=0, le=10**6)
+
+
+class Pledge(Form):
+    sponsor: str = Field(min_length=1, max_length=128)
+    cap_fen: int = Field(ge=1, le=10**12)
+    priority: int = Field(0, ge=0, le=1000)
+
+
+class NewStaff(Form):
+    email: str = Field(min_length=3, max_length=254)
+    password: str = Field(min_length=1, max_length=256)
+    role: Literal["partner", "organizer", "admin"]
+    partner_id: int | None = Field(None, ge=1, le=2**31 - 1)
+    city_ids: list[int] = Field(default_factory=list, max_length=100)

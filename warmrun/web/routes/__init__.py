@@ -13,6 +13,7 @@ from warmrun.web.routes import (  # noqa: E402
     organizer,
     rewards,
     runs,
+    setup,
 )
 
-__all__ = ["api", "auth", "campaigns", "organizer", "rewards", "runs"]
+__all__ = ["api", "auth", "campaigns", "organizer", "rewards", "runs", "setup"]

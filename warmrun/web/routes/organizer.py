@@ -81,7 +81,7 @@ async def bulk_review(ctx: Ctx) -> dict[str, Any]:
     return {"results": results}
 
 
-async def _whole_campaign(ctx: Ctx, code: str) -> int:
+async def whole_campaign(ctx: Ctx, code: str) -> int:
     """Closing and settling touch every city of a campaign: admins, or organizers of all."""
     c = await views.campaign_summary(code=code)
     scope = await accounts.organizer_city_ids(ctx.me())
@@ -100,7 +100,7 @@ async def _whole_campaign(ctx: Ctx, code: str) -> int:
     summary="Close a campaign: no more credit",
 )
 async def close(ctx: Ctx) -> dict[str, Any]:
-    campaign_id = await _whole_campaign(ctx, ctx.path["code"])
+    campaign_id = await whole_campaign(ctx, ctx.path["code"])
     c = await campaigns.advance(campaign_id=campaign_id, to=CampaignState.CLOSED)
     return {"state": str(c.state)}
 
@@ -113,5 +113,5 @@ async def close(ctx: Ctx) -> dict[str, Any]:
     summary="Settle a closed campaign; returns the report",
 )
 async def settle(ctx: Ctx) -> dict[str, Any]:
-    campaign_id = await _whole_campaign(ctx, ctx.path["code"])
+    campaign_id = await whole_campaign(ctx, ctx.path["code"])
     return {"report": await settlement.settle(campaign_id=campaign_id)}
