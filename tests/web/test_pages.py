@@ -94,5 +94,13 @@ async def test_openapi_document_lists_every_api_route(web: Web) -> None:
         assert doc["openapi"].startswith("3.")
         assert "/api/v1/runs" in doc["paths"] and "post" in doc["paths"]["/api/v1/runs"]
         assert doc["paths"]["/api/v1/runs/{run_id}"]["get"]["parameters"][0]["schema"] == {
-            "type": "integer"
+            "type": "integer",
+            "minimum": 1,
+            "maximum": 2**31 - 1,
         }
+
+
+async def test_an_id_beyond_the_database_range_is_not_found(web: Web) -> None:
+    async with web.signed_in("resident") as client:
+        assert (await client.get(f"/api/v1/runs/{2**80}")).status_code == 404
+        assert (await client.get(f"/me/runs/{2**80}")).status_code == 404

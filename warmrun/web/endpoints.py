@@ -28,6 +28,7 @@ from warmrun.platform.errors import (
     Forbidden,
     InvalidInput,
     NotAuthenticated,
+    NotFound,
     WarmrunError,
 )
 from warmrun.platform.models import Account, Role
@@ -166,6 +167,13 @@ async def check_csrf(request: Request, account: Account | None, form_token: str 
         raise CsrfFailed()
 
 
+def check_path_ids(request: Request) -> None:
+    """Ids in paths are database integers: anything out of their range names nothing."""
+    for value in request.path_params.values():
+        if isinstance(value, int) and not 0 < value < 2**31:
+            raise NotFound("page", "页面")
+
+
 def authorise(access: Access, account: Account | None) -> None:
     allowed = ALLOWED[access]
     if allowed is None:
@@ -189,6 +197,7 @@ def wrap(endpoint: Endpoint) -> Callable[[Request], Awaitable[Response]]:
             if request.method not in SAFE_METHODS and not via_token and not endpoint.csrf_exempt:
                 await check_csrf(request, account, None)
             authorise(endpoint.access, account)
+            check_path_ids(request)
             ctx = Ctx(
                 request=request,
                 settings=request.app.state.settings,
@@ -306,7 +315,9 @@ def openapi(api: Api, *, title: str, version: str) -> dict[str, Any]:
                 "name": m.group(1),
                 "in": "path",
                 "required": True,
-                "schema": {"type": "integer"} if m.group(2) == "int" else {"type": "string"},
+                "schema": {"type": "integer", "minimum": 1, "maximum": 2**31 - 1}
+                if m.group(2) == "int"
+                else {"type": "string", "maxLength": 64},
             }
             for m in _PARAM.finditer(e.path)
         ]

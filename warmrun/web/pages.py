@@ -33,7 +33,14 @@ from warmrun.platform.errors import (
 )
 from warmrun.platform.models import Account, Role
 from warmrun.web import i18n, ratelimit
-from warmrun.web.endpoints import Access, authorise, check_csrf, csrf_binding, resolve_account
+from warmrun.web.endpoints import (
+    Access,
+    authorise,
+    check_csrf,
+    check_path_ids,
+    csrf_binding,
+    resolve_account,
+)
 from warmrun.web.errors import status_of
 from warmrun.web.presenters import bar_chart_svg, line_chart_svg, track_svg
 from warmrun.web.security import (
@@ -160,6 +167,7 @@ def page(
                     data = {k: v for k, v in (await request.form()).multi_items()}
                 await check_csrf(request, account, str(data.get("csrf_token", "")) or None)
             authorise(access, account)
+            check_path_ids(request)
             return await handler(p, data)
         except NotAuthenticated:
             return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
