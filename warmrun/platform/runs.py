@@ -7,6 +7,7 @@ than a minute is not credited; the same track from two residents flags both.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import zlib
 from dataclasses import dataclass, field
@@ -43,6 +44,10 @@ def file_digest(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+def _digest_and_compress(data: bytes) -> tuple[str, bytes]:
+    return file_digest(data), zlib.compress(data, 1)
+
+
 def simplified_line(track: Track) -> str:
     """An encoded polyline of the track simplified to ~8 m, for maps (not every point)."""
     pts = list(zip(track.lat.tolist(), track.lon.tolist(), strict=True))
@@ -62,32 +67,43 @@ async def record_run(
     source: str = "file",
 ) -> RunOutcome:
     """Store a parsed run and credit it if plausible; idempotent per (resident, file bytes)."""
-    digest = file_digest(data)
-    existing = await Run.filter(resident_id=resident_id, file_sha256=digest).first()
-    if existing is not None:
-        return RunOutcome(run=existing, existing=True)
-    resident = await Resident.filter(id=resident_id, erased_at=None).first()
-    if resident is None:
-        raise NotFound("resident", "居民")
-    twin = await Run.filter(resident_id=resident_id, points_sha256=fingerprint).first()
-    if twin is not None:
-        raise DuplicateRun(run_id=twin.id)
-
-    verdict = summary.verdict
-    reasons = list(summary.reasons)
-    shared = await Run.filter(points_sha256=fingerprint).exclude(resident_id=resident_id)
-    if shared:
-        verdict = worst(verdict, Verdict.FLAGGED)
-        reasons.append(Reason.SHARED_TRACK.value)
-    if verdict == Verdict.ACCEPTED and summary.start_time and summary.end_time:
-        if await _overlaps(resident_id, summary.start_time, summary.end_time):
-            verdict = Verdict.REJECTED
-            reasons.append(Reason.OVERLAP.value)
-    start_city = await _start_city(summary.start)
-    compressed = zlib.compress(data, 1)
-
+    # Both release the GIL on large buffers: a worker thread lets other requests run meanwhile.
+    digest, compressed = await asyncio.to_thread(_digest_and_compress, data)
     try:
+        # Checks and writes share one connection and transaction: outside a transaction every
+        # query would take a pooled connection and reset it afterwards.
         async with in_transaction() as conn:
+            existing = (
+                await Run.filter(resident_id=resident_id, file_sha256=digest).using_db(conn).first()
+            )
+            if existing is not None:
+                return RunOutcome(run=existing, existing=True)
+            resident = await Resident.filter(id=resident_id, erased_at=None).using_db(conn).first()
+            if resident is None:
+                raise NotFound("resident", "居民")
+            twin = (
+                await Run.filter(resident_id=resident_id, points_sha256=fingerprint)
+                .using_db(conn)
+                .first()
+            )
+            if twin is not None:
+                raise DuplicateRun(run_id=twin.id)
+
+            verdict = summary.verdict
+            reasons = list(summary.reasons)
+            shared = (
+                await Run.filter(points_sha256=fingerprint)
+                .exclude(resident_id=resident_id)
+                .using_db(conn)
+            )
+            if shared:
+                verdict = worst(verdict, Verdict.FLAGGED)
+                reasons.append(Reason.SHARED_TRACK.value)
+            if verdict == Verdict.ACCEPTED and summary.start_time and summary.end_time:
+                if await _overlaps(conn, resident_id, summary.start_time, summary.end_time):
+                    verdict = Verdict.REJECTED
+                    reasons.append(Reason.OVERLAP.value)
+            start_city = await _start_city(conn, summary.start)
             run = await Run.create(
                 resident_id=resident_id,
                 source=source,
@@ -131,14 +147,20 @@ async def record_run(
     return outcome
 
 
-async def _overlaps(resident_id: int, start: datetime, end: datetime) -> bool:
+async def _overlaps(
+    conn: BaseDBAsyncClient, resident_id: int, start: datetime, end: datetime
+) -> bool:
     window = timedelta(seconds=OVERLAP_S)
-    candidates = await Run.filter(
-        resident_id=resident_id,
-        verdict=Verdict.ACCEPTED.value,
-        started_at__lt=end - window,
-        ended_at__gt=start + window,
-    ).values("started_at", "ended_at")
+    candidates = (
+        await Run.filter(
+            resident_id=resident_id,
+            verdict=Verdict.ACCEPTED.value,
+            started_at__lt=end - window,
+            ended_at__gt=start + window,
+        )
+        .using_db(conn)
+        .values("started_at", "ended_at")
+    )
     for c in candidates:
         overlap = min(end, c["ended_at"]) - max(start, c["started_at"])
         if overlap.total_seconds() > OVERLAP_S:
@@ -146,11 +168,11 @@ async def _overlaps(resident_id: int, start: datetime, end: datetime) -> bool:
     return False
 
 
-async def _start_city(start: tuple[float, float] | None) -> City | None:
+async def _start_city(conn: BaseDBAsyncClient, start: tuple[float, float] | None) -> City | None:
     if start is None:
         return None
     best: tuple[float, City] | None = None
-    for city in await City.exclude(lat=None).exclude(lon=None):
+    for city in await City.exclude(lat=None).exclude(lon=None).using_db(conn):
         if city.lat is None or city.lon is None:  # pragma: no cover - filtered above
             continue
         d = haversine_m(start[0], start[1], city.lat, city.lon)
