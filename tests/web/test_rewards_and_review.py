@@ -125,3 +125,13 @@ async def test_partner_exports_csv_and_xlsx_and_verifies_the_ledger(web: Web) ->
         assert (
             await other.get(f"/api/v1/campaigns/{web.site.campaign}/report.csv")
         ).status_code == 404
+
+
+async def test_codes_that_cannot_be_pickup_codes_are_not_found(web: Web) -> None:
+    async with web.signed_in("resident") as client:
+        for code in ("ßßßßßßßßßßßßßßßßß", "abc", "%20%20", "x" * 40):
+            r = await client.get(f"/api/v1/redemptions/{code}/qr.svg")
+            assert r.status_code == 404, code
+    async with web.signed_in("organizer") as desk:
+        r = await desk.post("/api/v1/desk/fulfil", json={"code": "ßßßßßßßß"})
+        assert r.status_code in (404, 422)

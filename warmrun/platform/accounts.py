@@ -83,12 +83,18 @@ async def _verify(hashed: str, password: str) -> bool:
     return await asyncio.to_thread(check)
 
 
-async def _new_account(email: str, password: str, role: Role, partner_id: int | None) -> Account:
+async def _credentials(email: str, password: str) -> tuple[str, str]:
+    """The normalised e-mail address, free, and the password's hash."""
     email = normalise_email(email)
     _check_password(password)
     hashed = await hash_password(password)
     if await Account.filter(email=email).exists():
         raise EmailTaken()
+    return email, hashed
+
+
+async def _new_account(email: str, password: str, role: Role, partner_id: int | None) -> Account:
+    email, hashed = await _credentials(email, password)
     try:
         return await Account.create(
             email=email, password_hash=hashed, role=role, partner_id=partner_id
@@ -116,11 +122,7 @@ async def sign_up_resident(
     this_year = clock.now().year
     if birth_year is not None and not this_year - 110 <= birth_year <= this_year:
         raise InvalidInput("birth_year", "not a plausible year", "年份不合理")
-    email = normalise_email(email)
-    _check_password(password)
-    hashed = await hash_password(password)
-    if await Account.filter(email=email).exists():
-        raise EmailTaken()
+    email, hashed = await _credentials(email, password)
     try:
         return await _create_resident(
             email, hashed, display_name, compound_id, birth_year, public_board, locale

@@ -145,9 +145,17 @@ async def _unique_code(conn: object) -> str:
     raise RuntimeError("could not draw a unique pickup code")  # pragma: no cover
 
 
+def typed_code(text: str) -> str:
+    """A pickup code as typed or scanned, normalised; NotFound if it cannot be one."""
+    code = text.strip().upper()
+    if not (code.isascii() and code.isalnum() and 4 <= len(code) <= 16):
+        raise NotFound("pickup code", "取货码")
+    return code
+
+
 async def fulfil(*, code: str) -> Redemption:
     """Staff at the desk hand over the reward for a pending pickup code."""
-    code = code.strip().upper()
+    code = typed_code(code)
     redemption = await Redemption.filter(code=code).first()
     if redemption is None:
         raise NotFound("pickup code", "取货码")
@@ -165,7 +173,7 @@ _ZH = {"pending": "待领取", "fulfilled": "领取", "cancelled": "取消"}
 
 async def cancel(*, code: str, resident_id: int | None = None) -> Redemption:
     """Cancel a pending redemption: points refunded and stock restored, as new ledger rows."""
-    code = code.strip().upper()
+    code = typed_code(code)
     async with in_transaction() as conn:
         redemption = await Redemption.filter(code=code).using_db(conn).first()
         if redemption is None or (

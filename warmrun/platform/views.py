@@ -23,6 +23,7 @@ from warmrun.platform.models import (
     SponsorPledge,
 )
 from warmrun.platform.plausibility import Verdict
+from warmrun.platform.rewards import typed_code
 
 
 @dataclass(frozen=True)
@@ -210,7 +211,10 @@ async def redemptions(
     if resident_id is not None:
         query = query.filter(resident_id=resident_id)
     if code is not None:
-        query = query.filter(code=code.strip().upper())
+        try:
+            query = query.filter(code=typed_code(code))
+        except NotFound:
+            return []
     rows = await query.order_by("-id").limit(200)
     rewards = {r.id: r for r in await Reward.filter(id__in=[x.reward_id for x in rows])}
     return [
