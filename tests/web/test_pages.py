@@ -104,3 +104,48 @@ async def test_an_id_beyond_the_database_range_is_not_found(web: Web) -> None:
     async with web.signed_in("resident") as client:
         assert (await client.get(f"/api/v1/runs/{2**80}")).status_code == 404
         assert (await client.get(f"/me/runs/{2**80}")).status_code == 404
+
+
+async def test_campaign_page_ranks_compounds_per_household_and_by_participation(
+    web: Web,
+) -> None:
+    from tests.web.test_runs import RUN_GPX, files
+    from warmrun.leaderboard.relay import drain
+
+    async with web.signed_in("resident") as client:
+        await client.post("/api/v1/runs", files=files(RUN_GPX))
+    await drain(web.app.state.redis)
+    async with web.client() as client:
+        base = f"/c/{web.site.campaign}"
+        km_page = (await client.get(base)).text
+        assert "天骄花园" in km_page and "2.9 km" in km_page
+        per_household = (await client.get(f"{base}?metric=pc")).text
+        assert "m / 户" in per_household  # 2,904 m over 800 households: 3.63 m each
+        assert "3.63 m" in per_household
+        participation = (await client.get(f"{base}?metric=pr&window=week")).text
+        assert (await client.get(f"{base}?metric=bogus")).status_code == 422
+        assert "board-compounds" in participation
+
+
+def test_every_message_of_the_pages_has_a_chinese_translation() -> None:
+    from pathlib import Path
+
+    from babel.messages.extract import extract_from_dir
+    from babel.messages.pofile import read_po
+
+    import warmrun.web
+
+    web_dir = Path(warmrun.web.__file__).parent
+    po = web_dir / "i18n" / "zh_CN" / "LC_MESSAGES" / "messages.po"
+    with po.open("rb") as f:
+        catalog = read_po(f, locale="zh_CN")
+    missing = [
+        msg
+        for _f, _l, msg, _c, _x in extract_from_dir(
+            str(web_dir),
+            [("**.html", "jinja2")],
+            options_map={"**.html": {"extensions": "jinja2.ext.i18n"}},
+        )
+        if msg not in catalog or not catalog[msg].string
+    ]
+    assert missing == []

@@ -208,15 +208,31 @@ async def home(p: Page, _: dict[str, Any]) -> Response:
 
 async def campaign_page(p: Page, _: dict[str, Any]) -> Response:
     code = p.request.path_params["code"]
+    window = p.request.query_params.get("window", "campaign")
+    metric = p.request.query_params.get("metric", "m")
+    if window not in ("campaign", "week", "month") or metric not in ("m", "pc", "pr"):
+        raise InvalidInput("board", "unknown window or measure", "未知的时间段或指标")
     d = await views.dashboard(code=code)
     boards: dict[str, list[dict[str, Any]]] = {}
     redis = p.request.app.state.redis
     if redis is not None:
-        window = (await clocks())[d.campaign.id].current(clock.now(), "campaign")
+        key = (await clocks())[d.campaign.id].current(clock.now(), window)
+        # Residents always by metres; compounds and cities also per household and by
+        # participation, so that the largest compound does not win by size alone.
         for scope, name in (("R", "residents"), ("P", "compounds"), ("C", "cities")):
-            entries, _total = await Boards(redis).top(d.campaign.id, scope, window, limit=10)
-            boards[name] = await board_rows(entries, scope=scope, metric="m", now=clock.now())
-    return p.render("campaign.html", d=d, boards=boards)
+            m = "m" if scope == "R" else metric
+            entries, _total = await Boards(redis).top(d.campaign.id, scope, key, m, limit=10)
+            boards[name] = [
+                {
+                    **row,
+                    "value": row.get(
+                        "metres",
+                        row.get("mm_per_household", row.get("active_per_million_households")),
+                    ),
+                }
+                for row in await board_rows(entries, scope=scope, metric=m, now=clock.now())
+            ]
+    return p.render("campaign.html", d=d, boards=boards, window=window, metric=metric)
 
 
 async def signup_page(p: Page, data: dict[str, Any]) -> Response:
