@@ -104,6 +104,8 @@ ALLOWED: dict[str, set[str]] = {
     "POST /review": {"other_organizer", "admin"},
     "GET /desk": {"other_organizer", "admin"},
     "POST /desk": {"other_organizer", "admin"},
+    "GET /stock": {"other_organizer", "admin"},
+    "POST /stock": {"other_organizer", "admin"},
 }
 DENIED = {401, 403, 404}
 

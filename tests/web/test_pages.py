@@ -149,3 +149,46 @@ def test_every_message_of_the_pages_has_a_chinese_translation() -> None:
         if msg not in catalog or not catalog[msg].string
     ]
     assert missing == []
+
+
+async def test_organizer_offers_and_restocks_rewards_in_their_compounds_only(web: Web) -> None:
+    async with web.signed_in("organizer") as client:
+        page = await client.get("/stock")
+        assert "天骄花园" in page.text and "湖畔雅苑" not in page.text  # Suzhou only
+        token = form_token(page.text)
+        r = await client.post(
+            "/stock",
+            data={
+                "csrf_token": token,
+                "action": "create",
+                "compound_id": str(web.site.compound),
+                "name_zh": "洗车券",
+                "name_en": "Car wash",
+                "points_price": "80",
+                "stock": "3",
+            },
+        )
+        assert r.status_code == 200 and 'id="saved"' in r.text and "洗车券" in r.text
+        r = await client.post(
+            "/stock",
+            data={
+                "csrf_token": token,
+                "action": "restock",
+                "reward_id": str(web.site.other_drink),
+                "add": "5",
+            },
+        )
+        assert r.status_code == 404  # a Chongqing reward
+        r = await client.post(
+            "/stock",
+            data={
+                "csrf_token": token,
+                "action": "create",
+                "compound_id": str(web.site.other_compound),
+                "name_zh": "x",
+                "name_en": "x",
+                "points_price": "1",
+                "stock": "1",
+            },
+        )
+        assert r.status_code == 403

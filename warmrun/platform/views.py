@@ -183,6 +183,16 @@ async def rewards_for(*, resident_id: int) -> list[RewardView]:
     return [_reward_view(r) for r in rows]
 
 
+async def rewards_in(*, city_ids: set[int] | None) -> list[tuple[str, RewardView]]:
+    """Every reward, with its compound's name, in the given cities (None: all)."""
+    query = Reward.all()
+    if city_ids is not None:
+        query = query.filter(compound__city_id__in=list(city_ids))
+    rows = await query.order_by("compound_id", "points_price", "id")
+    names = {c.id: c.name for c in await Compound.filter(id__in=[r.compound_id for r in rows])}
+    return [(names[r.compound_id], _reward_view(r)) for r in rows]
+
+
 async def reward(*, reward_id: int) -> RewardView:
     r = await Reward.filter(id=reward_id).first()
     if r is None:
@@ -422,9 +432,12 @@ class Place:
     compound: str
 
 
-async def places() -> list[Place]:
-    """Every compound with its city, for sign-up."""
+async def places(*, city_ids: set[int] | None = None) -> list[Place]:
+    """Every compound with its city (in ``city_ids`` if given), for sign-up and set-up."""
     cities = {c.id: c for c in await City.all()}
+    compounds = Compound.all()
+    if city_ids is not None:
+        compounds = compounds.filter(city_id__in=list(city_ids))
     return [
         Place(
             city_id=x.city_id,
@@ -433,5 +446,5 @@ async def places() -> list[Place]:
             compound_id=x.id,
             compound=x.name,
         )
-        for x in await Compound.all().order_by("city_id", "name")
+        for x in await compounds.order_by("city_id", "name")
     ]

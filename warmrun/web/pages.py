@@ -526,6 +526,44 @@ async def desk_page(p: Page, data: dict[str, Any]) -> Response:
     return p.render("desk.html", status=400 if error else 200, result=result, error=error)
 
 
+async def stock_page(p: Page, data: dict[str, Any]) -> Response:
+    """Rewards and stock of the organizer's compounds: offer a reward, restock one."""
+    scope = await accounts.organizer_city_ids(p.me())
+    error, done, status = None, False, 200
+    if p.request.method == "POST":
+        try:
+            if data.get("action") == "restock":
+                reward = await views.reward(reward_id=_int(data, "reward_id") or 0)
+                city = await views.compound_city(compound_id=reward.compound_id)
+                if scope is not None and city not in scope:
+                    raise NotFound("reward", "奖品")
+                await rewards.restock(reward_id=reward.id, add=_int(data, "add") or 0)
+            else:
+                compound_id = _int(data, "compound_id") or 0
+                city = await views.compound_city(compound_id=compound_id)
+                if scope is not None and city not in scope:
+                    raise Forbidden()
+                await rewards.create_reward(
+                    compound_id=compound_id,
+                    name_zh=str(data.get("name_zh", "")).strip()[:128],
+                    name_en=str(data.get("name_en", "")).strip()[:128],
+                    points_price=_int(data, "points_price") or 0,
+                    stock=_int(data, "stock") or 0,
+                    needs_slot=data.get("needs_slot") == "on",
+                )
+            done = True
+        except WarmrunError as exc:
+            error, status = exc.message(p.lang), status_of(exc)
+    return p.render(
+        "stock.html",
+        status=status,
+        items=await views.rewards_in(city_ids=scope),
+        places=await views.places(city_ids=scope),
+        error=error,
+        done=done,
+    )
+
+
 def routes() -> list[Route]:
     get, both = ["GET"], ["GET", "POST"]
     return [
@@ -550,4 +588,5 @@ def routes() -> list[Route]:
         Route("/partner/{code}", page(Access.PARTNER, partner_dashboard), methods=get),
         Route("/review", page(Access.ORGANIZER, review_page, form=True), methods=both),
         Route("/desk", page(Access.ORGANIZER, desk_page, form=True), methods=both),
+        Route("/stock", page(Access.ORGANIZER, stock_page, form=True), methods=both),
     ]
