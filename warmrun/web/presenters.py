@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import io
 import math
 from typing import Any
 from xml.sax.saxutils import escape
+
+import segno
 
 from warmrun.platform.geo import decode_polyline, trim_ends
 from warmrun.platform.models import Account
@@ -151,3 +154,12 @@ def line_chart_svg(points: list[tuple[str, int]], *, title: str, width: int = 48
         )
     parts.append("</svg>")
     return "".join(parts)
+
+
+def qr_svg(text: str) -> bytes:
+    """``text`` as a QR code in SVG (medium error correction, scannable from a phone screen)."""
+    buf = io.BytesIO()
+    segno.make(text, error="m").save(
+        buf, kind="svg", scale=6, border=2, xmldecl=False, svgns=True, title=text
+    )
+    return buf.getvalue()

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import io
 from typing import Any
 
-import segno
 from starlette.responses import Response
 
 from warmrun.platform import accounts, rewards, views
@@ -13,15 +11,8 @@ from warmrun.platform.errors import Forbidden, NotFound
 from warmrun.platform.models import Account
 from warmrun.web import forms, ratelimit
 from warmrun.web.endpoints import Access, Ctx
+from warmrun.web.presenters import qr_svg
 from warmrun.web.routes import api
-
-
-def qr_svg(text: str) -> bytes:
-    buf = io.BytesIO()
-    segno.make(text, error="m").save(
-        buf, kind="svg", scale=6, border=2, xmldecl=False, svgns=True, title=text
-    )
-    return buf.getvalue()
 
 
 async def in_scope(account: Account, city_id: int) -> bool:

@@ -1,0 +1,67 @@
+"""Server-rendered pages for residents, partners, organizers and the public.
+
+Pages call the same services as the API. Forms post with a CSRF token; successful posts
+redirect (303) so a reload never repeats them; a failed post shows the page again with the
+error in the visitor's language.
+"""
+
+from __future__ import annotations
+
+from starlette.routing import Route
+
+from warmrun.web.endpoints import Access
+from warmrun.web.pages.base import error_page, page
+from warmrun.web.pages.public import (
+    campaign_page,
+    home,
+    language,
+    login_page,
+    logout_page,
+    signup_page,
+)
+from warmrun.web.pages.resident import (
+    account_page,
+    me_page,
+    points_page,
+    redemption_page,
+    run_page,
+    runs_page,
+    shop_page,
+)
+from warmrun.web.pages.staff import (
+    desk_page,
+    partner_dashboard,
+    partner_home,
+    review_page,
+    stock_page,
+)
+
+__all__ = ["error_page", "routes"]
+
+
+def routes() -> list[Route]:
+    get, both = ["GET"], ["GET", "POST"]
+    return [
+        Route("/", page(Access.PUBLIC, home), methods=get),
+        Route("/c/{code}", page(Access.PUBLIC, campaign_page), methods=get),
+        Route("/signup", page(Access.PUBLIC, signup_page, form=True), methods=both),
+        Route("/login", page(Access.PUBLIC, login_page, form=True), methods=both),
+        Route("/logout", page(Access.SIGNED_IN, logout_page, form=True), methods=["POST"]),
+        Route("/lang", page(Access.PUBLIC, language, form=True), methods=["POST"]),
+        Route("/me", page(Access.RESIDENT, me_page), methods=get),
+        Route("/me/runs", page(Access.RESIDENT, runs_page), methods=get),
+        Route("/me/runs/{run_id:int}", page(Access.RESIDENT, run_page), methods=get),
+        Route("/me/points", page(Access.RESIDENT, points_page), methods=get),
+        Route("/me/shop", page(Access.RESIDENT, shop_page, form=True), methods=both),
+        Route(
+            "/me/redemptions/{code}",
+            page(Access.RESIDENT, redemption_page, form=True),
+            methods=both,
+        ),
+        Route("/me/account", page(Access.SIGNED_IN, account_page, form=True), methods=both),
+        Route("/partner", page(Access.PARTNER, partner_home), methods=get),
+        Route("/partner/{code}", page(Access.PARTNER, partner_dashboard), methods=get),
+        Route("/review", page(Access.ORGANIZER, review_page, form=True), methods=both),
+        Route("/desk", page(Access.ORGANIZER, desk_page, form=True), methods=both),
+        Route("/stock", page(Access.ORGANIZER, stock_page, form=True), methods=both),
+    ]

@@ -1,0 +1,182 @@
+"""The page machinery: rendering, the per-request context, the access wrapper."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from markupsafe import Markup
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+
+from warmrun.platform.errors import (
+    Forbidden,
+    InvalidInput,
+    NotAuthenticated,
+    WarmrunError,
+)
+from warmrun.platform.models import Account
+from warmrun.web import i18n
+from warmrun.web.endpoints import (
+    Access,
+    authorise,
+    check_csrf,
+    check_path_ids,
+    csrf_binding,
+    resolve_account,
+)
+from warmrun.web.errors import status_of
+from warmrun.web.security import (
+    PRESESSION_COOKIE,
+    SESSION_COOKIE,
+    SESSION_MAX_AGE,
+    Session,
+    new_presession,
+)
+
+TEMPLATES = Path(__file__).parent.parent / "templates"
+env = Environment(
+    loader=FileSystemLoader(TEMPLATES),
+    autoescape=select_autoescape(default=True, default_for_string=True),
+    extensions=["jinja2.ext.i18n"],
+    enable_async=False,
+)
+
+
+class Page:
+    """One request's page context: who, which language, the CSRF token, rendering."""
+
+    def __init__(self, request: Request, account: Account | None, lang: str) -> None:
+        self.request = request
+        self.account = account
+        self.lang = lang
+        self.new_presession: str | None = None
+        binding = csrf_binding(request, account)
+        if binding is None:
+            self.new_presession = new_presession()
+            binding = f"p:{self.new_presession}"
+        self.csrf = request.app.state.codec.csrf_token(binding)
+
+    @property
+    def settings(self) -> Any:
+        return self.request.app.state.settings
+
+    def me(self) -> Account:
+        if self.account is None:
+            raise NotAuthenticated()
+        return self.account
+
+    def resident_id(self) -> int:
+        if self.account is None or self.account.resident_id is None:
+            raise Forbidden()
+        return self.account.resident_id
+
+    def render(self, name: str, status: int = 200, **context: Any) -> HTMLResponse:
+        lang = self.lang
+        # Rendering is synchronous, so no other request can switch the catalogue mid-way.
+        env.install_gettext_translations(  # type: ignore[attr-defined]
+            i18n.translations(lang), newstyle=True
+        )
+        html = env.get_template(name).render(
+            lang=lang,
+            me=self.account,
+            csrf=self.csrf,
+            path=self.request.url.path,
+            money=lambda fen: i18n.money(fen, lang),
+            km=lambda m: i18n.km(m, lang),
+            num=lambda n: i18n.number(n, lang),
+            when=lambda d: i18n.when(d, lang),
+            duration=i18n.duration,
+            svg=Markup,
+            **context,
+        )
+        response = HTMLResponse(html, status_code=status)
+        self._presession(response)
+        return response
+
+    def redirect(self, url: str) -> RedirectResponse:
+        response = RedirectResponse(url, status_code=303)
+        self._presession(response)
+        return response
+
+    def _presession(self, response: Response) -> None:
+        if self.new_presession is not None:
+            response.set_cookie(
+                PRESESSION_COOKIE,
+                self.new_presession,
+                httponly=True,
+                secure=self.settings.secure_cookies,
+                samesite="lax",
+            )
+
+    def sign_in(self, response: Response, account: Account) -> None:
+        response.set_cookie(
+            SESSION_COOKIE,
+            self.request.app.state.codec.dumps(Session(account.id, account.session_epoch)),
+            max_age=SESSION_MAX_AGE,
+            httponly=True,
+            secure=self.settings.secure_cookies,
+            samesite="lax",
+        )
+
+
+PageHandler = Callable[[Page, dict[str, Any]], Awaitable[Response]]
+
+
+async def _context(request: Request) -> tuple[Account | None, str]:
+    lang = i18n.negotiate(
+        request.cookies.get(i18n.LANG_COOKIE), request.headers.get("accept-language")
+    )
+    try:
+        account, _ = await resolve_account(request)
+    except NotAuthenticated:
+        account = None
+    if account is not None and request.cookies.get(i18n.LANG_COOKIE) is None:
+        lang = account.locale
+    request.state.lang = lang
+    return account, lang
+
+
+def page(
+    access: Access, handler: PageHandler, *, form: bool = False
+) -> Callable[[Request], Awaitable[Response]]:
+    async def run(request: Request) -> Response:
+        account, lang = await _context(request)
+        p = Page(request, account, lang)
+        try:
+            data: dict[str, Any] = {}
+            if request.method == "POST":
+                if form:
+                    data = {k: v for k, v in (await request.form()).multi_items()}
+                await check_csrf(request, account, str(data.get("csrf_token", "")) or None)
+            authorise(access, account)
+            check_path_ids(request)
+            return await handler(p, data)
+        except NotAuthenticated:
+            return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
+        except WarmrunError as exc:
+            return p.render("error.html", status=status_of(exc), error=exc.message(lang))
+
+    return run
+
+
+async def error_page(request: Request, exc: WarmrunError) -> Response:
+    account, lang = await _context(request)
+    return Page(request, account, lang).render(
+        "error.html", status=status_of(exc), error=exc.message(lang)
+    )
+
+
+def form_int(data: dict[str, Any], name: str, *, required: bool = True) -> int | None:
+    raw = str(data.get(name, "")).strip()
+    if not raw and not required:
+        return None
+    try:
+        value = int(raw)
+    except ValueError:
+        raise InvalidInput(name, "a whole number", "须为整数") from None
+    if not 0 <= value < 2**31:
+        raise InvalidInput(name, "out of range", "超出范围")
+    return value

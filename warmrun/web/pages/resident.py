@@ -1,0 +1,135 @@
+"""Residents' pages: impact, runs, points, shop, pickup codes, account."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from starlette.responses import Response
+
+from warmrun.integrations.importer import map_line
+from warmrun.leaderboard.boards import Boards
+from warmrun.leaderboard.relay import clocks
+from warmrun.platform import accounts, clock, rewards, views
+from warmrun.platform.errors import (
+    InvalidInput,
+    NotFound,
+    WarmrunError,
+)
+from warmrun.web import ratelimit
+from warmrun.web.pages.base import Page, form_int
+from warmrun.web.presenters import qr_svg, track_svg
+from warmrun.web.security import (
+    SESSION_COOKIE,
+)
+
+
+async def me_page(p: Page, _: dict[str, Any]) -> Response:
+    rid = p.resident_id()
+    recent, total = await views.runs_of(resident_id=rid, offset=0, limit=5)
+    impact = await views.impact(resident_id=rid)
+    ranks = []
+    redis = p.request.app.state.redis
+    if redis is not None:
+        all_clocks = await clocks()
+        for i in impact:
+            c = await views.campaign_summary(code=i.campaign_code)
+            window = all_clocks[c.id].current(clock.now(), "campaign")
+            mine = await Boards(redis).rank(c.id, rid, window)
+            ranks.append((i.campaign_code, mine[0] if mine else None))
+    points = await views.points_of(resident_id=rid, offset=0, limit=0)
+    return p.render(
+        "me.html",
+        runs=recent,
+        total=total,
+        impact=impact,
+        ranks=dict(ranks),
+        balance=points.balance,
+    )
+
+
+async def runs_page(p: Page, _: dict[str, Any]) -> Response:
+    offset = max(0, int(p.request.query_params.get("offset", "0") or 0))
+    items, total = await views.runs_of(resident_id=p.resident_id(), offset=offset, limit=20)
+    return p.render("runs.html", runs=items, total=total, offset=offset)
+
+
+async def run_page(p: Page, _: dict[str, Any]) -> Response:
+    run = await views.run(run_id=p.request.path_params["run_id"])
+    if run.resident_id != p.resident_id():
+        raise NotFound("run", "跑步记录")
+    line = await map_line(run_id=run.id, limits=p.settings.limits)
+    return p.render("run.html", run=run, map=track_svg(line, title=run.file_name))
+
+
+async def points_page(p: Page, _: dict[str, Any]) -> Response:
+    pts = await views.points_of(resident_id=p.resident_id(), offset=0, limit=100)
+    return p.render("points.html", points=pts)
+
+
+async def shop_page(p: Page, data: dict[str, Any]) -> Response:
+    rid = p.resident_id()
+    error = None
+    if p.request.method == "POST":
+        try:
+            await ratelimit.check(p.request.app.state.redis, ratelimit.REDEEM, str(rid))
+            key = str(data.get("idempotency_key", ""))[:64] or uuid.uuid4().hex
+            slot = str(data.get("slot", "")).strip()[:32] or None
+            r = await rewards.redeem(
+                resident_id=rid,
+                reward_id=form_int(data, "reward_id") or 0,
+                idempotency_key=f"{rid}:{key}",
+                slot=slot,
+            )
+            return p.redirect(f"/me/redemptions/{r.code}")
+        except WarmrunError as exc:
+            error = exc.message(p.lang)
+    items = await views.rewards_for(resident_id=rid)
+    pts = await views.points_of(resident_id=rid, offset=0, limit=0)
+    mine = await views.redemptions(resident_id=rid)
+    return p.render(
+        "shop.html",
+        status=400 if error else 200,
+        items=items,
+        balance=pts.balance,
+        redemptions=mine,
+        error=error,
+        key=uuid.uuid4().hex,
+    )
+
+
+async def redemption_page(p: Page, data: dict[str, Any]) -> Response:
+    rid = p.resident_id()
+    code = p.request.path_params["code"]
+    found = await views.redemptions(resident_id=rid, code=code)
+    if not found:
+        raise NotFound("pickup code", "取货码")
+    if p.request.method == "POST":
+        await rewards.cancel(code=found[0].code, resident_id=rid)
+        return p.redirect(f"/me/redemptions/{found[0].code}")
+    return p.render("redemption.html", r=found[0], qr=qr_svg(found[0].code).decode())
+
+
+async def account_page(p: Page, data: dict[str, Any]) -> Response:
+    account = p.me()
+    error = None
+    if p.request.method == "POST":
+        action = data.get("action")
+        try:
+            if action == "logout_everywhere":
+                await accounts.end_all_sessions(account_id=account.id)
+                return p.redirect("/login")
+            if action == "erase":
+                await accounts.authenticate(
+                    email=account.email, password=str(data.get("password", ""))
+                )
+                await accounts.erase_resident(account_id=account.id)
+                response = p.redirect("/")
+                response.delete_cookie(
+                    SESSION_COOKIE, secure=p.settings.secure_cookies, httponly=True, samesite="lax"
+                )
+                return response
+            raise InvalidInput("action", "unknown", "未知操作")
+        except WarmrunError as exc:
+            error = exc.message(p.lang)
+    return p.render("account.html", status=400 if error else 200, error=error)

@@ -1,0 +1,142 @@
+"""Partners' and organizers' pages: dashboard, review, desk, stock."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.responses import Response
+
+from warmrun.platform import accounts, rewards, runs, settlement, views
+from warmrun.platform.errors import (
+    Forbidden,
+    LedgerTampered,
+    NotFound,
+    WarmrunError,
+)
+from warmrun.platform.models import Role
+from warmrun.web.errors import status_of
+from warmrun.web.pages.base import Page, form_int
+from warmrun.web.presenters import bar_chart_svg, line_chart_svg
+
+
+async def partner_home(p: Page, _: dict[str, Any]) -> Response:
+    account = p.me()
+    mine = [
+        c
+        for c in await views.campaign_list()
+        if account.role is Role.ADMIN or c.partner_id == account.partner_id
+    ]
+    if len(mine) == 1:
+        return p.redirect(f"/partner/{mine[0].code}")
+    return p.render("partner_home.html", campaigns=mine)
+
+
+async def partner_dashboard(p: Page, _: dict[str, Any]) -> Response:
+    account = p.me()
+    d = await views.dashboard(code=p.request.path_params["code"])
+    if account.role is not Role.ADMIN and d.campaign.partner_id != account.partner_id:
+        raise NotFound("campaign", "活动")
+    try:
+        v = await settlement.verify(campaign_id=d.campaign.id)
+        verified: dict[str, Any] = {"ok": True, "entries": v.entries, "head": v.head_hash}
+    except LedgerTampered as exc:
+        verified = {"ok": False, "error": exc.message(p.lang)}
+    report = await settlement.report(campaign_id=d.campaign.id)
+    km_by_city = bar_chart_svg(
+        [(c.name_en if p.lang == "en" else c.name_zh, c.metres // 1000) for c in d.cities],
+        title="km / city",
+        unit=" km",
+    )
+    total, series = 0, []
+    for day in d.days:
+        total += day["metres"]
+        series.append((day["day"], total // 1000))
+    over_time = line_chart_svg(series, title="km over time")
+    return p.render(
+        "partner.html",
+        d=d,
+        verified=verified,
+        report=report,
+        km_by_city=km_by_city,
+        over_time=over_time,
+    )
+
+
+async def review_page(p: Page, data: dict[str, Any]) -> Response:
+    account = p.me()
+    scope = await accounts.organizer_city_ids(account)
+    message = None
+    if p.request.method == "POST":
+        accept = data.get("decision") == "accept"
+        note = str(data.get("note", ""))[:500]
+        ids = [int(v) for k, v in data.items() if k.startswith("run_") and str(v).isdigit()]
+        done = 0
+        for run_id in ids:
+            if scope is not None and await views.run_city(run_id=run_id) not in scope:
+                continue
+            try:
+                await runs.review(run_id=run_id, accept=accept, note=note)
+                done += 1
+            except WarmrunError:
+                continue
+        message = done
+    items, total = await views.review_queue(city_ids=scope, offset=0, limit=50)
+    return p.render("review.html", items=items, total=total, done=message)
+
+
+async def desk_page(p: Page, data: dict[str, Any]) -> Response:
+    account = p.me()
+    result, error = None, None
+    if p.request.method == "POST":
+        code = str(data.get("code", "")).strip().upper()
+        try:
+            found = await views.redemptions(code=code) if code.isalnum() else []
+            if not found:
+                raise NotFound("pickup code", "取货码")
+            scope = await accounts.organizer_city_ids(account)
+            city = await views.compound_city(compound_id=found[0].compound_id)
+            if scope is not None and city not in scope:
+                raise NotFound("pickup code", "取货码")
+            await rewards.fulfil(code=code)
+            (result,) = await views.redemptions(code=code)
+        except WarmrunError as exc:
+            error = exc.message(p.lang)
+    return p.render("desk.html", status=400 if error else 200, result=result, error=error)
+
+
+async def stock_page(p: Page, data: dict[str, Any]) -> Response:
+    """Rewards and stock of the organizer's compounds: offer a reward, restock one."""
+    scope = await accounts.organizer_city_ids(p.me())
+    error, done, status = None, False, 200
+    if p.request.method == "POST":
+        try:
+            if data.get("action") == "restock":
+                reward = await views.reward(reward_id=form_int(data, "reward_id") or 0)
+                city = await views.compound_city(compound_id=reward.compound_id)
+                if scope is not None and city not in scope:
+                    raise NotFound("reward", "奖品")
+                await rewards.restock(reward_id=reward.id, add=form_int(data, "add") or 0)
+            else:
+                compound_id = form_int(data, "compound_id") or 0
+                city = await views.compound_city(compound_id=compound_id)
+                if scope is not None and city not in scope:
+                    raise Forbidden()
+                await rewards.create_reward(
+                    compound_id=compound_id,
+                    name_zh=str(data.get("name_zh", "")).strip()[:128],
+                    name_en=str(data.get("name_en", "")).strip()[:128],
+                    points_price=form_int(data, "points_price") or 0,
+                    stock=form_int(data, "stock") or 0,
+                    needs_slot=data.get("needs_slot") == "on",
+                )
+            done = True
+        except WarmrunError as exc:
+            error, status = exc.message(p.lang), status_of(exc)
+    return p.render(
+        "stock.html",
+        status=status,
+        items=await views.rewards_in(city_ids=scope),
+        places=await views.places(city_ids=scope),
+        error=error,
+        done=done,
+    )
