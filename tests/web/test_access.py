@@ -105,6 +105,10 @@ ALLOWED: dict[str, set[str]] = {
     "GET /desk": {"other_organizer", "admin"},
     "POST /desk": {"other_organizer", "admin"},
     "GET /stock": {"other_organizer", "admin"},
+    "GET /setup": {"other_organizer", "admin"},
+    "POST /setup": {"other_organizer", "admin"},
+    "GET /setup/{code}": {"admin"},
+    "POST /setup/{code}": {"admin"},
     "POST /stock": {"other_organizer", "admin"},
 }
 DENIED = {401, 403, 404}
@@ -205,7 +209,7 @@ async def test_no_one_reads_or_changes_what_is_not_theirs(web: Web) -> None:
         "reward_id": web.site.drink,
         "scope": "residents",
     }
-    campaign_paths = {"/api/v1/campaigns/{code}", "/c/{code}", "/partner/{code}"}
+    campaign_paths = {"/api/v1/campaigns/{code}", "/c/{code}", "/partner/{code}", "/setup/{code}"}
     # Requests that would end a session or change data run only for visitors who must be
     # refused; for the allowed ones the functional tests cover them.
     failures = []

@@ -31,6 +31,7 @@ from warmrun.platform.errors import (
 from warmrun.platform.models import (
     Account,
     ApiToken,
+    CampaignCity,
     Compound,
     OrganizerCity,
     Redemption,
@@ -265,6 +266,18 @@ async def organizer_city_ids(account: Account) -> set[int] | None:
         return set()
     rows = await OrganizerCity.filter(account_id=account.id).values_list("city_id", flat=True)
     return {int(str(r)) for r in rows}
+
+
+async def runs_whole_campaign(account: Account, campaign_id: int) -> bool:
+    """Closing, settling and the rules touch every city of a campaign: admins may, and
+    organizers whose cities include all of the campaign's."""
+    scope = await organizer_city_ids(account)
+    if scope is None:
+        return True
+    if account.role is not Role.ORGANIZER:
+        return False
+    rows = await CampaignCity.filter(campaign_id=campaign_id).values_list("city_id", flat=True)
+    return {int(str(x)) for x in rows} <= scope
 
 
 async def erase_resident(*, account_id: int) -> None:

@@ -11,11 +11,14 @@ from warmrun.platform.errors import NotFound
 from warmrun.platform.models import (
     Campaign,
     CampaignCity,
+    CharityPartner,
     City,
     Compound,
     Contribution,
+    ConversionRule,
     Goods,
     PointsEntry,
+    PointsRule,
     Redemption,
     Resident,
     Reward,
@@ -448,3 +451,62 @@ async def places(*, city_ids: set[int] | None = None) -> list[Place]:
         )
         for x in await compounds.order_by("city_id", "name")
     ]
+
+
+@dataclass(frozen=True)
+class CampaignSetup:
+    campaign: CampaignSummary
+    rules: dict[str, dict[str, Any]]  # sport -> fen, per, basis, daily_cap_fen
+    points: dict[str, Any] | None
+    pledges: list[dict[str, Any]]
+    cities: list[dict[str, Any]]
+
+
+async def campaign_setup(*, code: str) -> CampaignSetup:
+    c = await campaigns.get_campaign(code=code)
+    rules = {
+        r["sport"]: r
+        for r in await ConversionRule.filter(campaign_id=c.id).values(
+            "sport", "fen", "per", "basis", "daily_cap_fen"
+        )
+    }
+    points = (
+        await PointsRule.filter(campaign_id=c.id)
+        .first()
+        .values("points_per_km", "points_per_run", "daily_cap")
+    )
+    pledges = (
+        await SponsorPledge.filter(campaign_id=c.id)
+        .order_by("priority", "id")
+        .values("sponsor", "cap_fen", "allocated_fen", "priority")
+    )
+    goals = await CampaignCity.filter(campaign_id=c.id).values("city_id", "goal_fen")
+    names = {x.id: x for x in await City.filter(id__in=[g["city_id"] for g in goals])}
+    cities = [
+        {
+            "id": g["city_id"],
+            "name_zh": names[g["city_id"]].name_zh,
+            "name_en": names[g["city_id"]].name_en,
+            "goal_fen": g["goal_fen"],
+        }
+        for g in goals
+    ]
+    return CampaignSetup(_summary(c), rules, points, pledges, cities)
+
+
+@dataclass(frozen=True)
+class Catalogue:
+    partners: list[dict[str, Any]]
+    goods: list[dict[str, Any]]
+    cities: list[dict[str, Any]]
+
+
+async def catalogue() -> Catalogue:
+    """Partners, goods and cities, for the set-up forms."""
+    return Catalogue(
+        partners=await CharityPartner.all().order_by("name").values("id", "name"),
+        goods=await Goods.all()
+        .order_by("code")
+        .values("id", "code", "name_zh", "name_en", "unit_price_fen", "is_bundle"),
+        cities=await City.all().order_by("code").values("id", "code", "name_zh", "name_en"),
+    )

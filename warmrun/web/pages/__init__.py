@@ -28,6 +28,7 @@ from warmrun.web.pages.resident import (
     runs_page,
     shop_page,
 )
+from warmrun.web.pages.setup import setup_campaign, setup_home
 from warmrun.web.pages.staff import (
     desk_page,
     partner_dashboard,
@@ -64,4 +65,6 @@ def routes() -> list[Route]:
         Route("/review", page(Access.ORGANIZER, review_page, form=True), methods=both),
         Route("/desk", page(Access.ORGANIZER, desk_page, form=True), methods=both),
         Route("/stock", page(Access.ORGANIZER, stock_page, form=True), methods=both),
+        Route("/setup", page(Access.ORGANIZER, setup_home, form=True), methods=both),
+        Route("/setup/{code}", page(Access.ORGANIZER, setup_campaign, form=True), methods=both),
     ]

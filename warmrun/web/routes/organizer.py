@@ -6,7 +6,7 @@ from typing import Any
 
 from warmrun.platform import accounts, campaigns, runs, settlement, views
 from warmrun.platform.errors import Forbidden, NotFound, WarmrunError
-from warmrun.platform.models import CampaignCity, CampaignState
+from warmrun.platform.models import CampaignState
 from warmrun.web import forms
 from warmrun.web.endpoints import Access, Ctx
 from warmrun.web.presenters import run_dict
@@ -84,11 +84,8 @@ async def bulk_review(ctx: Ctx) -> dict[str, Any]:
 async def whole_campaign(ctx: Ctx, code: str) -> int:
     """Closing and settling touch every city of a campaign: admins, or organizers of all."""
     c = await views.campaign_summary(code=code)
-    scope = await accounts.organizer_city_ids(ctx.me())
-    if scope is not None:
-        cities = await CampaignCity.filter(campaign_id=c.id).values_list("city_id", flat=True)
-        if not {int(str(x)) for x in cities} <= scope:
-            raise Forbidden()
+    if not await accounts.runs_whole_campaign(ctx.me(), c.id):
+        raise Forbidden()
     return c.id
 
 
