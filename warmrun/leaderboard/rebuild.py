@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 from redis.asyncio import Redis
+from redis.exceptions import ResponseError
 from tortoise.transactions import in_transaction
 
 from warmrun.leaderboard import keys
@@ -25,24 +26,67 @@ from warmrun.leaderboard.boards import rebuilding_flag
 from warmrun.leaderboard.relay import clocks, households
 from warmrun.leaderboard.windows import CampaignClock
 
-CHUNK = 20_000
-# Loads "a b a b ..." pairs into one key with ZADD or HSET, 500 pairs per command. One string
-# argument per 20,000 pairs: the client packs one argument instead of 40,000, which is where
-# a rebuild of a million residents otherwise spends most of its time.
-BULK_LOAD = """
-local cmd, batch, n = ARGV[1], {}, 0
-for a, b in string.gmatch(ARGV[2], '(%S+) (%S+)') do
-  batch[#batch + 1] = a
-  batch[#batch + 1] = b
-  n = n + 1
-  if #batch >= 1000 then
-    redis.call(cmd, KEYS[1], unpack(batch))
-    batch = {}
-  end
-end
-if #batch > 0 then redis.call(cmd, KEYS[1], unpack(batch)) end
-return n
-"""
+# Pairs per ZADD/HSET command, and commands per round trip of the bulk writer.
+CHUNK = 1_000
+FLUSH_EVERY = 50
+
+
+class _Writer:
+    """Bulk writes on one connection, packed by hand (redis-py's per-argument packing is the
+    slow part of loading a million members). Batches are pipelined so that Redis executes
+    one while the next is packed: the client and the server work side by side."""
+
+    def __init__(self, redis: Redis) -> None:
+        self.redis = redis
+        self.conn: Any = None
+        self.batch: list[bytes] = []
+        self.unread = 0
+
+    async def add(self, *args: str) -> None:
+        await self.add_many(args[0], args[1], list(args[2:]))
+
+    async def add_many(self, command: str, key: str, values: list[str]) -> None:
+        head = f"*{len(values) + 2}\r\n${len(command)}\r\n{command}\r\n"
+        k = key.encode()
+        parts = [head.encode(), b"$%d\r\n%s\r\n" % (len(k), k)]
+        parts.append("".join([f"${len(v)}\r\n{v}\r\n" for v in values]).encode())
+        self.batch.append(b"".join(parts))
+        if len(self.batch) >= FLUSH_EVERY:
+            await self.flush()
+
+    async def flush(self) -> None:
+        if self.conn is None:
+            self.conn = await self.redis.connection_pool.get_connection()  # type: ignore[no-untyped-call]
+        await self._read()  # the previous batch ran in Redis while this one was packed
+        if self.batch:
+            await self.conn.send_packed_command(self.batch, check_health=False)
+            self.unread, self.batch = len(self.batch), []
+
+    async def _read(self) -> None:
+        error: Exception | None = None
+        for _ in range(self.unread):
+            try:
+                await self.conn.read_response()
+            except ResponseError as exc:  # read every reply before raising
+                error = error or exc
+        self.unread = 0
+        if error is not None:
+            raise error
+
+    async def close(self) -> None:
+        """Send what is left and check every reply."""
+        await self.flush()
+        await self._read()
+
+    async def release(self) -> None:
+        """Give the connection back; one left mid-stream (an error) is closed first."""
+        if self.conn is not None:
+            if self.unread or self.batch:
+                await self.conn.disconnect()
+            await self.redis.connection_pool.release(self.conn)
+            self.conn = None
+
+
 _CONTRIBUTIONS = (
     "SELECT c.resident_ref, c.compound_id, c.city_id, c.local_day, c.metres, c.created_at, "
     "COALESCE(r.source, 'file') AS source "
@@ -218,6 +262,7 @@ async def rebuild(redis: Redis, campaign_id: int) -> RebuildResult:
     """Rebuild every board of ``campaign_id`` from the database."""
     flag = rebuilding_flag(campaign_id)
     await redis.set(flag, "1", ex=900)
+    writer = _Writer(redis)
     try:
         clock = (await clocks())[campaign_id]
         compounds, cities = await households()
@@ -225,8 +270,6 @@ async def rebuild(redis: Redis, campaign_id: int) -> RebuildResult:
         windows = fold(rows, clock, people, {k: v[0] for k, v in compounds.items()})
         tmp = f"{keys.prefix(campaign_id)}:tmp"
         written: dict[str, str] = {}  # final key → temp key
-        pipe = redis.pipeline(transaction=False)
-        bulk = redis.register_script(BULK_LOAD)
 
         def target(final: str) -> str:
             temp = tmp + final[len(keys.prefix(campaign_id)) :]
@@ -242,16 +285,14 @@ async def rebuild(redis: Redis, campaign_id: int) -> RebuildResult:
             if len(firsts) == 0:
                 return
             temp = target(final)
-            pipe.delete(temp)
+            await writer.add("DEL", temp)
             a = np.asarray(firsts).tolist() if isinstance(firsts, np.ndarray) else list(firsts)
             b = np.asarray(seconds).tolist() if isinstance(seconds, np.ndarray) else list(seconds)
             for i in range(0, len(a), CHUNK):
                 pairs = chain.from_iterable(zip(a[i : i + CHUNK], b[i : i + CHUNK], strict=True))
-                await bulk(keys=[temp], args=[command, " ".join(map(str, pairs))], client=pipe)
-                if len(pipe) > 20:
-                    await pipe.execute()
+                await writer.add_many(command, temp, list(map(str, pairs)))
             if expire:
-                pipe.expireat(temp, expire)
+                await writer.add("EXPIREAT", temp, str(expire))
 
         households_of = {k: v[1] for k, v in compounds.items()}
         for name, w in windows.items():
@@ -281,9 +322,9 @@ async def rebuild(redis: Redis, campaign_id: int) -> RebuildResult:
             await load(keys.active(campaign_id, name), "HSET", list(act), list(act.values()), exp)
         if pending:
             temp = target(keys.applied(campaign_id))
-            pipe.delete(temp)
-            pipe.sadd(temp, *pending)
-        await pipe.execute()
+            await writer.add("DEL", temp)
+            await writer.add_many("SADD", temp, [str(x) for x in pending])
+        await writer.close()
 
         live = [
             k.decode() if isinstance(k, bytes) else str(k)
@@ -299,6 +340,7 @@ async def rebuild(redis: Redis, campaign_id: int) -> RebuildResult:
         await swap.execute()
         return RebuildResult(campaign_id, len(rows), len(written))
     finally:
+        await writer.release()
         await redis.delete(flag)
 
 
