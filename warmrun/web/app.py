@@ -27,7 +27,7 @@ from warmrun.web import i18n, pages
 from warmrun.web.endpoints import openapi
 from warmrun.web.errors import Internal, MethodNotAllowed, error_body, json_error
 from warmrun.web.routes import api
-from warmrun.web.security import BodyLimit, SecurityHeaders, SessionCodec
+from warmrun.web.security import BodyLimit, Cookies, SecurityHeaders, SessionCodec
 
 log = logging.getLogger("warmrun.web")
 STATIC = Path(__file__).parent / "static"
@@ -113,6 +113,7 @@ def create_app(settings: Settings, *, migrate: bool = True) -> Starlette:
     )
     app.state.settings = settings
     app.state.codec = SessionCodec(str(settings.secret_key))
+    app.state.cookies = Cookies(app.state.codec, secure=settings.secure_cookies)
     app.state.redis = None
     app.state.i18n = i18n
     return app

@@ -18,9 +18,11 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from itsdangerous import BadSignature, URLSafeTimedSerializer
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from warmrun.platform.errors import BodyTooLarge
+from warmrun.web.i18n import LANG_COOKIE
 
 SESSION_COOKIE = "wr_session"
 PRESESSION_COOKIE = "wr_pre"
@@ -150,3 +152,34 @@ class BodyLimit:
             return message
 
         await self.app(scope, counting_receive, send)
+
+
+class Cookies:
+    """Every cookie warmrun sets, with its flags, for the API and the pages alike."""
+
+    def __init__(self, codec: SessionCodec, *, secure: bool) -> None:
+        self.codec = codec
+        self.secure = secure
+
+    def start_session(self, response: Response, account_id: int, epoch: int) -> None:
+        response.set_cookie(
+            SESSION_COOKIE,
+            self.codec.dumps(Session(account_id, epoch)),
+            max_age=SESSION_MAX_AGE,
+            httponly=True,
+            secure=self.secure,
+            samesite="lax",
+        )
+
+    def end_session(self, response: Response) -> None:
+        response.delete_cookie(SESSION_COOKIE, secure=self.secure, httponly=True, samesite="lax")
+
+    def presession(self, response: Response, value: str) -> None:
+        response.set_cookie(
+            PRESESSION_COOKIE, value, httponly=True, secure=self.secure, samesite="lax"
+        )
+
+    def language(self, response: Response, lang: str) -> None:
+        response.set_cookie(
+            LANG_COOKIE, lang, max_age=365 * 86400, samesite="lax", secure=self.secure
+        )

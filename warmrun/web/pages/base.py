@@ -29,10 +29,7 @@ from warmrun.web.endpoints import (
 )
 from warmrun.web.errors import status_of
 from warmrun.web.security import (
-    PRESESSION_COOKIE,
-    SESSION_COOKIE,
-    SESSION_MAX_AGE,
-    Session,
+    Cookies,
     new_presession,
 )
 
@@ -103,23 +100,15 @@ class Page:
 
     def _presession(self, response: Response) -> None:
         if self.new_presession is not None:
-            response.set_cookie(
-                PRESESSION_COOKIE,
-                self.new_presession,
-                httponly=True,
-                secure=self.settings.secure_cookies,
-                samesite="lax",
-            )
+            self.cookies.presession(response, self.new_presession)
+
+    @property
+    def cookies(self) -> Cookies:
+        cookies: Cookies = self.request.app.state.cookies
+        return cookies
 
     def sign_in(self, response: Response, account: Account) -> None:
-        response.set_cookie(
-            SESSION_COOKIE,
-            self.request.app.state.codec.dumps(Session(account.id, account.session_epoch)),
-            max_age=SESSION_MAX_AGE,
-            httponly=True,
-            secure=self.settings.secure_cookies,
-            samesite="lax",
-        )
+        self.cookies.start_session(response, account.id, account.session_epoch)
 
 
 PageHandler = Callable[[Page, dict[str, Any]], Awaitable[Response]]

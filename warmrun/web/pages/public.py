@@ -18,9 +18,6 @@ from warmrun.platform.models import Account, Role
 from warmrun.web import i18n, ratelimit
 from warmrun.web.errors import status_of
 from warmrun.web.pages.base import Page, form_int
-from warmrun.web.security import (
-    SESSION_COOKIE,
-)
 
 
 async def home(p: Page, _: dict[str, Any]) -> Response:
@@ -121,9 +118,7 @@ def _landing(account: Account) -> str:
 
 async def logout_page(p: Page, _: dict[str, Any]) -> Response:
     response = p.redirect("/")
-    response.delete_cookie(
-        SESSION_COOKIE, secure=p.settings.secure_cookies, httponly=True, samesite="lax"
-    )
+    p.cookies.end_session(response)
     return response
 
 
@@ -135,11 +130,5 @@ async def language(p: Page, data: dict[str, Any]) -> Response:
     if not target.startswith("/") or target.startswith("//"):
         target = "/"
     response = p.redirect(target)
-    response.set_cookie(
-        i18n.LANG_COOKIE,
-        lang,
-        max_age=365 * 86400,
-        samesite="lax",
-        secure=p.settings.secure_cookies,
-    )
+    p.cookies.language(response, lang)
     return response

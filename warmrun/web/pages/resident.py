@@ -19,9 +19,6 @@ from warmrun.platform.errors import (
 from warmrun.web import ratelimit
 from warmrun.web.pages.base import Page, form_int
 from warmrun.web.presenters import qr_svg, track_svg
-from warmrun.web.security import (
-    SESSION_COOKIE,
-)
 
 
 async def me_page(p: Page, _: dict[str, Any]) -> Response:
@@ -125,9 +122,7 @@ async def account_page(p: Page, data: dict[str, Any]) -> Response:
                 )
                 await accounts.erase_resident(account_id=account.id)
                 response = p.redirect("/")
-                response.delete_cookie(
-                    SESSION_COOKIE, secure=p.settings.secure_cookies, httponly=True, samesite="lax"
-                )
+                p.cookies.end_session(response)
                 return response
             raise InvalidInput("action", "unknown", "未知操作")
         except WarmrunError as exc:

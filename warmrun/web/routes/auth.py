@@ -8,30 +8,18 @@ from starlette.responses import Response
 
 from warmrun.platform import accounts
 from warmrun.platform.models import Account
-from warmrun.web import forms, i18n, ratelimit
+from warmrun.web import forms, ratelimit
 from warmrun.web.endpoints import Access, Ctx, Json
 from warmrun.web.presenters import account_dict
 from warmrun.web.routes import api
 from warmrun.web.security import (
-    PRESESSION_COOKIE,
-    SESSION_COOKIE,
-    SESSION_MAX_AGE,
-    Session,
     new_presession,
 )
 
 
 def start_session(ctx: Ctx, account: Account, body: Any) -> Response:
     response = Json(body)
-    codec = ctx.request.app.state.codec
-    response.set_cookie(
-        SESSION_COOKIE,
-        codec.dumps(Session(account.id, account.session_epoch)),
-        max_age=SESSION_MAX_AGE,
-        httponly=True,
-        secure=ctx.settings.secure_cookies,
-        samesite="lax",
-    )
+    ctx.request.app.state.cookies.start_session(response, account.id, account.session_epoch)
     return response
 
 
@@ -52,13 +40,7 @@ async def csrf(ctx: Ctx) -> Response:
         binding = f"p:{pre}"
     response = Json({"csrf_token": ctx.request.app.state.codec.csrf_token(binding)})
     if pre is not None:
-        response.set_cookie(
-            PRESESSION_COOKIE,
-            pre,
-            httponly=True,
-            secure=ctx.settings.secure_cookies,
-            samesite="lax",
-        )
+        ctx.request.app.state.cookies.presession(response, pre)
     return response
 
 
@@ -127,9 +109,7 @@ async def grant_token(ctx: Ctx) -> dict[str, Any]:
 )
 async def logout(ctx: Ctx) -> Response:
     response = Json({"ok": True})
-    response.delete_cookie(
-        SESSION_COOKIE, secure=ctx.settings.secure_cookies, httponly=True, samesite="lax"
-    )
+    ctx.request.app.state.cookies.end_session(response)
     return response
 
 
@@ -203,13 +183,7 @@ async def revoke_token(ctx: Ctx) -> dict[str, Any]:
 async def switch_language(ctx: Ctx) -> Response:
     lang = ctx.body.lang
     response = Json({"lang": lang})
-    response.set_cookie(
-        i18n.LANG_COOKIE,
-        lang,
-        max_age=365 * 86400,
-        samesite="lax",
-        secure=ctx.settings.secure_cookies,
-    )
+    ctx.request.app.state.cookies.language(response, lang)
     return response
 
 
@@ -226,7 +200,5 @@ async def erase(ctx: Ctx) -> Response:
     await accounts.authenticate(email=account.email, password=ctx.body.password)
     await accounts.erase_resident(account_id=account.id)
     response = Json({"ok": True})
-    response.delete_cookie(
-        SESSION_COOKIE, secure=ctx.settings.secure_cookies, httponly=True, samesite="lax"
-    )
+    ctx.request.app.state.cookies.end_session(response)
     return response
