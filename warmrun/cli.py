@@ -162,6 +162,13 @@ def cmd_track_stats(args: argparse.Namespace, settings: Settings) -> int:
     return 1 if failed else 0
 
 
+def _yuan(fen: int) -> str:
+    """Fen as yuan with two decimals, exactly (no float)."""
+    sign = "-" if fen < 0 else ""
+    whole, cents = divmod(abs(fen), 100)
+    return f"{sign}{whole}.{cents:02d}"
+
+
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     from warmrun.demo import run_demo
     from warmrun.platform.campaigns import totals
@@ -193,7 +200,7 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
                 f"{t.metres / 1000:.1f}",
                 str(t.kcal),
                 str(t.participants),
-                f"{t.funded_fen / 100:.2f}",
+                _yuan(t.funded_fen),
                 f"{t.goods.bundles} + {t.goods.next_percent}%",
             )
         table.add_row(
@@ -201,7 +208,7 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
             f"{overall.metres / 1000:.1f}",
             str(overall.kcal),
             str(overall.participants),
-            f"{overall.funded_fen / 100:.2f}",
+            _yuan(overall.funded_fen),
             f"{overall.goods.bundles} + {overall.goods.next_percent}%",
         )
         console.print(table)
