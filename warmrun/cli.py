@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
-from warmrun.config import Settings, load_settings
+from warmrun.config import Settings, load_settings, share_redis_with_workers
 from warmrun.integrations.importer import FileOutcome, import_bytes
 from warmrun.integrations.readers import read_any
 from warmrun.platform import clock
@@ -357,7 +357,6 @@ def cmd_db(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
-    import os
 
     import uvicorn
 
@@ -376,7 +375,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         from warmrun.redis_server import EmbeddedRedis
 
         embedded = EmbeddedRedis(settings.home)
-        os.environ["REDIS_URL"] = embedded.start()
+        share_redis_with_workers(embedded.start())
     try:
         uvicorn.run(
             "warmrun.web.app:worker_app",

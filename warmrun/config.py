@@ -70,6 +70,12 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     )
 
 
+def share_redis_with_workers(url: str) -> None:
+    """Hand the parent's Redis URL to the worker processes of ``warmrun serve --workers``:
+    they read their settings from the environment they inherit."""
+    os.environ["REDIS_URL"] = url
+
+
 def suite_database_url(environ: Mapping[str, str] | None = None) -> str | None:
     """The PostgreSQL URL the test suite should use, if any (``WARMRUN_TEST_DATABASE_URL``)."""
     env = dict(os.environ if environ is None else environ)

@@ -15,6 +15,10 @@ def anonymous_name(resident_id: int) -> str:
     return f"居民 Resident ·{resident_id % 10000:04d}"
 
 
+# The key each board row carries its score under, by metric.
+UNITS = {"m": "metres", "pc": "mm_per_household", "pr": "active_per_million_households"}
+
+
 async def rows(
     entries: list[Entry], *, scope: str, metric: str, now: datetime
 ) -> list[dict[str, Any]]:
@@ -35,7 +39,7 @@ async def rows(
     else:
         for c in await City.filter(id__in=ids).values("id", "name_zh", "name_en"):
             names[c["id"]] = f"{c['name_zh']} {c['name_en']}"
-    unit = {"m": "metres", "pc": "mm_per_household", "pr": "active_per_million_households"}
+    unit = UNITS
     return [
         {
             "rank": e.rank,

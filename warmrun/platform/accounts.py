@@ -268,6 +268,12 @@ async def organizer_city_ids(account: Account) -> set[int] | None:
     return {int(str(r)) for r in rows}
 
 
+async def covers_city(account: Account, city_id: int) -> bool:
+    """Whether an organizer (or admin) may act in ``city_id``."""
+    scope = await organizer_city_ids(account)
+    return scope is None or city_id in scope
+
+
 async def runs_whole_campaign(account: Account, campaign_id: int) -> bool:
     """Closing, settling and the rules touch every city of a campaign: admins may, and
     organizers whose cities include all of the campaign's."""

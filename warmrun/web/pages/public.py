@@ -7,6 +7,7 @@ from typing import Any
 from starlette.responses import Response
 
 from warmrun.leaderboard.boards import Boards
+from warmrun.leaderboard.present import UNITS
 from warmrun.leaderboard.present import rows as board_rows
 from warmrun.leaderboard.relay import clocks
 from warmrun.platform import accounts, clock, views
@@ -43,13 +44,7 @@ async def campaign_page(p: Page, _: dict[str, Any]) -> Response:
             m = "m" if scope == "R" else metric
             entries, _total = await Boards(redis).top(d.campaign.id, scope, key, m, limit=10)
             boards[name] = [
-                {
-                    **row,
-                    "value": row.get(
-                        "metres",
-                        row.get("mm_per_household", row.get("active_per_million_households")),
-                    ),
-                }
+                {**row, "value": row[UNITS[m]]}
                 for row in await board_rows(entries, scope=scope, metric=m, now=clock.now())
             ]
     return p.render("campaign.html", d=d, boards=boards, window=window, metric=metric)

@@ -35,8 +35,7 @@ async def _setup_action(p: Page, data: dict[str, Any]) -> None:
     action = data.get("action")
     if action == "compound":
         city_id = form_int(data, "city_id") or 0
-        scope = await accounts.organizer_city_ids(account)
-        if scope is not None and city_id not in scope:
+        if not await accounts.covers_city(account, city_id):
             raise Forbidden()
         await campaigns.create_compound(
             city_id=city_id, name=_text(data, "name"), households=form_int(data, "households") or 0

@@ -6,7 +6,7 @@ from typing import Any
 
 from starlette.responses import Response
 
-from warmrun.platform import accounts, rewards, runs, settlement, views
+from warmrun.platform import accounts, rewards, settlement, views
 from warmrun.platform.errors import (
     Forbidden,
     LedgerTampered,
@@ -14,6 +14,7 @@ from warmrun.platform.errors import (
     WarmrunError,
 )
 from warmrun.platform.models import Role
+from warmrun.web import scoped
 from warmrun.web.errors import status_of
 from warmrun.web.pages.base import Page, form_int
 from warmrun.web.presenters import bar_chart_svg, line_chart_svg
@@ -72,10 +73,8 @@ async def review_page(p: Page, data: dict[str, Any]) -> Response:
         ids = [int(v) for k, v in data.items() if k.startswith("run_") and str(v).isdigit()]
         done = 0
         for run_id in ids:
-            if scope is not None and await views.run_city(run_id=run_id) not in scope:
-                continue
             try:
-                await runs.review(run_id=run_id, accept=accept, note=note)
+                await scoped.review(account, run_id, accept=accept, note=note)
                 done += 1
             except WarmrunError:
                 continue
@@ -88,17 +87,8 @@ async def desk_page(p: Page, data: dict[str, Any]) -> Response:
     account = p.me()
     result, error = None, None
     if p.request.method == "POST":
-        code = str(data.get("code", "")).strip().upper()
         try:
-            found = await views.redemptions(code=code) if code.isalnum() else []
-            if not found:
-                raise NotFound("pickup code", "取货码")
-            scope = await accounts.organizer_city_ids(account)
-            city = await views.compound_city(compound_id=found[0].compound_id)
-            if scope is not None and city not in scope:
-                raise NotFound("pickup code", "取货码")
-            await rewards.fulfil(code=code)
-            (result,) = await views.redemptions(code=code)
+            result = await scoped.fulfil(account, str(data.get("code", "")))
         except WarmrunError as exc:
             error = exc.message(p.lang)
     return p.render("desk.html", status=400 if error else 200, result=result, error=error)
@@ -106,20 +96,21 @@ async def desk_page(p: Page, data: dict[str, Any]) -> Response:
 
 async def stock_page(p: Page, data: dict[str, Any]) -> Response:
     """Rewards and stock of the organizer's compounds: offer a reward, restock one."""
-    scope = await accounts.organizer_city_ids(p.me())
+    account = p.me()
+    scope = await accounts.organizer_city_ids(account)
     error, done, status = None, False, 200
     if p.request.method == "POST":
         try:
             if data.get("action") == "restock":
                 reward = await views.reward(reward_id=form_int(data, "reward_id") or 0)
                 city = await views.compound_city(compound_id=reward.compound_id)
-                if scope is not None and city not in scope:
+                if not await accounts.covers_city(account, city):
                     raise NotFound("reward", "奖品")
                 await rewards.restock(reward_id=reward.id, add=form_int(data, "add") or 0)
             else:
                 compound_id = form_int(data, "compound_id") or 0
                 city = await views.compound_city(compound_id=compound_id)
-                if scope is not None and city not in scope:
+                if not await accounts.covers_city(account, city):
                     raise Forbidden()
                 await rewards.create_reward(
                     compound_id=compound_id,

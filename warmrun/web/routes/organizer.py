@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from warmrun.platform import accounts, campaigns, runs, settlement, views
-from warmrun.platform.errors import Forbidden, NotFound, WarmrunError
+from warmrun.platform import accounts, campaigns, settlement, views
+from warmrun.platform.errors import Forbidden, WarmrunError
 from warmrun.platform.models import CampaignState
-from warmrun.web import forms
+from warmrun.web import forms, scoped
 from warmrun.web.endpoints import Access, Ctx
 from warmrun.web.presenters import run_dict
 from warmrun.web.routes import api
@@ -42,11 +42,7 @@ async def queue(ctx: Ctx) -> dict[str, Any]:
 
 
 async def _review(ctx: Ctx, run_id: int, accept: bool, note: str) -> dict[str, Any]:
-    scope = await accounts.organizer_city_ids(ctx.me())
-    if scope is not None and await views.run_city(run_id=run_id) not in scope:
-        raise NotFound("run", "跑步记录")
-    await runs.review(run_id=run_id, accept=accept, note=note)
-    return run_dict(await views.run(run_id=run_id))
+    return run_dict(await scoped.review(ctx.me(), run_id, accept=accept, note=note))
 
 
 @api.route(

@@ -8,16 +8,10 @@ from starlette.responses import Response
 
 from warmrun.platform import accounts, rewards, views
 from warmrun.platform.errors import Forbidden, NotFound
-from warmrun.platform.models import Account
-from warmrun.web import forms, ratelimit
+from warmrun.web import forms, ratelimit, scoped
 from warmrun.web.endpoints import Access, Ctx
 from warmrun.web.presenters import qr_svg
 from warmrun.web.routes import api
-
-
-async def in_scope(account: Account, city_id: int) -> bool:
-    scope = await accounts.organizer_city_ids(account)
-    return scope is None or city_id in scope
 
 
 @api.route(
@@ -107,15 +101,7 @@ async def cancel(ctx: Ctx) -> dict[str, Any]:
     summary="Hand over a reward: mark a pickup code fulfilled",
 )
 async def fulfil(ctx: Ctx) -> dict[str, Any]:
-    found = await views.redemptions(code=ctx.body.code)
-    if not found:
-        raise NotFound("pickup code", "取货码")
-    city = await views.compound_city(compound_id=found[0].compound_id)
-    if not await in_scope(ctx.me(), city):
-        raise NotFound("pickup code", "取货码")
-    await rewards.fulfil(code=found[0].code)
-    (view,) = await views.redemptions(code=found[0].code)
-    return {"redemption": view}
+    return {"redemption": await scoped.fulfil(ctx.me(), ctx.body.code)}
 
 
 @api.route(
@@ -128,7 +114,9 @@ async def fulfil(ctx: Ctx) -> dict[str, Any]:
 )
 async def create_reward(ctx: Ctx) -> dict[str, Any]:
     b: forms.NewReward = ctx.body
-    if not await in_scope(ctx.me(), await views.compound_city(compound_id=b.compound_id)):
+    if not await accounts.covers_city(
+        ctx.me(), await views.compound_city(compound_id=b.compound_id)
+    ):
         raise Forbidden()
     r = await rewards.create_reward(**b.model_dump())
     return {"reward": await views.reward(reward_id=r.id)}
@@ -144,7 +132,9 @@ async def create_reward(ctx: Ctx) -> dict[str, Any]:
 )
 async def restock(ctx: Ctx) -> dict[str, Any]:
     reward = await views.reward(reward_id=ctx.path["reward_id"])
-    if not await in_scope(ctx.me(), await views.compound_city(compound_id=reward.compound_id)):
+    if not await accounts.covers_city(
+        ctx.me(), await views.compound_city(compound_id=reward.compound_id)
+    ):
         raise Forbidden()
     await rewards.restock(reward_id=reward.id, add=ctx.body.add)
     return {"reward": await views.reward(reward_id=reward.id)}

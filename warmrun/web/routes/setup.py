@@ -38,8 +38,7 @@ async def new_city(ctx: Ctx) -> dict[str, Any]:
 )
 async def new_compound(ctx: Ctx) -> dict[str, Any]:
     b: forms.NewCompound = ctx.body
-    scope = await accounts.organizer_city_ids(ctx.me())
-    if scope is not None and b.city_id not in scope:
+    if not await accounts.covers_city(ctx.me(), b.city_id):
         raise Forbidden()
     c = await campaigns.create_compound(city_id=b.city_id, name=b.name, households=b.households)
     return {

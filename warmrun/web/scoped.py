@@ -1,0 +1,30 @@
+"""Organizer actions limited to their cities, shared by the API and the pages.
+
+An object outside the organizer's cities is "not found", never a hint that it exists.
+"""
+
+from __future__ import annotations
+
+from warmrun.platform import accounts, rewards, runs, views
+from warmrun.platform.errors import NotFound
+from warmrun.platform.models import Account
+
+
+async def fulfil(account: Account, code: str) -> views.RedemptionView:
+    """Hand over a reward: the pickup code must belong to a compound in the caller's cities."""
+    found = await views.redemptions(code=code)
+    if not found or not await accounts.covers_city(
+        account, await views.compound_city(compound_id=found[0].compound_id)
+    ):
+        raise NotFound("pickup code", "取货码")
+    await rewards.fulfil(code=found[0].code)
+    (view,) = await views.redemptions(code=found[0].code)
+    return view
+
+
+async def review(account: Account, run_id: int, *, accept: bool, note: str) -> views.RunView:
+    """Accept or reject a run of a resident in the caller's cities."""
+    if not await accounts.covers_city(account, await views.run_city(run_id=run_id)):
+        raise NotFound("run", "跑步记录")
+    await runs.review(run_id=run_id, accept=accept, note=note)
+    return await views.run(run_id=run_id)
