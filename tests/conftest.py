@@ -17,6 +17,11 @@ from warmrun.platform import clock
 
 DATA = Path(__file__).parent / "data" / "tracks"
 TABLES = [
+    "provider_refund",
+    "provider_event",
+    "payment_intent_link",
+    "payment_entry",
+    "payment",
     "api_token",
     "organizer_city",
     "account",

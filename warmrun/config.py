@@ -30,6 +30,21 @@ class Limits:
 
 
 @dataclass(frozen=True)
+class StripeSettings:
+    """A charity partner's Stripe account. Webhook secrets: the current one first; during a
+    secret rollover the old one is listed too and both are accepted."""
+
+    secret_key: Secret
+    webhook_secrets: tuple[str, ...]
+    api_base: str = "https://api.stripe.com"
+    timeout_s: float = 10.0
+    network_retries: int = 2
+    # A webhook's signed timestamp may be this old, or this far ahead of our clock.
+    tolerance_s: int = 300
+    future_skew_s: int = 60
+
+
+@dataclass(frozen=True)
 class Settings:
     home: Path
     database_url: str
@@ -41,6 +56,11 @@ class Settings:
     # Session cookies are Secure: browsers send them over HTTPS and to localhost only. Set
     # WARMRUN_COOKIE_SECURE=false only for a plain-HTTP trial on a LAN address.
     secure_cookies: bool = True
+    # Online payments (donations, sponsor pledges); None: the site takes no payments.
+    stripe: StripeSettings | None = None
+    # The address residents reach the site at, for links the payment provider sends them back
+    # to; None: the address of the request.
+    public_url: str | None = None
 
     @property
     def embedded_redis_socket(self) -> Path:
@@ -59,6 +79,18 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     database_url = config("DATABASE_URL", default=f"sqlite://{home / 'warmrun.sqlite3'}")
     redis_url = config("REDIS_URL", default=None)
     secret = Secret(str(config("WARMRUN_SECRET_KEY", default="dev-insecure-change-me")))
+    stripe_key = config("STRIPE_SECRET_KEY", default=None)
+    stripe = None
+    if stripe_key:
+        stripe = StripeSettings(
+            secret_key=Secret(str(stripe_key)),
+            webhook_secrets=tuple(
+                s.strip()
+                for s in str(config("STRIPE_WEBHOOK_SECRETS", default="")).split(",")
+                if s.strip()
+            ),
+            api_base=str(config("STRIPE_API_BASE", default="https://api.stripe.com")),
+        )
     return Settings(
         home=home,
         database_url=database_url,
@@ -67,6 +99,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         timezone=config("WARMRUN_TIMEZONE", default="Asia/Shanghai"),
         debug=config("WARMRUN_DEBUG", cast=bool, default=False),
         secure_cookies=config("WARMRUN_COOKIE_SECURE", cast=bool, default=True),
+        stripe=stripe,
+        public_url=config("WARMRUN_PUBLIC_URL", default=None),
     )
 
 

@@ -79,9 +79,16 @@ ALLOWED: dict[str, set[str]] = {
     "POST /api/v1/campaigns/{code}/pledges": {"admin"},
     "POST /api/v1/campaigns/{code}/activate": {"admin"},
     "POST /api/v1/setup/staff": {"admin"},
+    "POST /api/v1/campaigns/{code}/donations": PUBLIC,
+    "GET /api/v1/payments/status": PUBLIC,
+    "POST /api/v1/campaigns/{code}/pledges/{pledge_id:int}/checkout": {"admin"},
+    "GET /api/v1/campaigns/{code}/payments": {"partner", "other_organizer", "admin"},
+    "POST /api/v1/webhooks/stripe": PUBLIC,
     # pages
     "GET /": PUBLIC,
     "GET /c/{code}": PUBLIC,
+    "POST /c/{code}/donate": PUBLIC,
+    "GET /c/{code}/thanks": PUBLIC,
     "GET /signup": PUBLIC,
     "POST /signup": PUBLIC,
     "GET /login": PUBLIC,
@@ -160,6 +167,7 @@ def bodies(site: Any, values: dict[str, Any]) -> dict[str, Any]:
         "PUT /api/v1/campaigns/{code}/rules/{sport}": {"fen": 1, "per": 1},
         "PUT /api/v1/campaigns/{code}/points-rule": {"points_per_km": 1},
         "POST /api/v1/campaigns/{code}/pledges": {"sponsor": "x", "cap_fen": 1},
+        "POST /api/v1/campaigns/{code}/pledges/{pledge_id:int}/checkout": {"kind": "prepay"},
         "POST /api/v1/setup/staff": {
             "email": "x@example.org",
             "password": "x" * 8,
@@ -208,6 +216,7 @@ async def test_no_one_reads_or_changes_what_is_not_theirs(web: Web) -> None:
         "token_id": token_id,
         "reward_id": web.site.drink,
         "scope": "residents",
+        "pledge_id": 1,
     }
     campaign_paths = {"/api/v1/campaigns/{code}", "/c/{code}", "/partner/{code}", "/setup/{code}"}
     # Requests that would end a session or change data run only for visitors who must be

@@ -23,9 +23,9 @@ def _is_sqlite(schema_editor) -> bool:
     return "sqlite" in type(schema_editor.client).__module__
 
 
-async def forward(apps, schema_editor) -> None:
+async def install_checks(schema_editor, checks) -> None:
     client = schema_editor.client
-    for table, name, check in CHECKS:
+    for table, name, check in checks:
         if _is_sqlite(schema_editor):
             new_check = " ".join(
                 f"NEW.{tok}" if tok.isidentifier() and tok not in ("AND", "OR", "NOT") else tok
@@ -43,14 +43,22 @@ async def forward(apps, schema_editor) -> None:
             )
 
 
-async def backward(apps, schema_editor) -> None:
+async def drop_checks(schema_editor, checks) -> None:
     client = schema_editor.client
-    for table, name, _check in CHECKS:
+    for table, name, _check in checks:
         if _is_sqlite(schema_editor):
             for event in ("insert", "update"):
                 await client.execute_script(f'DROP TRIGGER IF EXISTS "{name}_{event}"')
         else:
             await client.execute_script(f'ALTER TABLE "{table}" DROP CONSTRAINT "{name}"')
+
+
+async def forward(apps, schema_editor) -> None:
+    await install_checks(schema_editor, CHECKS)
+
+
+async def backward(apps, schema_editor) -> None:
+    await drop_checks(schema_editor, CHECKS)
 
 
 class Migration(migrations.Migration):

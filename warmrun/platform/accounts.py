@@ -34,6 +34,7 @@ from warmrun.platform.models import (
     CampaignCity,
     Compound,
     OrganizerCity,
+    Payment,
     Redemption,
     RedemptionState,
     Resident,
@@ -311,6 +312,7 @@ async def erase_resident(*, account_id: int) -> None:
         await RunFile.filter(run_id__in=list(run_ids)).delete()
         await Run.filter(resident_id=resident_id).update(line="", file_name="", review_note="")
         await Resident.filter(guardian_id=resident_id).update(guardian_id=None)
+        await Payment.filter(resident_id=resident_id).update(donor_name="")
         await Resident.filter(id=resident_id).update(
             display_name="",
             birth_year=None,

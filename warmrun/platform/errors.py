@@ -213,3 +213,34 @@ class BodyTooLarge(WarmrunError):
     code = "body_too_large"
     message_en = "The upload is too large (the limit is {limit_mib} MiB)."
     message_zh = "上传内容过大（上限 {limit_mib} MiB）。"
+
+
+# --- payments ----------------------------------------------------------------------------------
+
+
+class PaymentsUnavailable(WarmrunError):
+    code = "payments_unavailable"
+    message_en = "Online payment is not set up for this site."
+    message_zh = "本站尚未开通在线支付。"
+
+
+class PaymentProviderFailed(WarmrunError):
+    """The payment provider could not be reached or refused; nothing was charged."""
+
+    code = "payment_provider_failed"
+    message_en = "The payment service did not answer. Nothing was charged; please try again."
+    message_zh = "支付服务暂时没有响应，未产生任何扣款，请稍后再试。"
+
+
+class NothingDue(WarmrunError):
+    code = "nothing_due"
+    message_en = "Nothing is owed for this pledge."
+    message_zh = "这笔认捐目前没有需要支付的金额。"
+
+
+class WebhookRejected(WarmrunError):
+    """A webhook whose signature, timestamp or body does not check out."""
+
+    code = "webhook_rejected"
+    message_en = "The notification could not be verified."
+    message_zh = "无法验证此通知。"

@@ -481,3 +481,122 @@ class ApiToken(Model):
 
     class Meta:
         table = "api_token"
+
+
+class PaymentKind(StrEnum):
+    DONATION = "donation"  # a resident or visitor gives money to a campaign
+    PLEDGE_PREPAY = "pledge_prepay"  # a sponsor pays its cap up front
+    PLEDGE_SETTLE = "pledge_settle"  # a sponsor pays what it owes at settlement
+
+
+class PaymentState(StrEnum):
+    CREATED = "created"  # our record exists; no checkout session yet
+    OPEN = "open"  # a checkout session waits for the payer
+    PROCESSING = "processing"  # checkout completed, a delayed payment method is pending
+    PAID = "paid"
+    FAILED = "failed"
+    EXPIRED = "expired"
+    REFUNDED = "refunded"  # wholly refunded (partial refunds keep PAID and count refunded_fen)
+    FLAGGED = "flagged"  # amount or currency did not match our record: no credit
+
+
+class Payment(Model):
+    # One payment we asked a payment provider to collect. The provider's word moves the state
+    # forward only (conditional updates); money credited lives in PaymentEntry.
+
+    id = fields.IntField(primary_key=True)
+    campaign_id: int
+    campaign: fields.ForeignKeyRelation[Campaign] = fields.ForeignKeyField(
+        "models.Campaign", related_name="payments", on_delete=fields.RESTRICT
+    )
+    kind = fields.CharEnumField(PaymentKind, max_length=16)
+    pledge_id: int | None
+    pledge: fields.ForeignKeyNullableRelation[SponsorPledge] = fields.ForeignKeyField(
+        "models.SponsorPledge", related_name="payments", null=True, on_delete=fields.RESTRICT
+    )
+    resident_id: int | None
+    resident: fields.ForeignKeyNullableRelation[Resident] = fields.ForeignKeyField(
+        "models.Resident", related_name="payments", null=True, on_delete=fields.SET_NULL
+    )
+    donor_name = fields.CharField(max_length=64, default="")
+    amount_fen = fields.BigIntField()
+    currency = fields.CharField(max_length=3, default="cny")
+    state = fields.CharEnumField(PaymentState, max_length=16, default=PaymentState.CREATED)
+    # Derived from our own record ("pledge:7:settle:v1"), sent as the provider's idempotency key.
+    idempotency_key = fields.CharField(max_length=128, unique=True)
+    session_id = fields.CharField(max_length=255, null=True, unique=True)
+    payment_intent = fields.CharField(max_length=255, null=True, db_index=True)
+    checkout_url = fields.TextField(default="")
+    refunded_fen = fields.BigIntField(default=0)
+    flag_reason = fields.CharField(max_length=64, default="")
+    created_at = fields.DatetimeField()
+    updated_at = fields.DatetimeField()
+
+    class Meta:
+        table = "payment"
+        constraints = (
+            CheckConstraint(
+                check="amount_fen > 0 AND refunded_fen >= 0 AND refunded_fen <= amount_fen",
+                name="payment_amount_ck",
+            ),
+        )
+
+
+class PaymentEntry(Model):
+    # Append-only ledger of money received (+) and refunded (-) per payment.
+
+    id = fields.IntField(primary_key=True)
+    payment_id: int
+    payment: fields.ForeignKeyRelation[Payment] = fields.ForeignKeyField(
+        "models.Payment", related_name="entries", on_delete=fields.RESTRICT
+    )
+    campaign_id: int
+    campaign: fields.ForeignKeyRelation[Campaign] = fields.ForeignKeyField(
+        "models.Campaign", related_name="payment_entries", on_delete=fields.RESTRICT
+    )
+    kind = fields.CharEnumField(PaymentKind, max_length=16)
+    delta_fen = fields.BigIntField()
+    idempotency_key = fields.CharField(max_length=128, unique=True)
+    created_at = fields.DatetimeField()
+
+    class Meta:
+        table = "payment_entry"
+
+
+class ProviderEvent(Model):
+    # Each webhook event id stored once: a second delivery of the same id changes nothing.
+
+    id = fields.CharField(max_length=255, primary_key=True)
+    provider = fields.CharField(max_length=16)
+    type = fields.CharField(max_length=64)
+    outcome = fields.CharField(max_length=32, default="")
+    received_at = fields.DatetimeField()
+
+    class Meta:
+        table = "provider_event"
+
+
+class PaymentIntentLink(Model):
+    # One row per provider payment intent: the row every event about that intent locks first,
+    # so a refund that arrives before (or beside) the payment is never lost.
+
+    id = fields.CharField(max_length=255, primary_key=True)
+    payment_id: int | None
+    payment: fields.ForeignKeyNullableRelation[Payment] = fields.ForeignKeyField(
+        "models.Payment", related_name="intents", null=True, on_delete=fields.RESTRICT
+    )
+    # The largest cumulative refunded amount the provider has reported for the intent's charge.
+    charge_refunded_fen = fields.BigIntField(default=0)
+
+    class Meta:
+        table = "payment_intent_link"
+
+
+class ProviderRefund(Model):
+    id = fields.CharField(max_length=255, primary_key=True)
+    payment_intent = fields.CharField(max_length=255, db_index=True)
+    amount_fen = fields.BigIntField()
+    status = fields.CharField(max_length=16)
+
+    class Meta:
+        table = "provider_refund"

@@ -12,9 +12,10 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from warmrun.platform import payments
 from warmrun.platform.campaigns import advance, get_campaign
 from warmrun.platform.conversion import goods_progress, pledges_owed, split_largest_remainder
-from warmrun.platform.errors import CampaignStateError, LedgerTampered
+from warmrun.platform.errors import CampaignStateError, LedgerTampered, NotFound
 from warmrun.platform.ledger import GENESIS, entry_hash
 from warmrun.platform.models import (
     Campaign,
@@ -23,6 +24,7 @@ from warmrun.platform.models import (
     Compound,
     Contribution,
     Goods,
+    PaymentKind,
     SettlementMode,
     SponsorPledge,
 )
@@ -124,6 +126,9 @@ async def report(*, campaign_id: int) -> dict[str, Any]:
         }
 
     total = goods_progress(funded_total, goods.unit_price_fen)
+    donated = await payments.received(campaign_id=campaign_id, kind=PaymentKind.DONATION)
+    with_donations = goods_progress(funded_total + donated.net_fen, goods.unit_price_fen)
+    paid = [await payments.received(campaign_id=campaign_id, pledge_id=p.id) for p in pledges]
     return {
         "campaign": {
             "id": campaign.id,
@@ -141,6 +146,7 @@ async def report(*, campaign_id: int) -> dict[str, Any]:
             "unit_price_fen": goods.unit_price_fen,
             "bundles": total.bundles,
             "next_bundle_permille": total.next_permille,
+            "bundles_with_donations": with_donations.bundles,
         },
         "totals": {
             "metres": sum(r["metres"] for r in rows),
@@ -163,9 +169,21 @@ async def report(*, campaign_id: int) -> dict[str, Any]:
                 key=lambda kv: (compounds[kv[0]].city_id, compounds[kv[0]].name),
             )
         ],
+        "donations": {
+            "payments": donated.payments,
+            "received_fen": donated.received_fen,
+            "refunded_fen": donated.refunded_fen,
+            "net_fen": donated.net_fen,
+        },
         "pledges": [
-            {"sponsor": p.sponsor, "cap_fen": p.cap_fen, "owed_fen": o}
-            for p, o in zip(pledges, owed, strict=True)
+            {
+                "id": p.id,
+                "sponsor": p.sponsor,
+                "cap_fen": p.cap_fen,
+                "owed_fen": o,
+                "paid_fen": r.net_fen,
+            }
+            for p, o, r in zip(pledges, owed, paid, strict=True)
         ],
     }
 
@@ -207,9 +225,13 @@ def report_rows(data: dict[str, Any]) -> list[list[Any]]:
     for c in data["compounds"]:
         rows.append(["compound", c["city"], c["compound"], *(c[k] for k in _CSV_FIGURES)])
     rows.append([])
-    rows.append(["sponsor", "cap_fen", "owed_fen"])
+    rows.append(["sponsor", "cap_fen", "owed_fen", "paid_fen"])
     for p in data["pledges"]:
-        rows.append([p["sponsor"], p["cap_fen"], p["owed_fen"]])
+        rows.append([p["sponsor"], p["cap_fen"], p["owed_fen"], p["paid_fen"]])
+    rows.append([])
+    rows.append(["donations", "payments", "received_fen", "refunded_fen", "net_fen"])
+    d = data["donations"]
+    rows.append(["", d["payments"], d["received_fen"], d["refunded_fen"], d["net_fen"]])
     return rows
 
 
@@ -228,3 +250,40 @@ async def settle(*, campaign_id: int) -> dict[str, Any]:
     if campaign.state == CampaignState.CLOSED:
         await advance(campaign_id=campaign_id, to=CampaignState.SETTLED)
     return data
+
+
+@dataclass(frozen=True)
+class PledgeBalance:
+    pledge_id: int
+    sponsor: str
+    cap_fen: int
+    owed_fen: int  # what the settled ledger says the sponsor owes
+    received_fen: int  # prepaid and settlement payments, net of refunds
+
+    @property
+    def due_fen(self) -> int:
+        return max(self.owed_fen - self.received_fen, 0)
+
+    @property
+    def excess_fen(self) -> int:
+        return max(self.received_fen - self.owed_fen, 0)
+
+
+async def pledge_balance(*, pledge_id: int) -> PledgeBalance:
+    """What a sponsor still owes (or was paid too much) once its campaign is settled."""
+    pledge = await SponsorPledge.get_or_none(id=pledge_id)
+    if pledge is None:
+        raise NotFound("pledge", "认捐")
+    campaign = await get_campaign(campaign_id=pledge.campaign_id)
+    if campaign.state != CampaignState.SETTLED:
+        raise CampaignStateError(state=campaign.state, needed="settled")
+    data = await report(campaign_id=campaign.id)
+    owed = next(p["owed_fen"] for p in data["pledges"] if p["id"] == pledge_id)
+    got = await payments.received(campaign_id=campaign.id, pledge_id=pledge_id)
+    return PledgeBalance(
+        pledge_id=pledge_id,
+        sponsor=pledge.sponsor,
+        cap_fen=pledge.cap_fen,
+        owed_fen=owed,
+        received_fen=got.net_fen,
+    )

@@ -6,7 +6,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from warmrun.platform import campaigns
+from warmrun.platform import campaigns, payments
+from warmrun.platform.conversion import goods_progress
 from warmrun.platform.errors import NotFound
 from warmrun.platform.models import (
     Campaign,
@@ -17,6 +18,8 @@ from warmrun.platform.models import (
     Contribution,
     ConversionRule,
     Goods,
+    Payment,
+    PaymentKind,
     PointsEntry,
     PointsRule,
     Redemption,
@@ -355,6 +358,10 @@ class Dashboard:
     compounds: list[AreaTotals]
     pledges: list[dict[str, Any]]
     days: list[dict[str, Any]]  # per local day: metres and funded fen, for the charts
+    # Donations paid through checkout, net of refunds: they fund goods beside the kilometres.
+    donations: int = 0
+    donated_fen: int = 0
+    bundles_with_donations: int = 0
 
 
 async def dashboard(*, code: str) -> Dashboard:
@@ -402,6 +409,9 @@ async def dashboard(*, code: str) -> Dashboard:
         .order_by("priority", "id")
         .values("id", "sponsor", "cap_fen", "allocated_fen")
     )
+    for p in pledges:
+        p["paid_fen"] = (await payments.received(campaign_id=c.id, pledge_id=p["id"])).net_fen
+    donated = await payments.received(campaign_id=c.id, kind=PaymentKind.DONATION)
     day_rows = await Contribution.filter(campaign_id=c.id).values(
         "local_day", "metres", "funded_fen"
     )
@@ -423,6 +433,11 @@ async def dashboard(*, code: str) -> Dashboard:
             {"day": d.isoformat(), "metres": v[0], "funded_fen": v[1]}
             for d, v in sorted(days.items())
         ],
+        donations=donated.payments,
+        donated_fen=donated.net_fen,
+        bundles_with_donations=goods_progress(
+            (overall.funded_fen if overall else 0) + donated.net_fen, goods.unit_price_fen
+        ).bundles,
     )
 
 
@@ -510,3 +525,34 @@ async def catalogue() -> Catalogue:
         .values("id", "code", "name_zh", "name_en", "unit_price_fen", "is_bundle"),
         cities=await City.all().order_by("code").values("id", "code", "name_zh", "name_en"),
     )
+
+
+@dataclass(frozen=True)
+class PaymentRow:
+    id: int
+    kind: str
+    state: str
+    amount_fen: int
+    refunded_fen: int
+    payer: str  # the sponsor, or the donor's name if they gave one
+    created_at: datetime
+    flag_reason: str
+
+
+async def payments_of(*, campaign_id: int, offset: int, limit: int) -> tuple[int, list[PaymentRow]]:
+    q = Payment.filter(campaign_id=campaign_id)
+    total = await q.count()
+    rows = await q.order_by("-id").offset(offset).limit(limit)
+    return total, [
+        PaymentRow(
+            id=p.id,
+            kind=str(p.kind),
+            state=str(p.state),
+            amount_fen=p.amount_fen,
+            refunded_fen=p.refunded_fen,
+            payer=p.donor_name,
+            created_at=p.created_at,
+            flag_reason=p.flag_reason,
+        )
+        for p in rows
+    ]

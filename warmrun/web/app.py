@@ -20,6 +20,7 @@ from starlette.types import Receive, Scope, Send
 
 from warmrun import __version__
 from warmrun.config import Settings, load_settings
+from warmrun.integrations.stripe_gateway import StripeGateway
 from warmrun.leaderboard.relay import run_forever
 from warmrun.platform.errors import BodyTooLarge, NotFound, WarmrunError
 from warmrun.resources import open_resources
@@ -55,6 +56,8 @@ def create_app(settings: Settings, *, migrate: bool = True) -> Starlette:
         async with open_resources(settings, migrate=migrate) as resources:
             app.state.resources = resources
             app.state.redis = resources.redis
+            gateway = StripeGateway(settings.stripe) if settings.stripe is not None else None
+            app.state.stripe = gateway
             stop = asyncio.Event()
             relay = None
             if resources.redis is not None:
@@ -66,6 +69,8 @@ def create_app(settings: Settings, *, migrate: bool = True) -> Starlette:
                 stop.set()
                 if relay is not None:
                     await relay
+                if gateway is not None:
+                    await gateway.aclose()
 
     def is_api(request: Request) -> bool:
         return request.url.path.startswith("/api/")
@@ -115,5 +120,6 @@ def create_app(settings: Settings, *, migrate: bool = True) -> Starlette:
     app.state.codec = SessionCodec(str(settings.secret_key))
     app.state.cookies = Cookies(app.state.codec, secure=settings.secure_cookies)
     app.state.redis = None
+    app.state.stripe = None
     app.state.i18n = i18n
     return app

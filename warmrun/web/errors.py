@@ -35,6 +35,10 @@ STATUS: dict[type[e.WarmrunError], int] = {
     e.CsrfFailed: 403,
     e.RateLimited: 429,
     e.BodyTooLarge: 413,
+    e.PaymentsUnavailable: 404,
+    e.PaymentProviderFailed: 502,
+    e.NothingDue: 409,
+    e.WebhookRejected: 400,
 }
 
 

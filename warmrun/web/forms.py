@@ -176,3 +176,19 @@ class NewStaff(Form):
     role: Literal["partner", "organizer", "admin"]
     partner_id: int | None = Field(None, ge=1, le=2**31 - 1)
     city_ids: list[int] = Field(default_factory=list, max_length=100)
+
+
+class Donation(Form):
+    amount_fen: int | None = Field(None, ge=1, le=10**9)
+    warm_packs: int | None = Field(None, ge=1, le=100)
+    name: str = Field("", max_length=64)
+    # A key of the client's choosing: the same key returns the same payment.
+    key: str | None = Field(None, min_length=8, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")
+
+
+class PledgeCheckout(Form):
+    kind: Literal["prepay", "settle"]
+
+
+class SessionQuery(Form):
+    session_id: str = Field(min_length=1, max_length=255, pattern=r"^[A-Za-z0-9_]+$")

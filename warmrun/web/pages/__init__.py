@@ -13,11 +13,13 @@ from warmrun.web.endpoints import Access
 from warmrun.web.pages.base import error_page, page
 from warmrun.web.pages.public import (
     campaign_page,
+    donate_page,
     home,
     language,
     login_page,
     logout_page,
     signup_page,
+    thanks_page,
 )
 from warmrun.web.pages.resident import (
     account_page,
@@ -45,6 +47,8 @@ def routes() -> list[Route]:
     return [
         Route("/", page(Access.PUBLIC, home), methods=get),
         Route("/c/{code}", page(Access.PUBLIC, campaign_page), methods=get),
+        Route("/c/{code}/donate", page(Access.PUBLIC, donate_page, form=True), methods=["POST"]),
+        Route("/c/{code}/thanks", page(Access.PUBLIC, thanks_page), methods=get),
         Route("/signup", page(Access.PUBLIC, signup_page, form=True), methods=both),
         Route("/login", page(Access.PUBLIC, login_page, form=True), methods=both),
         Route("/logout", page(Access.SIGNED_IN, logout_page, form=True), methods=["POST"]),

@@ -2,23 +2,27 @@
 
 from __future__ import annotations
 
+import secrets
 from typing import Any
 
+from pydantic import ValidationError
 from starlette.responses import Response
 
 from warmrun.leaderboard.boards import Boards
 from warmrun.leaderboard.present import UNITS
 from warmrun.leaderboard.present import rows as board_rows
 from warmrun.leaderboard.relay import clocks
-from warmrun.platform import accounts, clock, views
+from warmrun.platform import accounts, clock, payments, views
 from warmrun.platform.errors import (
     InvalidInput,
+    NotFound,
     WarmrunError,
 )
 from warmrun.platform.models import Account, Role
-from warmrun.web import i18n, ratelimit
+from warmrun.web import forms, i18n, ratelimit
 from warmrun.web.errors import status_of
 from warmrun.web.pages.base import Page, form_int
+from warmrun.web.routes.payments import start_donation
 
 
 async def home(p: Page, _: dict[str, Any]) -> Response:
@@ -47,7 +51,15 @@ async def campaign_page(p: Page, _: dict[str, Any]) -> Response:
                 {**row, "value": row[UNITS[m]]}
                 for row in await board_rows(entries, scope=scope, metric=m, now=clock.now())
             ]
-    return p.render("campaign.html", d=d, boards=boards, window=window, metric=metric)
+    return p.render(
+        "campaign.html",
+        d=d,
+        boards=boards,
+        window=window,
+        metric=metric,
+        donations_open=p.request.app.state.stripe is not None and d.campaign.state == "active",
+        donation_key=secrets.token_urlsafe(12),
+    )
 
 
 async def signup_page(p: Page, data: dict[str, Any]) -> Response:
@@ -127,3 +139,49 @@ async def language(p: Page, data: dict[str, Any]) -> Response:
     response = p.redirect(target)
     p.cookies.language(response, lang)
     return response
+
+
+_AMOUNTS = {"50": 5_000, "100": 10_000, "200": 20_000}
+
+
+async def donate_page(p: Page, data: dict[str, Any]) -> Response:
+    """The campaign page's donation form: off to checkout, or the page again with the error."""
+    code = p.request.path_params["code"]
+    choice = str(data.get("choice", ""))
+    try:
+        if choice == "pack":
+            amount, packs = None, 1
+        elif choice in _AMOUNTS:
+            amount, packs = _AMOUNTS[choice], None
+        else:
+            yuan = form_int(data, "yuan") or 0
+            amount, packs = yuan * 100, None
+        body = forms.Donation(
+            amount_fen=amount,
+            warm_packs=packs,
+            name=str(data.get("name", ""))[:64],
+            key=str(data.get("key", "")) or None,
+        )
+    except ValidationError:
+        raise InvalidInput("amount", "not a valid amount", "金额无效") from None
+    resident_id = p.account.resident_id if p.account is not None else None
+    payment = await start_donation(
+        p.request, lang=p.lang, code=code, body=body, resident_id=resident_id
+    )
+    if not payment.checkout_url:
+        return p.redirect(f"/c/{code}")
+    return p.redirect(payment.checkout_url)
+
+
+async def thanks_page(p: Page, _: dict[str, Any]) -> Response:
+    """Where checkout sends the payer back. It only shows what our record says: money counts
+    once the payment provider's signed notification arrives, never because of this visit."""
+    code = p.request.path_params["code"]
+    c = await views.campaign_summary(code=code)
+    session_id = p.request.query_params.get("session_id", "")[:255]
+    if not session_id:
+        raise InvalidInput("session_id", "missing", "缺少付款编号")
+    payment = await payments.by_session(session_id)
+    if payment.campaign_id != c.id:
+        raise NotFound("payment", "付款")
+    return p.render("thanks.html", campaign=c, payment=payment)

@@ -11,9 +11,10 @@ from warmrun.web.routes import (  # noqa: E402
     auth,
     campaigns,
     organizer,
+    payments,
     rewards,
     runs,
     setup,
 )
 
-__all__ = ["api", "auth", "campaigns", "organizer", "rewards", "runs", "setup"]
+__all__ = ["api", "auth", "campaigns", "organizer", "payments", "rewards", "runs", "setup"]
