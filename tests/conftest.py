@@ -17,6 +17,8 @@ from warmrun.platform import clock
 
 DATA = Path(__file__).parent / "data" / "tracks"
 TABLES = [
+    "strava_activity",
+    "strava_account",
     "provider_refund",
     "provider_event",
     "payment_intent_link",

@@ -391,6 +391,35 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
+    """Run queued jobs (Strava sync) until interrupted; --burst: until the queue is empty."""
+    from warmrun.integrations import jobs
+
+    if settings.strava is None:
+        console.print("Strava is not configured (STRAVA_CLIENT_ID): there are no jobs to run.")
+        return 2
+
+    async def go() -> int:
+        async with open_resources(settings) as res:
+            if res.redis is None:  # pragma: no cover - open_resources always gives Redis here
+                return 2
+            worker = jobs.worker(settings, res.redis, burst=args.burst)
+            try:
+                await worker.async_run()
+            finally:
+                await worker.close()
+            console.print(
+                f"jobs: {worker.jobs_complete} done, {worker.jobs_retried} retried, "
+                f"{worker.jobs_failed} failed"
+            )
+        return 0
+
+    try:
+        return asyncio.run(go())
+    except KeyboardInterrupt:
+        return 0
+
+
 async def _upgrade(url: str) -> None:
     from warmrun import db
 
@@ -438,6 +467,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--once", action="store_true", help="relay: drain the outbox and exit")
     p.add_argument("--json", action="store_true")
     p.set_defaults(fn=cmd_leaderboard)
+    p = sub.add_parser("worker", help="run queued jobs (Strava sync)")
+    p.add_argument("--burst", action="store_true", help="stop when the queue is empty")
+    p.set_defaults(fn=cmd_worker)
     p = sub.add_parser("db", help="database migrations")
     p.add_argument("action", choices=["upgrade"])
     p.set_defaults(fn=cmd_db)

@@ -45,6 +45,24 @@ class StripeSettings:
 
 
 @dataclass(frozen=True)
+class StravaSettings:
+    """The Strava API application. Tokens are encrypted with ``token_keys`` (Fernet keys,
+    newest first, so old tokens still decrypt during a key rotation)."""
+
+    client_id: str
+    client_secret: Secret
+    verify_token: str  # the webhook subscription's hub.verify_token
+    token_keys: tuple[str, ...]
+    api_base: str = "https://www.strava.com/api/v3"
+    oauth_base: str = "https://www.strava.com/oauth"
+    timeout_s: float = 10.0
+    # Refresh an access token this long before it expires.
+    refresh_margin_s: int = 600
+    # Keep this many requests of each rate-limit window in reserve.
+    rate_margin: int = 5
+
+
+@dataclass(frozen=True)
 class Settings:
     home: Path
     database_url: str
@@ -61,6 +79,10 @@ class Settings:
     # The address residents reach the site at, for links the payment provider sends them back
     # to; None: the address of the request.
     public_url: str | None = None
+    # Strava sync (optional source of runs); None: not offered.
+    strava: StravaSettings | None = None
+    # Run queued jobs (Strava sync) inside the web app; `warmrun worker` runs them otherwise.
+    app_runs_jobs: bool = True
 
     @property
     def embedded_redis_socket(self) -> Path:
@@ -91,6 +113,21 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
             ),
             api_base=str(config("STRIPE_API_BASE", default="https://api.stripe.com")),
         )
+    strava = None
+    strava_id = config("STRAVA_CLIENT_ID", default=None)
+    if strava_id:
+        strava = StravaSettings(
+            client_id=str(strava_id),
+            client_secret=Secret(str(config("STRAVA_CLIENT_SECRET", default=""))),
+            verify_token=str(config("STRAVA_VERIFY_TOKEN", default="")),
+            token_keys=tuple(
+                k.strip()
+                for k in str(config("STRAVA_TOKEN_KEYS", default="")).split(",")
+                if k.strip()
+            ),
+            api_base=str(config("STRAVA_API_BASE", default="https://www.strava.com/api/v3")),
+            oauth_base=str(config("STRAVA_OAUTH_BASE", default="https://www.strava.com/oauth")),
+        )
     return Settings(
         home=home,
         database_url=database_url,
@@ -100,6 +137,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         debug=config("WARMRUN_DEBUG", cast=bool, default=False),
         secure_cookies=config("WARMRUN_COOKIE_SECURE", cast=bool, default=True),
         stripe=stripe,
+        strava=strava,
+        app_runs_jobs=config("WARMRUN_APP_RUNS_JOBS", cast=bool, default=True),
         public_url=config("WARMRUN_PUBLIC_URL", default=None),
     )
 

@@ -19,7 +19,9 @@ def free_port() -> int:
 
 
 @asynccontextmanager
-async def serving(app: ASGIApp, *, lifespan: Literal["auto", "on", "off"] = "off") -> AsyncIterator[str]:
+async def serving(
+    app: ASGIApp, *, lifespan: Literal["auto", "on", "off"] = "off"
+) -> AsyncIterator[str]:
     port = free_port()
     server = uvicorn.Server(
         uvicorn.Config(

@@ -4,6 +4,7 @@ private redis-server per test), and helpers to sign in as each role."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import shutil
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
@@ -14,10 +15,11 @@ from pathlib import Path
 import httpx
 import pytest
 from starlette.applications import Starlette
+from starlette.datastructures import Secret
 
 from tests.web.site import PASSWORD, Site, build_site
 from warmrun import db
-from warmrun.config import Settings
+from warmrun.config import Settings, StravaSettings, StripeSettings
 from warmrun.web.app import create_app
 
 BASE = "https://testserver"
@@ -92,5 +94,35 @@ async def web(tmp_path: Path, template: tuple[Path, Site]) -> AsyncIterator[Web]
     path, site = template
     shutil.copy(path, tmp_path / "web.sqlite3")
     app = create_app(settings_for(tmp_path))
+    async with app.router.lifespan_context(app):
+        yield Web(app, site)
+
+
+# The app with payments and Strava configured, for tests that walk every route. The providers'
+# addresses lead nowhere: the routes walked there must not call them.
+VERIFY = "verify-token"
+NOWHERE = "http://127.0.0.1:9"
+
+
+@pytest.fixture
+async def integrated(tmp_path: Path, template: tuple[Path, Site]) -> AsyncIterator[Web]:
+    path, site = template
+    shutil.copy(path, tmp_path / "web.sqlite3")
+    settings = dataclasses.replace(
+        settings_for(tmp_path),
+        stripe=StripeSettings(
+            secret_key=Secret("sk_test_nowhere"), webhook_secrets=("whsec_x",), api_base=NOWHERE
+        ),
+        strava=StravaSettings(
+            client_id="1",
+            client_secret=Secret("s"),
+            verify_token=VERIFY,
+            token_keys=(),
+            api_base=NOWHERE,
+            oauth_base=NOWHERE,
+        ),
+        app_runs_jobs=False,
+    )
+    app = create_app(settings)
     async with app.router.lifespan_context(app):
         yield Web(app, site)

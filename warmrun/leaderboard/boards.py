@@ -10,9 +10,9 @@ handful of Redis commands per window and call instead of several per entry.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+from collections.abc import Awaitable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from redis.asyncio import Redis
 
@@ -424,7 +424,12 @@ class Boards:
                 pairs: list[Any] = await self.redis.zrange(name, 0, -1, withscores=True)
                 out[name] = {_s(m): float(s) for m, s in pairs}
             elif kind == "hash":
-                out[name] = {_s(k): _s(v) for k, v in (await self.redis.hgetall(name)).items()}
+                out[name] = {
+                    _s(k): _s(v)
+                    for k, v in (
+                        await cast(Awaitable[dict[Any, Any]], self.redis.hgetall(name))
+                    ).items()
+                }
         return out
 
 

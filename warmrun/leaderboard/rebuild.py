@@ -13,7 +13,7 @@ import json
 from dataclasses import dataclass
 from datetime import date, datetime
 from itertools import chain
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -56,7 +56,7 @@ class _Writer:
 
     async def flush(self) -> None:
         if self.conn is None:
-            self.conn = await self.redis.connection_pool.get_connection()  # type: ignore[no-untyped-call]
+            self.conn = await cast(Any, self.redis.connection_pool).get_connection()
         await self._read()  # the previous batch ran in Redis while this one was packed
         if self.batch:
             await self.conn.send_packed_command(self.batch, check_health=False)

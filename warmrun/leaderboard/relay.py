@@ -11,8 +11,9 @@ import asyncio
 import logging
 import secrets
 from collections import defaultdict
+from collections.abc import Awaitable
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, cast
 
 from redis.asyncio import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -96,7 +97,7 @@ async def relay_once(redis: Redis, *, batch: int = 500) -> int:
             by_campaign[campaign_id].append(entry_id)
     await outbox.mark_processed(done)
     for campaign_id, ids in by_campaign.items():
-        await redis.srem(keys.applied(campaign_id), *ids)
+        await cast(Awaitable[int], redis.srem(keys.applied(campaign_id), *ids))
     return len(done)
 
 
@@ -132,10 +133,12 @@ async def drain(redis: Redis, *, batch: int = 500) -> int:
             total += n
             if n == 0:
                 return total
-            if not await redis.eval(_EXTEND, 1, LOCK_KEY, token, LOCK_MS):
+            if not await cast(
+                Awaitable[Any], redis.eval(_EXTEND, 1, LOCK_KEY, token, str(LOCK_MS))
+            ):
                 return total  # the lock expired and another relay took over
     finally:
-        await redis.eval(_RELEASE, 1, LOCK_KEY, token)
+        await cast(Awaitable[Any], redis.eval(_RELEASE, 1, LOCK_KEY, token))
 
 
 async def run_forever(redis: Redis, *, interval: float = 1.0, stop: asyncio.Event) -> None:

@@ -41,6 +41,8 @@ from warmrun.platform.models import (
     Role,
     Run,
     RunFile,
+    StravaAccount,
+    StravaActivity,
 )
 
 _hasher = PasswordHasher()
@@ -313,6 +315,8 @@ async def erase_resident(*, account_id: int) -> None:
         await Run.filter(resident_id=resident_id).update(line="", file_name="", review_note="")
         await Resident.filter(guardian_id=resident_id).update(guardian_id=None)
         await Payment.filter(resident_id=resident_id).update(donor_name="")
+        await StravaActivity.filter(resident_id=resident_id).delete()
+        await StravaAccount.filter(resident_id=resident_id).delete()
         await Resident.filter(id=resident_id).update(
             display_name="",
             birth_year=None,

@@ -244,3 +244,11 @@ class WebhookRejected(WarmrunError):
     code = "webhook_rejected"
     message_en = "The notification could not be verified."
     message_zh = "无法验证此通知。"
+
+
+class TryLater(WarmrunError):
+    """A service we depend on (the job queue) is down for a moment; the caller should retry."""
+
+    code = "try_later"
+    message_en = "The service is busy for a moment. Please try again shortly."
+    message_zh = "服务暂时繁忙，请稍后再试。"

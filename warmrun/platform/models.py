@@ -600,3 +600,48 @@ class ProviderRefund(Model):
 
     class Meta:
         table = "provider_refund"
+
+
+class StravaAccount(Model):
+    # A resident's connected Strava athlete. Tokens are stored encrypted (the integration
+    # encrypts them; this table only holds ciphertext). token_version changes with every
+    # refresh: a refresh is stored only over the version it started from.
+
+    id = fields.IntField(primary_key=True)
+    resident_id: int
+    resident: fields.OneToOneRelation[Resident] = fields.OneToOneField(
+        "models.Resident", related_name="strava", on_delete=fields.CASCADE
+    )
+    athlete_id = fields.BigIntField(unique=True)
+    scope = fields.CharField(max_length=255)
+    access_token = fields.TextField()
+    refresh_token = fields.TextField()
+    expires_at = fields.DatetimeField()
+    token_version = fields.IntField(default=0)
+    connected_at = fields.DatetimeField()
+
+    class Meta:
+        table = "strava_account"
+
+
+class StravaActivity(Model):
+    # What became of each Strava activity we were told about: the run it made, or why not.
+
+    id = fields.BigIntField(primary_key=True)  # Strava's activity id
+    athlete_id = fields.BigIntField(db_index=True)
+    resident_id: int
+    resident: fields.ForeignKeyRelation[Resident] = fields.ForeignKeyField(
+        "models.Resident", related_name="strava_activities", on_delete=fields.CASCADE
+    )
+    run_id: int | None
+    run: fields.ForeignKeyNullableRelation[Run] = fields.ForeignKeyField(
+        "models.Run", related_name="strava_activities", null=True, on_delete=fields.SET_NULL
+    )
+    status = fields.CharField(
+        max_length=16
+    )  # imported | duplicate | ineligible | deleted | invalid
+    reason = fields.CharField(max_length=64, default="")
+    updated_at = fields.DatetimeField()
+
+    class Meta:
+        table = "strava_activity"

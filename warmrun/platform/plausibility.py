@@ -47,6 +47,7 @@ class Reason(StrEnum):
     OVERLAP = "overlap"
     SHARED_TRACK = "shared_track"
     REVIEWED = "reviewed"
+    SOURCE_WITHDRAWN = "source_withdrawn"  # deleted at its source (Strava), or no longer eligible
 
 
 @dataclass(frozen=True)

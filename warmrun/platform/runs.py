@@ -26,6 +26,10 @@ from warmrun.platform.tracks import Track
 
 OVERLAP_S = 60
 LINE_TOLERANCE_M = 8.0
+# The same run from two sources (a watch file and Strava): same resident, start within two
+# minutes, distance within 3 %.
+SAME_RUN_START = timedelta(minutes=2)
+SAME_RUN_DISTANCE = 0.03
 
 
 @dataclass
@@ -88,6 +92,9 @@ async def record_run(
             )
             if twin is not None:
                 raise DuplicateRun(run_id=twin.id)
+            same = await _same_run_elsewhere(conn, resident_id, source, summary)
+            if same is not None:
+                raise DuplicateRun(run_id=same)
 
             verdict = summary.verdict
             reasons = list(summary.reasons)
@@ -145,6 +152,59 @@ async def record_run(
             raise
         return RunOutcome(run=won, existing=True)
     return outcome
+
+
+async def _same_run_elsewhere(
+    conn: BaseDBAsyncClient, resident_id: int, source: str, summary: TrackSummary
+) -> int | None:
+    """A run of this resident from another source that is this very run, if any."""
+    if summary.start_time is None:
+        return None
+    distance = summary.distance_m
+    rows = (
+        await Run.filter(
+            resident_id=resident_id,
+            started_at__gte=summary.start_time - SAME_RUN_START,
+            started_at__lte=summary.start_time + SAME_RUN_START,
+        )
+        .exclude(source=source)
+        .using_db(conn)
+        .values("id", "distance_m", "reasons")
+    )
+    for r in rows:
+        if Reason.SOURCE_WITHDRAWN.value in (r["reasons"] or []):
+            continue
+        if abs(r["distance_m"] - distance) <= SAME_RUN_DISTANCE * max(r["distance_m"], distance):
+            return int(r["id"])
+    return None
+
+
+async def withdraw(*, run_id: int, drop_track: bool) -> Run:
+    """The run's source took it back (deleted on Strava, or no longer eligible there): its
+    credit is reversed and it stays as a rejected run; with ``drop_track`` its recording and
+    map line are deleted too. Ledger rows keep naming the run, so the chain still verifies."""
+    async with in_transaction() as conn:
+        run = await Run.filter(id=run_id).using_db(conn).select_for_update().first()
+        if run is None:
+            raise NotFound("run", "跑步记录")
+        if run.verdict == Verdict.ACCEPTED.value:
+            await reverse(conn, run, reason=Reason.SOURCE_WITHDRAWN.value)
+        updates: dict[str, object] = {
+            "verdict": Verdict.REJECTED.value,
+            "reasons": sorted({*run.reasons, Reason.SOURCE_WITHDRAWN.value}),
+        }
+        if drop_track:
+            updates["line"] = ""
+            await RunFile.filter(run_id=run_id).using_db(conn).delete()
+        await Run.filter(id=run_id).using_db(conn).update(**updates)
+    return await Run.get(id=run_id)
+
+
+async def drop_tracks(*, run_ids: list[int]) -> None:
+    """Delete the recordings and map lines of runs (their figures and credit stay)."""
+    async with in_transaction() as conn:
+        await RunFile.filter(run_id__in=run_ids).using_db(conn).delete()
+        await Run.filter(id__in=run_ids).using_db(conn).update(line="", file_name="")
 
 
 async def _overlaps(

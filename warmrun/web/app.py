@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 from collections.abc import AsyncIterator
@@ -20,6 +21,8 @@ from starlette.types import Receive, Scope, Send
 
 from warmrun import __version__
 from warmrun.config import Settings, load_settings
+from warmrun.integrations import jobs
+from warmrun.integrations.strava_sync import Strava
 from warmrun.integrations.stripe_gateway import StripeGateway
 from warmrun.leaderboard.relay import run_forever
 from warmrun.platform.errors import BodyTooLarge, NotFound, WarmrunError
@@ -58,6 +61,15 @@ def create_app(settings: Settings, *, migrate: bool = True) -> Starlette:
             app.state.redis = resources.redis
             gateway = StripeGateway(settings.stripe) if settings.stripe is not None else None
             app.state.stripe = gateway
+            strava = Strava.open(settings, resources.redis) if settings.strava else None
+            app.state.strava = strava
+            app.state.jobs = jobs.queue(resources.redis) if resources.redis is not None else None
+            worker = None
+            worker_task = None
+            if strava is not None and resources.redis is not None and settings.app_runs_jobs:
+                # On embedded defaults the job worker runs inside the app process.
+                worker = jobs.worker(settings, resources.redis)
+                worker_task = asyncio.create_task(worker.async_run())
             stop = asyncio.Event()
             relay = None
             if resources.redis is not None:
@@ -71,6 +83,12 @@ def create_app(settings: Settings, *, migrate: bool = True) -> Starlette:
                     await relay
                 if gateway is not None:
                     await gateway.aclose()
+                if worker is not None and worker_task is not None:
+                    await worker.close()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await worker_task
+                if strava is not None:
+                    await strava.aclose()
 
     def is_api(request: Request) -> bool:
         return request.url.path.startswith("/api/")
@@ -121,5 +139,7 @@ def create_app(settings: Settings, *, migrate: bool = True) -> Starlette:
     app.state.cookies = Cookies(app.state.codec, secure=settings.secure_cookies)
     app.state.redis = None
     app.state.stripe = None
+    app.state.strava = None
+    app.state.jobs = None
     app.state.i18n = i18n
     return app

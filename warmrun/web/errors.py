@@ -39,6 +39,7 @@ STATUS: dict[type[e.WarmrunError], int] = {
     e.PaymentProviderFailed: 502,
     e.NothingDue: 409,
     e.WebhookRejected: 400,
+    e.TryLater: 503,
 }
 
 

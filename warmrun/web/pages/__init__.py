@@ -38,6 +38,7 @@ from warmrun.web.pages.staff import (
     review_page,
     stock_page,
 )
+from warmrun.web.pages.strava import strava_callback, strava_connect, strava_page
 
 __all__ = ["error_page", "routes"]
 
@@ -64,6 +65,9 @@ def routes() -> list[Route]:
             methods=both,
         ),
         Route("/me/account", page(Access.SIGNED_IN, account_page, form=True), methods=both),
+        Route("/me/strava", page(Access.RESIDENT, strava_page, form=True), methods=both),
+        Route("/strava/connect", page(Access.RESIDENT, strava_connect), methods=get),
+        Route("/strava/callback", page(Access.RESIDENT, strava_callback), methods=get),
         Route("/partner", page(Access.PARTNER, partner_home), methods=get),
         Route("/partner/{code}", page(Access.PARTNER, partner_dashboard), methods=get),
         Route("/review", page(Access.ORGANIZER, review_page, form=True), methods=both),

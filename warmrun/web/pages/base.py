@@ -87,6 +87,7 @@ class Page:
             when=lambda d: i18n.when(d, lang),
             duration=i18n.duration,
             svg=Markup,
+            strava_on=self.request.app.state.strava is not None,
             **context,
         )
         response = HTMLResponse(html, status_code=status)

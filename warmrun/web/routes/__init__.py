@@ -15,6 +15,17 @@ from warmrun.web.routes import (  # noqa: E402
     rewards,
     runs,
     setup,
+    strava,
 )
 
-__all__ = ["api", "auth", "campaigns", "organizer", "payments", "rewards", "runs", "setup"]
+__all__ = [
+    "api",
+    "auth",
+    "campaigns",
+    "organizer",
+    "payments",
+    "rewards",
+    "runs",
+    "setup",
+    "strava",
+]

@@ -24,12 +24,14 @@ MAX_FILES = 20
 
 
 async def readable_run(ctx: Ctx, run_id: int) -> views.RunView:
-    """The run if the caller may see it: its resident, an organizer of its city, an admin."""
+    """The run if the caller may see it: its resident, an organizer of its city, an admin
+    (for runs synced from Strava, its resident only)."""
     account = ctx.me()
     run = await views.run(run_id=run_id)
     if account.role is Role.RESIDENT and run.resident_id == account.resident_id:
         return run
-    if account.role in (Role.ORGANIZER, Role.ADMIN):
+    # Strava's terms: an athlete's Strava data is shown to that athlete only.
+    if account.role in (Role.ORGANIZER, Role.ADMIN) and run.source != "strava":
         scope = await accounts.organizer_city_ids(account)
         if scope is None or await views.run_city(run_id=run_id) in scope:
             return run
