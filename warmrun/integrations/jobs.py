@@ -19,7 +19,11 @@ from redis.asyncio import ConnectionPool, Redis
 
 from warmrun.config import Settings
 from warmrun.integrations import strava_sync
-from warmrun.integrations.strava_api import StravaFailure, StravaRateLimited
+from warmrun.integrations.strava_api import (
+    StravaFailure,
+    StravaRateLimited,
+    StravaUnauthorized,
+)
 from warmrun.integrations.strava_sync import Strava
 from warmrun.platform import clock
 
@@ -74,6 +78,9 @@ async def strava_event(ctx: dict[str, Any], event: dict[str, Any]) -> str:
         wait = max((exc.retry_at - clock.now()).total_seconds(), 0.0)
         log.info("strava rate limit: event %s waits %.0f s", event, wait)
         raise Retry(defer=timedelta(seconds=wait)) from exc
+    except StravaUnauthorized:
+        # Access was revoked (its deauthorization event does the forgetting): nothing to retry.
+        outcome = "unauthorized"
     except StravaFailure as exc:
         tries = int(ctx.get("job_try", 1))
         log.warning("strava unavailable (try %d): %s", tries, exc)
