@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 import shutil
 import time
 from collections.abc import AsyncIterator
@@ -20,6 +21,7 @@ from tests.fakes.serve import serving
 from tests.fakes.stripe_api import FakeStripe
 from tests.web.conftest import Web, settings_for
 from tests.web.site import Site
+from tests.web.test_pages import form_token
 from tests.web.test_rewards_and_review import earn
 from warmrun.config import StripeSettings
 from warmrun.platform.models import Payment, PaymentEntry
@@ -386,3 +388,33 @@ async def test_without_stripe_settings_a_donation_is_a_clear_error(web: Web) -> 
     assert r.status_code == 404 and r.json()["error"]["code"] == "payments_unavailable"
     assert hook.status_code == 404
     assert await Payment.all().count() == 0
+
+
+async def test_the_campaign_page_form_sends_a_donor_to_checkout(pay: Pay) -> None:
+    async with pay.web.client() as client:
+        page = await client.get(f"/c/{pay.web.site.campaign}")
+        assert 'id="donate"' in page.text
+        token = form_token(page.text)
+        key = re.search(r'name="key" value="([^"]+)"', page.text)
+        assert key is not None
+        form = {"csrf_token": token, "key": key.group(1), "choice": "custom", "yuan": "88"}
+        r = await client.post(f"/c/{pay.web.site.campaign}/donate", data=form)
+        again = await client.post(f"/c/{pay.web.site.campaign}/donate", data=form)
+    assert r.status_code == 303 and r.headers["location"].startswith("https://checkout.")
+    assert again.headers["location"] == r.headers["location"]  # a double click, one session
+    (session,) = pay.stripe.sessions.values()
+    assert session["amount_total"] == 8_800
+
+
+async def test_an_organizer_gets_a_prepay_link_for_a_sponsor_from_the_setup_page(
+    pay: Pay,
+) -> None:
+    async with pay.web.signed_in("admin") as admin:
+        page = await admin.get(f"/setup/{pay.web.site.campaign}")
+        r = await admin.post(
+            f"/setup/{pay.web.site.campaign}",
+            data={"csrf_token": form_token(page.text), "action": "prepay", "pledge_id": "1"},
+        )
+    assert r.status_code == 200, r.text
+    (sid,) = pay.stripe.sessions
+    assert 'id="collected"' in r.text and sid in r.text

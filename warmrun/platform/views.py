@@ -493,7 +493,7 @@ async def campaign_setup(*, code: str) -> CampaignSetup:
     pledges = (
         await SponsorPledge.filter(campaign_id=c.id)
         .order_by("priority", "id")
-        .values("sponsor", "cap_fen", "allocated_fen", "priority")
+        .values("id", "sponsor", "cap_fen", "allocated_fen", "priority")
     )
     goals = await CampaignCity.filter(campaign_id=c.id).values("city_id", "goal_fen")
     names = {x.id: x for x in await City.filter(id__in=[g["city_id"] for g in goals])}

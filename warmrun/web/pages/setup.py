@@ -13,6 +13,7 @@ from warmrun.platform.errors import Forbidden, InvalidInput, WarmrunError
 from warmrun.platform.models import Basis, CampaignState, Role
 from warmrun.web.errors import status_of
 from warmrun.web.pages.base import Page, form_int
+from warmrun.web.routes.payments import collect_pledge
 
 
 def _text(data: dict[str, Any], name: str, limit: int = 128) -> str:
@@ -143,11 +144,35 @@ async def setup_campaign(p: Page, data: dict[str, Any]) -> Response:
     if not await accounts.runs_whole_campaign(p.me(), summary.id):
         raise Forbidden()
     error, status, done = None, 200, False
+    collected: dict[str, Any] | None = None
     if p.request.method == "POST":
         try:
-            await _campaign_action(summary.id, data)
+            if data.get("action") in ("prepay", "settle"):
+                payment, refunded = await collect_pledge(
+                    p.request,
+                    lang=p.lang,
+                    code=summary.code,
+                    campaign_id=summary.id,
+                    pledge_id=form_int(data, "pledge_id") or 0,
+                    kind=str(data["action"]),
+                )
+                collected = {
+                    "url": payment.checkout_url if payment is not None else "",
+                    "amount_fen": payment.amount_fen if payment is not None else 0,
+                    "refunded_fen": refunded,
+                }
+            else:
+                await _campaign_action(summary.id, data)
             done = True
         except WarmrunError as exc:
             error, status = exc.message(p.lang), status_of(exc)
     s = await views.campaign_setup(code=summary.code)
-    return p.render("setup_campaign.html", status=status, error=error, done=done, s=s)
+    return p.render(
+        "setup_campaign.html",
+        status=status,
+        error=error,
+        done=done,
+        s=s,
+        collected=collected,
+        payments_on=p.request.app.state.stripe is not None,
+    )

@@ -22,13 +22,6 @@ from warmrun.web.routes.organizer import whole_campaign
 log = logging.getLogger("warmrun.payments")
 
 
-def gateway(ctx: Ctx) -> StripeGateway:
-    g: StripeGateway | None = ctx.request.app.state.stripe
-    if g is None:
-        raise PaymentsUnavailable()
-    return g
-
-
 def payment_view(p: Payment) -> dict[str, Any]:
     return {
         "id": p.id,
@@ -117,11 +110,30 @@ async def payment_status(ctx: Ctx) -> dict[str, Any]:
 async def pledge_checkout(ctx: Ctx) -> dict[str, Any]:
     code = ctx.path["code"]
     campaign_id = await whole_campaign(ctx, code)
-    pledge = await SponsorPledge.get_or_none(id=ctx.path["pledge_id"], campaign_id=campaign_id)
+    p, refunded = await collect_pledge(
+        ctx.request,
+        lang=ctx.lang,
+        code=code,
+        campaign_id=campaign_id,
+        pledge_id=ctx.path["pledge_id"],
+        kind=ctx.body.kind,
+    )
+    return {"payment": payment_view(p) if p is not None else None, "refunded_fen": refunded}
+
+
+async def collect_pledge(
+    request: Request, *, lang: str, code: str, campaign_id: int, pledge_id: int, kind: str
+) -> tuple[Payment | None, int]:
+    """Prepay a pledge up to its cap, or settle it: a checkout for what is due, or a refund
+    of what was prepaid beyond it. Returns the payment to send the sponsor, or the refund."""
+    pledge = await SponsorPledge.get_or_none(id=pledge_id, campaign_id=campaign_id)
     if pledge is None:
         raise NotFound("pledge", "认捐")
-    g = gateway(ctx)
-    if ctx.body.kind == "prepay":
+    g: StripeGateway | None = request.app.state.stripe
+    if g is None:
+        raise PaymentsUnavailable()
+    zh = lang.startswith("zh")
+    if kind == "prepay":
         got = await payments.received(campaign_id=campaign_id, pledge_id=pledge.id)
         amount = pledge.cap_fen - got.net_fen
         if amount <= 0:
@@ -129,21 +141,15 @@ async def pledge_checkout(ctx: Ctx) -> dict[str, Any]:
         p = await payments.pledge_payment(
             pledge_id=pledge.id, kind=PaymentKind.PLEDGE_PREPAY, amount_fen=amount
         )
-        title = (
-            f"{pledge.sponsor} · {'认捐预付' if ctx.lang.startswith('zh') else 'Pledge prepayment'}"
-        )
-        p = await open_checkout(ctx.request, ctx.lang, p, code=code, title=title)
-        return {"payment": payment_view(p), "refunded_fen": 0}
+        title = f"{pledge.sponsor} · {'认捐预付' if zh else 'Pledge prepayment'}"
+        return await open_checkout(request, lang, p, code=code, title=title), 0
     balance = await settlement.pledge_balance(pledge_id=pledge.id)
     if balance.due_fen > 0:
         p = await payments.pledge_payment(
             pledge_id=pledge.id, kind=PaymentKind.PLEDGE_SETTLE, amount_fen=balance.due_fen
         )
-        title = (
-            f"{pledge.sponsor} · {'认捐结算' if ctx.lang.startswith('zh') else 'Pledge settlement'}"
-        )
-        p = await open_checkout(ctx.request, ctx.lang, p, code=code, title=title)
-        return {"payment": payment_view(p), "refunded_fen": 0}
+        title = f"{pledge.sponsor} · {'认捐结算' if zh else 'Pledge settlement'}"
+        return await open_checkout(request, lang, p, code=code, title=title), 0
     if balance.excess_fen == 0:
         raise NothingDue()
     refunded = 0
@@ -162,7 +168,7 @@ async def pledge_checkout(ctx: Ctx) -> dict[str, Any]:
         remaining -= amount
         if remaining == 0:
             break
-    return {"payment": None, "refunded_fen": refunded}
+    return None, refunded
 
 
 @api.route(
