@@ -4,7 +4,7 @@ migrated once per session and emptied before each test."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
@@ -17,6 +17,11 @@ from warmrun.platform import clock
 
 DATA = Path(__file__).parent / "data" / "tracks"
 TABLES = [
+    "event_finish",
+    "check_in",
+    "event_station",
+    "event_route",
+    "event",
     "strava_activity",
     "strava_account",
     "provider_refund",
@@ -84,6 +89,14 @@ async def database(database_url: str) -> AsyncIterator[str]:
             await conn.execute_script(f'DELETE FROM "{table}"')
     yield database_url
     await Tortoise.close_connections()
+    clock.set_clock(None)
+
+
+@pytest.fixture(autouse=True)
+def system_clock() -> Iterator[None]:
+    """Every test starts and ends on the system clock, whichever fixtures it uses."""
+    clock.set_clock(None)
+    yield
     clock.set_clock(None)
 
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import re
+from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -137,3 +140,55 @@ def test_partner_sees_charts_and_exports_csv(
     assert csv.startswith("level,city,compound")
     assert "天骄花园" in csv
     context.close()
+
+
+def test_resident_scans_a_station_code_on_a_phone_and_is_checked_in(
+    browser: Browser, live: tuple[str, Site], shots: Path
+) -> None:
+    base, site = live
+    token = httpx.post(
+        f"{base}/api/v1/auth/tokens",
+        json={"email": site.emails["organizer"], "password": PASSWORD},
+    ).json()["token"]
+    staff = {"Authorization": f"Bearer {token}"}
+    today = datetime.now(ZoneInfo("Asia/Shanghai")).date().isoformat()
+    event = httpx.post(
+        f"{base}/api/v1/campaigns/{site.campaign}/events",
+        headers=staff,
+        json={"city_id": site.city, "name": "湿地公园公益跑", "day": today, "place": "太湖湿地"},
+    ).json()["event"]
+    station = httpx.post(
+        f"{base}/api/v1/events/{event['id']}/stations",
+        headers=staff,
+        json={"name": "防诈骗宣传站", "points": 10},
+    ).json()["station"]
+    assert station["url"].startswith(f"{base}/checkin/")
+
+    # The organizer's printable sheet shows the code to scan.
+    desk = browser.new_context(viewport={"width": 900, "height": 1200}, locale="zh-CN")
+    sheet = desk.new_page()
+    sign_in(sheet, base, site.emails["organizer"])
+    sheet.goto(f"{base}/events/{event['id']}/print")
+    expect(sheet.locator(".sheet .qr svg")).to_be_visible()
+    sheet.screenshot(path=str(shots / "station-sheet.png"), full_page=True)
+    desk.close()
+
+    # The phone camera opens the code's address; the resident signs in and taps once.
+    phone = browser.new_context(viewport=PHONE, locale="zh-CN", device_scale_factor=2)
+    page = phone.new_page()
+    page.goto(station["url"])
+    expect(page).to_have_url(re.compile(r"/login"))
+    page.fill("#email", site.emails["resident"])
+    page.fill("#password", PASSWORD)
+    page.click("form.card button[type=submit]")
+    expect(page).to_have_url(station["url"])
+    expect(page.locator("h1")).to_contain_text("防诈骗宣传站")
+    page.click("#checkin-form button[type=submit]")
+    expect(page.locator("#checked-in")).to_contain_text("+10")
+    page.screenshot(path=str(shots / "station-checked-in.png"), full_page=True)
+    expect(page.locator("#checkin-form")).to_have_count(0)
+    page.goto(station["url"])  # scanning again changes nothing
+    page.click("#checkin-form button[type=submit]")
+    expect(page.locator("#checked-in")).to_be_visible()
+    expect(page.locator("#checked-in")).not_to_contain_text("+10")
+    phone.close()

@@ -6,6 +6,7 @@ declarations must meet, not a copy of them. A route missing from it fails the te
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 import httpx
@@ -14,6 +15,7 @@ import pytest
 from tests.web.conftest import VERIFY, Web, sign_in
 from tests.web.test_rewards_and_review import earn
 from tests.web.test_runs import RUN_GPX, files
+from warmrun.platform import events, views
 from warmrun.web.pages import routes as page_routes
 from warmrun.web.routes import api
 
@@ -84,6 +86,15 @@ ALLOWED: dict[str, set[str]] = {
     "POST /api/v1/campaigns/{code}/pledges/{pledge_id:int}/checkout": {"admin"},
     "GET /api/v1/campaigns/{code}/payments": {"partner", "other_organizer", "admin"},
     "POST /api/v1/webhooks/stripe": PUBLIC,
+    "POST /api/v1/campaigns/{code}/events": {"admin"},
+    "POST /api/v1/events/{event_id:int}/routes": {"admin"},
+    "POST /api/v1/events/{event_id:int}/stations": {"admin"},
+    "GET /api/v1/events/{event_id:int}": {"admin"},
+    "GET /api/v1/events/{event_id:int}/stations/{station_id:int}/qr.svg": {"admin"},
+    "POST /api/v1/checkins": {"resident", "other_resident"},
+    "POST /api/v1/events/{event_id:int}/checkins": {"admin"},
+    "POST /api/v1/events/{event_id:int}/settle": {"admin"},
+    "GET /api/v1/me/member-code": {"resident", "other_resident"},
     "GET /api/v1/webhooks/strava": PUBLIC,
     "POST /api/v1/webhooks/strava": PUBLIC,
     "GET /api/v1/me/strava": {"resident", "other_resident"},
@@ -110,6 +121,9 @@ ALLOWED: dict[str, set[str]] = {
     "GET /me/account": ALL,
     "POST /me/account": ALL,
     "GET /me/strava": {"resident", "other_resident"},
+    "GET /checkin/{token}": {"resident", "other_resident"},
+    "POST /checkin/{token}": {"resident", "other_resident"},
+    "GET /events/{event_id:int}/print": {"admin"},
     "POST /me/strava": {"resident", "other_resident"},
     "GET /strava/connect": {"resident", "other_resident"},
     "GET /strava/callback": {"resident", "other_resident"},
@@ -180,6 +194,15 @@ def bodies(site: Any, values: dict[str, Any]) -> dict[str, Any]:
         "PUT /api/v1/campaigns/{code}/points-rule": {"points_per_km": 1},
         "POST /api/v1/campaigns/{code}/pledges": {"sponsor": "x", "cap_fen": 1},
         "POST /api/v1/campaigns/{code}/pledges/{pledge_id:int}/checkout": {"kind": "prepay"},
+        "POST /api/v1/campaigns/{code}/events": {
+            "city_id": site.city,
+            "name": "x",
+            "day": "2025-11-01",
+        },
+        "POST /api/v1/events/{event_id:int}/routes": {"name": "x", "group": "adult", "gpx": "x"},
+        "POST /api/v1/events/{event_id:int}/stations": {"name": "x"},
+        "POST /api/v1/checkins": {"token": "x"},
+        "POST /api/v1/events/{event_id:int}/checkins": {"station_id": 1, "member_code": "1-0000"},
         "POST /api/v1/setup/staff": {
             "email": "x@example.org",
             "password": "x" * 8,
@@ -223,6 +246,11 @@ async def test_no_one_reads_or_changes_what_is_not_theirs(integrated: Web) -> No
         )
     ).json()["redemption"]["code"]
     token_id = (await mine.post("/api/v1/me/tokens", json={"name": "t"})).json()["id"]
+    campaign = await views.campaign_summary(code=web.site.campaign)
+    event = await events.create_event(
+        campaign_id=campaign.id, city_id=web.site.city, name="e", day=date(2025, 11, 1)
+    )
+    station = await events.add_station(event_id=event.id, name="s", points=1)
     values = {
         "run_id": run_id,
         "code": code,
@@ -230,6 +258,9 @@ async def test_no_one_reads_or_changes_what_is_not_theirs(integrated: Web) -> No
         "reward_id": web.site.drink,
         "scope": "residents",
         "pledge_id": 1,
+        "event_id": event.id,
+        "station_id": station.id,
+        "token": "not-a-station-code",
     }
     campaign_paths = {"/api/v1/campaigns/{code}", "/c/{code}", "/partner/{code}", "/setup/{code}"}
     # Requests that would end a session or change data run only for visitors who must be

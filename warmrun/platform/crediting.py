@@ -317,3 +317,58 @@ async def _emit(
             **extra,
         },
     )
+
+
+async def credit_offline(
+    conn: BaseDBAsyncClient,
+    *,
+    campaign_id: int,
+    resident: Resident,
+    day: date,
+    sport: str,
+    metres: int,
+    value: int,
+    key: str,
+) -> Contribution | None:
+    """An offline participation credit (an event day), appended to the same chain as runs
+    under ``key``; None if that key was credited before."""
+    if await Contribution.filter(idempotency_key=key).using_db(conn).exists():
+        return None
+    campaign = await Campaign.filter(id=campaign_id).using_db(conn).select_for_update().get()
+    if await Contribution.filter(idempotency_key=key).using_db(conn).exists():
+        return None  # credited while we waited for the lock
+    compound = await Compound.filter(id=resident.compound_id).using_db(conn).get()
+    mass = resident.body_mass_kg or campaign.default_body_mass_kg
+    kc = round(
+        kcal(
+            metres=metres,
+            sport=sport,
+            body_mass_kg=mass,
+            walking_factor=campaign.walking_factor_permille / 1000,
+        )
+    )
+    contribution = await _append(
+        conn,
+        campaign,
+        kind="offline",
+        run_id=None,
+        resident_ref=f"resident:{resident.id}",
+        city_id=compound.city_id,
+        compound_id=compound.id,
+        day=day,
+        sport=sport,
+        metres=metres,
+        kcal=kc,
+        value=value,
+        key=key,
+    )
+    await _emit(conn, contribution, source="offline")
+    return contribution
+
+
+async def offline_value(conn: BaseDBAsyncClient, campaign_id: int, sport: str, metres: int) -> int:
+    """The fen a distance is worth under the campaign's conversion rule for ``sport``."""
+    rule = await ConversionRule.filter(campaign_id=campaign_id, sport=sport).using_db(conn).first()
+    if rule is None or rule.basis != Basis.METRES:
+        return 0
+    return value_fen(metres, fen=rule.fen, per=rule.per)

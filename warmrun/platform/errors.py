@@ -252,3 +252,17 @@ class TryLater(WarmrunError):
     code = "try_later"
     message_en = "The service is busy for a moment. Please try again shortly."
     message_zh = "服务暂时繁忙，请稍后再试。"
+
+
+class EventClosed(WarmrunError):
+    code = "event_closed"
+    message_en = "Check-in is open on the event day only ({day})."
+    message_zh = "只能在活动当天（{day}）打卡。"
+
+
+class InvalidStationCode(WarmrunError):
+    """A station QR code that is forged, altered or past its day."""
+
+    code = "invalid_station_code"
+    message_en = "This check-in code is not valid (or its event day is over)."
+    message_zh = "这个打卡码无效（或活动日已结束）。"

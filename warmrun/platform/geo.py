@@ -7,6 +7,7 @@ import math
 from collections.abc import Sequence
 
 import numpy as np
+import numpy.typing as npt
 
 # WGS-84 mean radius (IUGG R1); the same radius the reference figures in tests use.
 EARTH_RADIUS_M = 6_371_008.8
@@ -181,3 +182,43 @@ def trim_ends(
     if total <= 2 * metres:
         return []
     return [p for p, s in zip(points, along, strict=True) if metres <= s <= total - metres]
+
+
+# A route counts as followed when this share of its points lie within FOLLOW_RADIUS_M of the
+# track (checks along the route, so a track that adds a loop still follows it).
+FOLLOW_SHARE = 0.8
+FOLLOW_RADIUS_M = 50.0
+
+
+def route_coverage(
+    route: Sequence[tuple[float, float]],
+    track_lat: npt.NDArray[np.float64],
+    track_lon: npt.NDArray[np.float64],
+    *,
+    radius_m: float = FOLLOW_RADIUS_M,
+) -> float:
+    """The share of route points within ``radius_m`` of some track point (0..1).
+
+    Distances use an equirectangular projection around each route point: exact to well under a
+    metre at 50 m. Work is done in blocks so memory stays bounded for long tracks."""
+    if not route or len(track_lat) == 0:
+        return 0.0
+    r = np.radians(np.asarray(route, dtype=np.float64))
+    tlat, tlon = np.radians(track_lat.astype(np.float64)), np.radians(track_lon.astype(np.float64))
+    near = np.zeros(len(r), dtype=bool)
+    earth = 6_371_008.8
+    for start in range(0, len(r), 256):
+        block = r[start : start + 256]
+        dlat = tlat[None, :] - block[:, 0:1]
+        dlon = (tlon[None, :] - block[:, 1:2]) * np.cos(block[:, 0:1])
+        d2 = (dlat * dlat + dlon * dlon) * earth * earth
+        near[start : start + 256] = (d2 <= radius_m * radius_m).any(axis=1)
+    return float(near.mean())
+
+
+def follows(
+    route: Sequence[tuple[float, float]],
+    track_lat: npt.NDArray[np.float64],
+    track_lon: npt.NDArray[np.float64],
+) -> bool:
+    return route_coverage(route, track_lat, track_lon) >= FOLLOW_SHARE

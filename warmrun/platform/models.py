@@ -645,3 +645,102 @@ class StravaActivity(Model):
 
     class Meta:
         table = "strava_activity"
+
+
+class Event(Model):
+    # An offline event day of a campaign in one city: routes for age groups, stations.
+
+    id = fields.IntField(primary_key=True)
+    campaign_id: int
+    campaign: fields.ForeignKeyRelation[Campaign] = fields.ForeignKeyField(
+        "models.Campaign", related_name="events", on_delete=fields.RESTRICT
+    )
+    city_id: int
+    city: fields.ForeignKeyRelation[City] = fields.ForeignKeyField(
+        "models.City", related_name="events", on_delete=fields.RESTRICT
+    )
+    name = fields.CharField(max_length=128)
+    day = fields.DateField()
+    place = fields.CharField(max_length=200, default="")
+    # Offline participation settlement: "flat" credits participant_fen to every participant;
+    # "route" credits a route's distance to a participant whose track of the day follows it
+    # (topping up what that track already earned online, so the distance counts once).
+    credit_mode = fields.CharField(max_length=8, default="flat")
+    participant_fen = fields.IntField(default=0)
+    settled_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "event"
+
+
+class EventRoute(Model):
+    id = fields.IntField(primary_key=True)
+    event_id: int
+    event: fields.ForeignKeyRelation[Event] = fields.ForeignKeyField(
+        "models.Event", related_name="routes", on_delete=fields.CASCADE
+    )
+    name = fields.CharField(max_length=128)
+    group = fields.CharField(max_length=16)  # family | senior | adult
+    sport = fields.CharField(max_length=16, default="run")
+    distance_m = fields.IntField()
+    line = fields.TextField()  # the route's points, encoded polyline (1e-5 degrees)
+
+    class Meta:
+        table = "event_route"
+
+
+class EventStation(Model):
+    id = fields.IntField(primary_key=True)
+    event_id: int
+    event: fields.ForeignKeyRelation[Event] = fields.ForeignKeyField(
+        "models.Event", related_name="stations", on_delete=fields.CASCADE
+    )
+    name = fields.CharField(max_length=128)
+    points = fields.IntField(default=0)
+
+    class Meta:
+        table = "event_station"
+
+
+class CheckIn(Model):
+    # One resident at one station, once (the unique pair decides concurrent scans).
+
+    id = fields.IntField(primary_key=True)
+    station_id: int
+    station: fields.ForeignKeyRelation[EventStation] = fields.ForeignKeyField(
+        "models.EventStation", related_name="check_ins", on_delete=fields.CASCADE
+    )
+    resident_id: int
+    resident: fields.ForeignKeyRelation[Resident] = fields.ForeignKeyField(
+        "models.Resident", related_name="check_ins", on_delete=fields.RESTRICT
+    )
+    via = fields.CharField(max_length=16)  # scan | staff | guardian
+    created_at = fields.DatetimeField()
+
+    class Meta:
+        table = "check_in"
+        unique_together = (("station", "resident"),)
+
+
+class EventFinish(Model):
+    # A participant's settlement for one event: the route they followed (if any) and the credit.
+
+    id = fields.IntField(primary_key=True)
+    event_id: int
+    event: fields.ForeignKeyRelation[Event] = fields.ForeignKeyField(
+        "models.Event", related_name="finishes", on_delete=fields.CASCADE
+    )
+    resident_id: int
+    resident: fields.ForeignKeyRelation[Resident] = fields.ForeignKeyField(
+        "models.Resident", related_name="event_finishes", on_delete=fields.RESTRICT
+    )
+    route_id: int | None
+    route: fields.ForeignKeyNullableRelation[EventRoute] = fields.ForeignKeyField(
+        "models.EventRoute", related_name="finishes", null=True, on_delete=fields.SET_NULL
+    )
+    metres = fields.IntField(default=0)
+    value_fen = fields.BigIntField(default=0)
+
+    class Meta:
+        table = "event_finish"
+        unique_together = (("event", "resident"),)

@@ -12,7 +12,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from warmrun.platform import payments
+from warmrun.platform import events, payments
 from warmrun.platform.campaigns import advance, get_campaign
 from warmrun.platform.conversion import goods_progress, pledges_owed, split_largest_remainder
 from warmrun.platform.errors import CampaignStateError, LedgerTampered, NotFound
@@ -169,6 +169,7 @@ async def report(*, campaign_id: int) -> dict[str, Any]:
                 key=lambda kv: (compounds[kv[0]].city_id, compounds[kv[0]].name),
             )
         ],
+        "offline": await events.offline_totals(campaign_id=campaign_id),
         "donations": {
             "payments": donated.payments,
             "received_fen": donated.received_fen,

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from warmrun.platform import campaigns, payments
+from warmrun.platform import campaigns, events, payments
 from warmrun.platform.conversion import goods_progress
 from warmrun.platform.errors import NotFound
 from warmrun.platform.models import (
@@ -362,6 +362,8 @@ class Dashboard:
     donations: int = 0
     donated_fen: int = 0
     bundles_with_donations: int = 0
+    # Offline event-day participation credit, in the totals above and shown on its own.
+    offline: dict[str, int] = field(default_factory=dict)
 
 
 async def dashboard(*, code: str) -> Dashboard:
@@ -433,6 +435,7 @@ async def dashboard(*, code: str) -> Dashboard:
             {"day": d.isoformat(), "metres": v[0], "funded_fen": v[1]}
             for d, v in sorted(days.items())
         ],
+        offline=await events.offline_totals(campaign_id=c.id),
         donations=donated.payments,
         donated_fen=donated.net_fen,
         bundles_with_donations=goods_progress(

@@ -40,6 +40,8 @@ STATUS: dict[type[e.WarmrunError], int] = {
     e.NothingDue: 409,
     e.WebhookRejected: 400,
     e.TryLater: 503,
+    e.EventClosed: 409,
+    e.InvalidStationCode: 400,
 }
 
 

@@ -192,3 +192,34 @@ class PledgeCheckout(Form):
 
 class SessionQuery(Form):
     session_id: str = Field(min_length=1, max_length=255, pattern=r"^[A-Za-z0-9_]+$")
+
+
+class NewEvent(Form):
+    city_id: int = Field(ge=1, le=2**31 - 1)
+    name: str = Field(min_length=1, max_length=128)
+    day: date
+    place: str = Field("", max_length=200)
+    credit_mode: Literal["flat", "route"] = "flat"
+    participant_fen: int = Field(0, ge=0, le=10**7)
+
+
+class NewRoute(Form):
+    name: str = Field(min_length=1, max_length=128)
+    group: Literal["family", "senior", "adult"]
+    sport: Literal["run", "walk"] = "run"
+    gpx: str = Field(min_length=1, max_length=2 * 1024 * 1024)
+
+
+class NewStation(Form):
+    name: str = Field(min_length=1, max_length=128)
+    points: int = Field(0, ge=0, le=10_000)
+
+
+class ScanCheckIn(Form):
+    token: str = Field(min_length=1, max_length=200)
+    for_resident_id: int | None = Field(None, ge=1, le=2**31 - 1)
+
+
+class StaffCheckIn(Form):
+    station_id: int = Field(ge=1, le=2**31 - 1)
+    member_code: str = Field(min_length=3, max_length=20)

@@ -11,6 +11,7 @@ from starlette.routing import Route
 
 from warmrun.web.endpoints import Access
 from warmrun.web.pages.base import error_page, page
+from warmrun.web.pages.events import checkin_page, print_page
 from warmrun.web.pages.public import (
     campaign_page,
     donate_page,
@@ -66,6 +67,8 @@ def routes() -> list[Route]:
         ),
         Route("/me/account", page(Access.SIGNED_IN, account_page, form=True), methods=both),
         Route("/me/strava", page(Access.RESIDENT, strava_page, form=True), methods=both),
+        Route("/checkin/{token}", page(Access.RESIDENT, checkin_page, form=True), methods=both),
+        Route("/events/{event_id:int}/print", page(Access.ORGANIZER, print_page), methods=get),
         Route("/strava/connect", page(Access.RESIDENT, strava_connect), methods=get),
         Route("/strava/callback", page(Access.RESIDENT, strava_callback), methods=get),
         Route("/partner", page(Access.PARTNER, partner_home), methods=get),

@@ -17,6 +17,7 @@ from warmrun.platform.errors import (
     WarmrunError,
 )
 from warmrun.web import ratelimit
+from warmrun.web.codes import member_code
 from warmrun.web.pages.base import Page, form_int
 from warmrun.web.presenters import qr_svg, track_svg
 
@@ -42,6 +43,7 @@ async def me_page(p: Page, _: dict[str, Any]) -> Response:
         impact=impact,
         ranks=dict(ranks),
         balance=points.balance,
+        member_code=member_code(str(p.settings.secret_key), rid),
     )
 
 

@@ -10,6 +10,7 @@ api = Api()
 from warmrun.web.routes import (  # noqa: E402
     auth,
     campaigns,
+    events,
     organizer,
     payments,
     rewards,
@@ -22,6 +23,7 @@ __all__ = [
     "api",
     "auth",
     "campaigns",
+    "events",
     "organizer",
     "payments",
     "rewards",

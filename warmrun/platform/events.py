@@ -1,0 +1,290 @@
+"""Offline event days: routes per age group, stations with check-ins, and the participation
+settlement that folds them into the campaign's contribution ledger.
+
+A check-in is one row per (station, resident): concurrent scans of the same resident at the
+same station insert once, the others find it there. Station points are posted under a key
+naming the pair, so they are awarded once as well. Settlement credits every participant once
+per event under ``event:{id}:resident:{rid}``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from tortoise.exceptions import IntegrityError
+from tortoise.functions import Count
+from tortoise.transactions import in_transaction
+
+from warmrun.platform import clock, points_ledger
+from warmrun.platform.campaigns import get_campaign
+from warmrun.platform.crediting import credit_offline, local_day, offline_value
+from warmrun.platform.errors import CampaignStateError, EventClosed, InvalidInput, NotFound
+from warmrun.platform.geo import encode_polyline
+from warmrun.platform.models import (
+    CampaignCity,
+    CampaignState,
+    CheckIn,
+    Compound,
+    Contribution,
+    Event,
+    EventFinish,
+    EventRoute,
+    EventStation,
+    Resident,
+)
+
+GROUPS = ("family", "senior", "adult")
+VIA = ("scan", "staff", "guardian")
+MODES = ("flat", "route")
+
+
+async def create_event(
+    *,
+    campaign_id: int,
+    city_id: int,
+    name: str,
+    day: date,
+    place: str = "",
+    credit_mode: str = "flat",
+    participant_fen: int = 0,
+) -> Event:
+    campaign = await get_campaign(campaign_id=campaign_id)
+    if not await CampaignCity.filter(campaign_id=campaign_id, city_id=city_id).exists():
+        raise InvalidInput("city_id", "not a city of this campaign", "不是本活动的城市")
+    if not campaign.starts_on <= day <= campaign.ends_on:
+        raise InvalidInput("day", "outside the campaign's dates", "不在活动日期内")
+    if credit_mode not in MODES:
+        raise InvalidInput("credit_mode", "flat or route", "flat 或 route")
+    if participant_fen < 0:
+        raise InvalidInput("participant_fen", "must not be negative", "不能为负数")
+    return await Event.create(
+        campaign_id=campaign_id,
+        city_id=city_id,
+        name=name.strip()[:128],
+        day=day,
+        place=place.strip()[:200],
+        credit_mode=credit_mode,
+        participant_fen=participant_fen,
+    )
+
+
+async def add_route(
+    *,
+    event_id: int,
+    name: str,
+    group: str,
+    sport: str,
+    points: Sequence[tuple[float, float]],
+    distance_m: float,
+) -> EventRoute:
+    """A route from its points (parsed from the organizer's GPX by the integration)."""
+    if group not in GROUPS:
+        raise InvalidInput("group", "family, senior or adult", "亲子、长者或成人")
+    if sport not in ("run", "walk"):
+        raise InvalidInput("sport", "run or walk", "跑步或步行")
+    if len(points) < 2 or distance_m <= 0:
+        raise InvalidInput("gpx", "the route has no length", "路线没有长度")
+    await _event(event_id)
+    return await EventRoute.create(
+        event_id=event_id,
+        name=name.strip()[:128],
+        group=group,
+        sport=sport,
+        distance_m=round(distance_m),
+        line=encode_polyline(list(points)),
+    )
+
+
+async def add_station(*, event_id: int, name: str, points: int) -> EventStation:
+    if points < 0:
+        raise InvalidInput("points", "must not be negative", "不能为负数")
+    await _event(event_id)
+    return await EventStation.create(event_id=event_id, name=name.strip()[:128], points=points)
+
+
+async def _event(event_id: int) -> Event:
+    event = await Event.get_or_none(id=event_id)
+    if event is None:
+        raise NotFound("event", "活动日")
+    return event
+
+
+async def station(station_id: int) -> tuple[EventStation, Event]:
+    s = await EventStation.get_or_none(id=station_id)
+    if s is None:
+        raise NotFound("station", "打卡点")
+    return s, await _event(s.event_id)
+
+
+async def event_timezone(event: Event) -> str:
+    return (await get_campaign(campaign_id=event.campaign_id)).timezone
+
+
+@dataclass(frozen=True)
+class CheckInOutcome:
+    station_id: int
+    station: str
+    resident_id: int
+    new: bool  # False: already checked in here (a repeat scan changes nothing)
+    points: int
+
+
+async def check_in(*, station_id: int, resident_id: int, via: str) -> CheckInOutcome:
+    """Check a resident in at a station on the event's day; once per station."""
+    if via not in VIA:
+        raise ValueError(via)
+    s, event = await station(station_id)
+    campaign = await get_campaign(campaign_id=event.campaign_id)
+    if campaign.state != CampaignState.ACTIVE:
+        raise CampaignStateError(state=campaign.state, needed="active")
+    if local_day(clock.now(), campaign.timezone) != event.day:
+        raise EventClosed(day=event.day.isoformat())
+    resident = await Resident.get_or_none(id=resident_id, erased_at=None)
+    if resident is None:
+        raise NotFound("resident", "居民")
+    city = await Compound.filter(id=resident.compound_id).values_list("city_id", flat=True)
+    if not await CampaignCity.filter(campaign_id=campaign.id, city_id__in=list(city)).exists():
+        raise InvalidInput("resident", "not in this campaign's cities", "不在本活动的城市")
+    try:
+        async with in_transaction() as conn:
+            await CheckIn.create(
+                station_id=s.id,
+                resident_id=resident_id,
+                via=via,
+                created_at=clock.now(),
+                using_db=conn,
+            )
+            if s.points > 0:
+                await points_ledger.post(
+                    conn,
+                    resident_id=resident_id,
+                    delta=s.points,
+                    reason="check_in",
+                    key=f"checkin:{s.id}:{resident_id}",
+                    ref=f"event{event.id}:station{s.id}",
+                )
+    except IntegrityError:
+        if not await CheckIn.filter(station_id=s.id, resident_id=resident_id).exists():
+            raise
+        return CheckInOutcome(s.id, s.name, resident_id, new=False, points=0)
+    return CheckInOutcome(s.id, s.name, resident_id, new=True, points=s.points)
+
+
+@dataclass(frozen=True)
+class Participation:
+    stations: list[dict[str, object]]  # id, name, points, check_ins
+    routes: list[dict[str, object]]  # id, name, group, distance_m, finishers
+    participants: int
+
+
+async def participation(*, event_id: int) -> Participation:
+    """Counts per station and per route, for the organizer after the event."""
+    await _event(event_id)
+    stations = (
+        await EventStation.filter(event_id=event_id)
+        .annotate(check_ins=Count("check_ins"))
+        .order_by("id")
+        .values("id", "name", "points", "check_ins")
+    )
+    routes = (
+        await EventRoute.filter(event_id=event_id)
+        .annotate(finishers=Count("finishes"))
+        .order_by("id")
+        .values("id", "name", "group", "distance_m", "finishers")
+    )
+    people = set(
+        await CheckIn.filter(station__event_id=event_id).values_list("resident_id", flat=True)
+    )
+    people |= set(await EventFinish.filter(event_id=event_id).values_list("resident_id", flat=True))
+    return Participation(stations=list(stations), routes=list(routes), participants=len(people))
+
+
+@dataclass(frozen=True)
+class Followed:
+    """A participant's track of the event day that follows a route (found by the integration,
+    which reads the recordings)."""
+
+    resident_id: int
+    route_id: int
+    online_m: int  # what the following runs already earned online that day
+    online_fen: int
+
+
+async def settle(*, event_id: int, followed: Sequence[Followed]) -> int:
+    """Credit every participant once: flat, or the distance of the route they followed.
+    Returns how many contributions were written (0 on a repeat)."""
+    event = await _event(event_id)
+    campaign = await get_campaign(campaign_id=event.campaign_id)
+    if campaign.state not in (CampaignState.ACTIVE, CampaignState.CLOSED):
+        raise CampaignStateError(state=campaign.state, needed="active")
+    routes = {r.id: r for r in await EventRoute.filter(event_id=event_id)}
+    by_resident: dict[int, Followed] = {}
+    for f in followed:
+        best = by_resident.get(f.resident_id)
+        if f.route_id in routes and (
+            best is None or routes[f.route_id].distance_m > routes[best.route_id].distance_m
+        ):
+            by_resident[f.resident_id] = f
+    checked = set(
+        await CheckIn.filter(station__event_id=event_id).values_list("resident_id", flat=True)
+    )
+    written = 0
+    for rid in sorted({int(str(r)) for r in checked} | set(by_resident)):
+        resident = await Resident.get(id=rid)
+        done_route = by_resident.get(rid)
+        metres, value, sport, route_id = 0, 0, "event", None
+        if event.credit_mode == "route":
+            if done_route is None:
+                continue  # took part at the stations only: counted, not credited
+            route = routes[done_route.route_id]
+            route_id, sport = route.id, route.sport
+            metres = max(route.distance_m - done_route.online_m, 0)
+            async with in_transaction() as conn:
+                full = await offline_value(conn, campaign.id, route.sport, route.distance_m)
+            value = max(full - done_route.online_fen, 0)
+        else:
+            value = event.participant_fen
+            route_id = done_route.route_id if done_route is not None else None
+        async with in_transaction() as conn:
+            done = await credit_offline(
+                conn,
+                campaign_id=campaign.id,
+                resident=resident,
+                day=event.day,
+                sport=sport,
+                metres=metres,
+                value=value,
+                key=f"event:{event_id}:resident:{rid}",
+            )
+            if done is not None:
+                await EventFinish.create(
+                    event_id=event_id,
+                    resident_id=rid,
+                    route_id=route_id,
+                    metres=metres,
+                    value_fen=value,
+                    using_db=conn,
+                )
+                written += 1
+    await Event.filter(id=event_id, settled_at=None).update(settled_at=clock.now())
+    return written
+
+
+async def offline_totals(*, campaign_id: int) -> dict[str, int]:
+    """What offline participation added to a campaign (shown to partners beside the runs)."""
+    rows = await Contribution.filter(campaign_id=campaign_id, kind="offline").values(
+        "metres", "value_fen", "funded_fen", "resident_ref"
+    )
+    return {
+        "entries": len(rows),
+        "participants": len({r["resident_ref"] for r in rows}),
+        "metres": sum(r["metres"] for r in rows),
+        "value_fen": sum(r["value_fen"] for r in rows),
+        "funded_fen": sum(r["funded_fen"] for r in rows),
+    }
+
+
+def event_open(event: Event, tz: str, now: datetime | None = None) -> bool:
+    return local_day(now or clock.now(), tz) == event.day
