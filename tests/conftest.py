@@ -17,6 +17,9 @@ from warmrun.platform import clock
 
 DATA = Path(__file__).parent / "data" / "tracks"
 TABLES = [
+    "notification",
+    "badge_award",
+    "badge",
     "event_finish",
     "check_in",
     "event_station",

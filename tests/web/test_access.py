@@ -95,6 +95,13 @@ ALLOWED: dict[str, set[str]] = {
     "POST /api/v1/events/{event_id:int}/checkins": {"admin"},
     "POST /api/v1/events/{event_id:int}/settle": {"admin"},
     "GET /api/v1/me/member-code": {"resident", "other_resident"},
+    "GET /api/v1/me/badges": {"resident", "other_resident"},
+    "GET /api/v1/me/impact-card.png": {"resident", "other_resident"},
+    "GET /api/v1/campaigns/{code}/compounds/{compound_id:int}/impact-card.png": PUBLIC,
+    "GET /api/v1/me/notifications": {"resident", "other_resident"},
+    "POST /api/v1/me/notifications/read": {"resident", "other_resident"},
+    "POST /api/v1/campaigns/{code}/badges": {"admin"},
+    "POST /api/v1/campaigns/{code}/badges/defaults": {"admin"},
     "GET /api/v1/webhooks/strava": PUBLIC,
     "POST /api/v1/webhooks/strava": PUBLIC,
     "GET /api/v1/me/strava": {"resident", "other_resident"},
@@ -121,6 +128,7 @@ ALLOWED: dict[str, set[str]] = {
     "GET /me/account": ALL,
     "POST /me/account": ALL,
     "GET /me/strava": {"resident", "other_resident"},
+    "GET /me/card": {"resident", "other_resident"},
     "GET /checkin/{token}": {"resident", "other_resident"},
     "POST /checkin/{token}": {"resident", "other_resident"},
     "GET /events/{event_id:int}/print": {"admin"},
@@ -143,7 +151,8 @@ ALLOWED: dict[str, set[str]] = {
 DENIED = {401, 403, 404}
 # Query strings some routes need to get past their own checks.
 QUERIES = {
-    "GET /api/v1/webhooks/strava": f"?hub.mode=subscribe&hub.challenge=c&hub.verify_token={VERIFY}"
+    "GET /api/v1/me/impact-card.png": "?campaign=warm",
+    "GET /api/v1/webhooks/strava": f"?hub.mode=subscribe&hub.challenge=c&hub.verify_token={VERIFY}",
 }
 
 
@@ -202,6 +211,12 @@ def bodies(site: Any, values: dict[str, Any]) -> dict[str, Any]:
         "POST /api/v1/events/{event_id:int}/routes": {"name": "x", "group": "adult", "gpx": "x"},
         "POST /api/v1/events/{event_id:int}/stations": {"name": "x"},
         "POST /api/v1/checkins": {"token": "x"},
+        "POST /api/v1/campaigns/{code}/badges": {
+            "code": "x",
+            "name_zh": "x",
+            "name_en": "x",
+            "kind": "first_run",
+        },
         "POST /api/v1/events/{event_id:int}/checkins": {"station_id": 1, "member_code": "1-0000"},
         "POST /api/v1/setup/staff": {
             "email": "x@example.org",
@@ -261,6 +276,7 @@ async def test_no_one_reads_or_changes_what_is_not_theirs(integrated: Web) -> No
         "event_id": event.id,
         "station_id": station.id,
         "token": "not-a-station-code",
+        "compound_id": web.site.compound,
     }
     campaign_paths = {"/api/v1/campaigns/{code}", "/c/{code}", "/partner/{code}", "/setup/{code}"}
     # Requests that would end a session or change data run only for visitors who must be

@@ -17,7 +17,7 @@ from tortoise.exceptions import IntegrityError
 from tortoise.functions import Count
 from tortoise.transactions import in_transaction
 
-from warmrun.platform import clock, points_ledger
+from warmrun.platform import badges, clock, points_ledger
 from warmrun.platform.campaigns import get_campaign
 from warmrun.platform.crediting import credit_offline, local_day, offline_value
 from warmrun.platform.errors import CampaignStateError, EventClosed, InvalidInput, NotFound
@@ -169,6 +169,7 @@ async def check_in(*, station_id: int, resident_id: int, via: str) -> CheckInOut
         if not await CheckIn.filter(station_id=s.id, resident_id=resident_id).exists():
             raise
         return CheckInOutcome(s.id, s.name, resident_id, new=False, points=0)
+    await badges.refresh(resident_id=resident_id)
     return CheckInOutcome(s.id, s.name, resident_id, new=True, points=s.points)
 
 

@@ -744,3 +744,62 @@ class EventFinish(Model):
     class Meta:
         table = "event_finish"
         unique_together = (("event", "resident"),)
+
+
+class Badge(Model):
+    # A campaign's badge: a rule kind with a threshold (see badge_rules), and points it awards.
+
+    id = fields.IntField(primary_key=True)
+    campaign_id: int
+    campaign: fields.ForeignKeyRelation[Campaign] = fields.ForeignKeyField(
+        "models.Campaign", related_name="badges", on_delete=fields.CASCADE
+    )
+    code = fields.CharField(max_length=32)
+    name_zh = fields.CharField(max_length=64)
+    name_en = fields.CharField(max_length=64)
+    kind = fields.CharField(max_length=16)
+    threshold = fields.IntField(default=1)
+    points = fields.IntField(default=0)
+
+    class Meta:
+        table = "badge"
+        unique_together = (("campaign", "code"),)
+
+
+class BadgeAward(Model):
+    # A resident holds a badge while revoked_at is null; a revoked badge earned again gets a
+    # new round (its points keys carry the round).
+
+    id = fields.IntField(primary_key=True)
+    badge_id: int
+    badge: fields.ForeignKeyRelation[Badge] = fields.ForeignKeyField(
+        "models.Badge", related_name="awards", on_delete=fields.CASCADE
+    )
+    resident_id: int
+    resident: fields.ForeignKeyRelation[Resident] = fields.ForeignKeyField(
+        "models.Resident", related_name="badges", on_delete=fields.RESTRICT
+    )
+    round = fields.IntField(default=0)
+    awarded_at = fields.DatetimeField()
+    revoked_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "badge_award"
+        unique_together = (("badge", "resident", "round"),)
+
+
+class Notification(Model):
+    # In-app notices for a resident (badge earned, run flagged or reviewed, pickup code ready).
+
+    id = fields.IntField(primary_key=True)
+    resident_id: int
+    resident: fields.ForeignKeyRelation[Resident] = fields.ForeignKeyField(
+        "models.Resident", related_name="notifications", on_delete=fields.CASCADE
+    )
+    kind = fields.CharField(max_length=32)
+    params: fields.Field[dict[str, object]] = fields.JSONField(default=dict)
+    created_at = fields.DatetimeField()
+    read_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "notification"

@@ -11,7 +11,7 @@ from tortoise.exceptions import IntegrityError
 from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
-from warmrun.platform import clock, points_ledger
+from warmrun.platform import clock, notices, points_ledger
 from warmrun.platform.errors import (
     InvalidInput,
     NotFound,
@@ -122,6 +122,14 @@ async def redeem(
                 slot=slot,
                 created_at=clock.now(),
                 using_db=conn,
+            )
+            await notices.notify(
+                conn,
+                resident_id,
+                "pickup_ready",
+                code=code,
+                reward_zh=reward.name_zh,
+                reward_en=reward.name_en,
             )
     except IntegrityError:
         # A concurrent retry with the same key won: return its redemption.

@@ -17,6 +17,7 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
+from warmrun.platform import badges, notices
 from warmrun.platform.crediting import credit, reverse
 from warmrun.platform.errors import DuplicateRun, NotFound, ReviewNotAllowed
 from warmrun.platform.geo import encode_polyline, haversine_m, simplify
@@ -139,6 +140,8 @@ async def record_run(
                 run_id=run.id, format=file_format, size=len(data), data=compressed, using_db=conn
             )
             outcome = RunOutcome(run=run)
+            if verdict == Verdict.FLAGGED:
+                await notices.notify(conn, resident_id, "run_flagged", run_id=run.id)
             if verdict == Verdict.ACCEPTED:
                 done = await credit(conn, run, resident)
                 outcome.credited_m, outcome.value_fen = done.credited_m, done.value_fen
@@ -151,6 +154,8 @@ async def record_run(
         if won is None:
             raise
         return RunOutcome(run=won, existing=True)
+    if outcome.campaigns:
+        await badges.refresh(resident_id=resident_id)
     return outcome
 
 
@@ -197,6 +202,7 @@ async def withdraw(*, run_id: int, drop_track: bool) -> Run:
             updates["line"] = ""
             await RunFile.filter(run_id=run_id).using_db(conn).delete()
         await Run.filter(id=run_id).using_db(conn).update(**updates)
+    await badges.refresh(resident_id=run.resident_id)
     return await Run.get(id=run_id)
 
 
@@ -251,6 +257,7 @@ async def _flag_shared(conn: BaseDBAsyncClient, other: Run) -> None:
             .using_db(conn)
             .update(verdict=Verdict.FLAGGED.value, reasons=reasons)
         )
+        await notices.notify(conn, other.resident_id, "run_flagged", run_id=other.id)
 
 
 async def review(*, run_id: int, accept: bool, note: str = "") -> Run:
@@ -282,6 +289,15 @@ async def review(*, run_id: int, accept: bool, note: str = "") -> Run:
             run.verdict = verdict.value
             resident = await Resident.filter(id=run.resident_id).using_db(conn).get()
             await credit(conn, run, resident)
+        await notices.notify(
+            conn,
+            run.resident_id,
+            "run_reviewed",
+            run_id=run.id,
+            verdict_zh="已计入" if accept else "未通过",
+            verdict_en="accepted" if accept else "not accepted",
+        )
+    await badges.refresh(resident_id=run.resident_id)
     return await Run.get(id=run_id)
 
 

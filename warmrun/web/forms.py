@@ -223,3 +223,25 @@ class ScanCheckIn(Form):
 class StaffCheckIn(Form):
     station_id: int = Field(ge=1, le=2**31 - 1)
     member_code: str = Field(min_length=3, max_length=20)
+
+
+class NewBadge(Form):
+    code: str = Field(min_length=1, max_length=32, pattern=r"^[a-z0-9-]+$")
+    name_zh: str = Field(min_length=1, max_length=64)
+    name_en: str = Field(min_length=1, max_length=64)
+    kind: Literal[
+        "first_run",
+        "distance_km",
+        "first_check_in",
+        "all_stations",
+        "all_cities",
+        "family_run",
+        "early_bird",
+        "streak_weeks",
+    ]
+    threshold: int = Field(1, ge=0, le=100_000)
+    points: int = Field(0, ge=0, le=10_000)
+
+
+class CardQuery(Form):
+    campaign: str = Field(min_length=1, max_length=64)

@@ -24,6 +24,7 @@ from warmrun.web.pages.public import (
 )
 from warmrun.web.pages.resident import (
     account_page,
+    card_page,
     me_page,
     points_page,
     redemption_page,
@@ -67,6 +68,7 @@ def routes() -> list[Route]:
         ),
         Route("/me/account", page(Access.SIGNED_IN, account_page, form=True), methods=both),
         Route("/me/strava", page(Access.RESIDENT, strava_page, form=True), methods=both),
+        Route("/me/card", page(Access.RESIDENT, card_page), methods=get),
         Route("/checkin/{token}", page(Access.RESIDENT, checkin_page, form=True), methods=both),
         Route("/events/{event_id:int}/print", page(Access.ORGANIZER, print_page), methods=get),
         Route("/strava/connect", page(Access.RESIDENT, strava_connect), methods=get),

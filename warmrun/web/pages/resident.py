@@ -10,7 +10,7 @@ from starlette.responses import Response
 from warmrun.integrations.importer import map_line
 from warmrun.leaderboard.boards import Boards
 from warmrun.leaderboard.relay import clocks
-from warmrun.platform import accounts, clock, rewards, views
+from warmrun.platform import accounts, badges, clock, notices, rewards, views
 from warmrun.platform.errors import (
     InvalidInput,
     NotFound,
@@ -44,6 +44,8 @@ async def me_page(p: Page, _: dict[str, Any]) -> Response:
         ranks=dict(ranks),
         balance=points.balance,
         member_code=member_code(str(p.settings.secret_key), rid),
+        badges=[b for b in await badges.of_resident(resident_id=rid) if b["held"]],
+        notices=(await notices.of_resident(resident_id=rid, lang=p.lang, limit=5))[0],
     )
 
 
@@ -130,3 +132,7 @@ async def account_page(p: Page, data: dict[str, Any]) -> Response:
         except WarmrunError as exc:
             error = exc.message(p.lang)
     return p.render("account.html", status=400 if error else 200, error=error)
+
+
+async def card_page(p: Page, _: dict[str, Any]) -> Response:
+    return p.render("card.html", impact=await views.impact(resident_id=p.resident_id()))
