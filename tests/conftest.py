@@ -17,6 +17,8 @@ from warmrun.platform import clock
 
 DATA = Path(__file__).parent / "data" / "tracks"
 TABLES = [
+    "challenge_team",
+    "challenge",
     "notification",
     "badge_award",
     "badge",

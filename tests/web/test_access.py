@@ -15,7 +15,7 @@ import pytest
 from tests.web.conftest import VERIFY, Web, sign_in
 from tests.web.test_rewards_and_review import earn
 from tests.web.test_runs import RUN_GPX, files
-from warmrun.platform import events, views
+from warmrun.platform import challenges, events, views
 from warmrun.web.pages import routes as page_routes
 from warmrun.web.routes import api
 
@@ -102,6 +102,9 @@ ALLOWED: dict[str, set[str]] = {
     "POST /api/v1/me/notifications/read": {"resident", "other_resident"},
     "POST /api/v1/campaigns/{code}/badges": {"admin"},
     "POST /api/v1/campaigns/{code}/badges/defaults": {"admin"},
+    "POST /api/v1/campaigns/{code}/challenges": {"admin"},
+    "GET /api/v1/challenges/{challenge_id:int}": PUBLIC,
+    "POST /api/v1/challenges/{challenge_id:int}/settle": {"admin"},
     "GET /api/v1/webhooks/strava": PUBLIC,
     "POST /api/v1/webhooks/strava": PUBLIC,
     "GET /api/v1/me/strava": {"resident", "other_resident"},
@@ -211,6 +214,13 @@ def bodies(site: Any, values: dict[str, Any]) -> dict[str, Any]:
         "POST /api/v1/events/{event_id:int}/routes": {"name": "x", "group": "adult", "gpx": "x"},
         "POST /api/v1/events/{event_id:int}/stations": {"name": "x"},
         "POST /api/v1/checkins": {"token": "x"},
+        "POST /api/v1/campaigns/{code}/challenges": {
+            "name": "x",
+            "compound_ids": [site.compound, site.other_compound],
+            "starts_on": "2025-11-01",
+            "ends_on": "2025-11-30",
+            "target_m_per_household": 1000,
+        },
         "POST /api/v1/campaigns/{code}/badges": {
             "code": "x",
             "name_zh": "x",
@@ -266,6 +276,14 @@ async def test_no_one_reads_or_changes_what_is_not_theirs(integrated: Web) -> No
         campaign_id=campaign.id, city_id=web.site.city, name="e", day=date(2025, 11, 1)
     )
     station = await events.add_station(event_id=event.id, name="s", points=1)
+    challenge = await challenges.create_challenge(
+        campaign_id=campaign.id,
+        name="c",
+        compound_ids=[web.site.compound, web.site.other_compound],
+        starts_on=date(2025, 11, 1),
+        ends_on=date(2025, 11, 30),
+        target_m_per_household=1000,
+    )
     values = {
         "run_id": run_id,
         "code": code,
@@ -277,6 +295,7 @@ async def test_no_one_reads_or_changes_what_is_not_theirs(integrated: Web) -> No
         "station_id": station.id,
         "token": "not-a-station-code",
         "compound_id": web.site.compound,
+        "challenge_id": challenge.id,
     }
     campaign_paths = {"/api/v1/campaigns/{code}", "/c/{code}", "/partner/{code}", "/setup/{code}"}
     # Requests that would end a session or change data run only for visitors who must be

@@ -803,3 +803,41 @@ class Notification(Model):
 
     class Meta:
         table = "notification"
+
+
+class Challenge(Model):
+    # Compounds grouped for a period against a per-household target (see challenge_rules).
+
+    id = fields.IntField(primary_key=True)
+    campaign_id: int
+    campaign: fields.ForeignKeyRelation[Campaign] = fields.ForeignKeyField(
+        "models.Campaign", related_name="challenges", on_delete=fields.CASCADE
+    )
+    name = fields.CharField(max_length=128)
+    starts_on = fields.DateField()
+    ends_on = fields.DateField()
+    target_m_per_household = fields.IntField()
+    person_cap_m = fields.IntField(null=True)
+    points_per_km = fields.IntField(default=0)
+    weekly_cap_m = fields.IntField(default=20_000)
+    decline_permille = fields.IntField(default=500)
+    settled_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "challenge"
+
+
+class ChallengeTeam(Model):
+    id = fields.IntField(primary_key=True)
+    challenge_id: int
+    challenge: fields.ForeignKeyRelation[Challenge] = fields.ForeignKeyField(
+        "models.Challenge", related_name="teams", on_delete=fields.CASCADE
+    )
+    compound_id: int
+    compound: fields.ForeignKeyRelation[Compound] = fields.ForeignKeyField(
+        "models.Compound", related_name="challenges", on_delete=fields.RESTRICT
+    )
+
+    class Meta:
+        table = "challenge_team"
+        unique_together = (("challenge", "compound"),)

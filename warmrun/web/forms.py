@@ -245,3 +245,15 @@ class NewBadge(Form):
 
 class CardQuery(Form):
     campaign: str = Field(min_length=1, max_length=64)
+
+
+class NewChallenge(Form):
+    name: str = Field(min_length=1, max_length=128)
+    compound_ids: list[int] = Field(min_length=2, max_length=50)
+    starts_on: date
+    ends_on: date
+    target_m_per_household: int = Field(ge=1, le=10**7)
+    person_cap_m: int | None = Field(None, ge=1, le=10**7)
+    points_per_km: int = Field(0, ge=0, le=1000)
+    weekly_cap_m: int = Field(20_000, ge=0, le=10**7)
+    decline_permille: int = Field(500, ge=0, le=1000)

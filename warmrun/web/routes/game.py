@@ -9,8 +9,8 @@ from starlette.responses import Response
 
 from warmrun.leaderboard.boards import Boards
 from warmrun.leaderboard.relay import clocks
-from warmrun.platform import badges, clock, notices, views
-from warmrun.platform.errors import NotFound
+from warmrun.platform import accounts, badges, challenges, clock, notices, views
+from warmrun.platform.errors import Forbidden, NotFound
 from warmrun.web import cards, forms, i18n
 from warmrun.web.endpoints import Access, Ctx
 from warmrun.web.routes import api
@@ -170,3 +170,75 @@ async def compound_card(ctx: Ctx) -> Response:
         footer=FOOTER_ZH if zh else FOOTER_EN,
     )
     return _png(await asyncio.to_thread(cards.render, card), f"warmrun-compound-{area.id}.png")
+
+
+def _standings_view(s: challenges.Standings) -> dict[str, Any]:
+    c = s.challenge
+    return {
+        "challenge": {
+            "id": c.id,
+            "name": c.name,
+            "starts_on": c.starts_on,
+            "ends_on": c.ends_on,
+            "target_m_per_household": c.target_m_per_household,
+            "person_cap_m": c.person_cap_m,
+            "settled_at": c.settled_at,
+        },
+        "teams": [
+            {
+                "rank": i,
+                "compound_id": t.compound_id,
+                "compound": s.names[t.compound_id],
+                "counted_m": t.counted_m,
+                "households": t.households,
+                "per_household_m": t.per_household_mm / 1000,
+                "target_permille": t.target_permille,
+            }
+            for i, t in enumerate(s.teams, start=1)
+        ],
+    }
+
+
+@api.route(
+    "POST",
+    "/api/v1/campaigns/{code}/challenges",
+    access=Access.ORGANIZER,
+    tag="game",
+    body=forms.NewChallenge,
+    summary="Group compounds for a period against a per-household target",
+)
+async def new_challenge(ctx: Ctx) -> dict[str, Any]:
+    c = await views.campaign_summary(code=ctx.path["code"])
+    for compound_id in ctx.body.compound_ids:
+        city = await views.compound_city(compound_id=compound_id)
+        if city is None or not await accounts.covers_city(ctx.me(), city):
+            raise Forbidden()
+    made = await challenges.create_challenge(campaign_id=c.id, **ctx.body.model_dump())
+    return _standings_view(await challenges.standings(challenge_id=made.id))
+
+
+@api.route(
+    "GET",
+    "/api/v1/challenges/{challenge_id:int}",
+    access=Access.PUBLIC,
+    tag="game",
+    summary="A challenge's standings: per-household scores, each resident counted up to the cap",
+)
+async def challenge_standings(ctx: Ctx) -> dict[str, Any]:
+    return _standings_view(await challenges.standings(challenge_id=ctx.path["challenge_id"]))
+
+
+@api.route(
+    "POST",
+    "/api/v1/challenges/{challenge_id:int}/settle",
+    access=Access.ORGANIZER,
+    tag="game",
+    summary="After the end: post every participant's challenge points (once)",
+)
+async def settle_challenge(ctx: Ctx) -> dict[str, Any]:
+    s = await challenges.standings(challenge_id=ctx.path["challenge_id"])
+    for compound_id in s.names:
+        city = await views.compound_city(compound_id=compound_id)
+        if city is None or not await accounts.covers_city(ctx.me(), city):
+            raise Forbidden()
+    return {"points": await challenges.settle(challenge_id=s.challenge.id)}
