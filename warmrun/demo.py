@@ -9,7 +9,7 @@ from importlib import resources
 from warmrun.config import Settings
 from warmrun.integrations.importer import FileOutcome, import_bytes
 from warmrun.integrations.synthetic import synthetic_run_gpx
-from warmrun.platform import accounts, campaigns, rewards
+from warmrun.platform import accounts, badges, campaigns, rewards
 from warmrun.platform.models import Account, CampaignState, Resident, Reward, Role
 
 CAMPAIGN_CODE = "four-city-warm-run-2025"
@@ -78,6 +78,7 @@ async def run_demo(settings: Settings) -> DemoResult:
     await campaigns.add_pledge(
         campaign_id=campaign.id, sponsor="天骄智慧服务 Tianjiao", cap_fen=5_000_000
     )
+    await badges.install_defaults(campaign_id=campaign.id)
     if campaign.state == CampaignState.DRAFT:
         await campaigns.advance(campaign_id=campaign.id, to=CampaignState.ACTIVE)
 
