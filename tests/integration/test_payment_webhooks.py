@@ -174,3 +174,44 @@ async def test_a_database_error_other_than_a_repeated_event_answers_500_so_strip
             again = await fake.deliver(client, "/api/v1/webhooks/stripe", event)
     assert again.status_code == 200 and again.json()["outcome"] == "paid"
     assert (await Payment.get(id=p.id)).state == "paid"
+
+
+BAD_DELIVERIES = ["tampered", "wrong secret", "stale", "future", "missing", "non-UTF-8", "not JSON"]
+
+
+@pytest.mark.parametrize("case", BAD_DELIVERIES)
+async def test_a_delivery_that_does_not_verify_is_a_400_and_writes_nothing(
+    tmp_path: Path, database: str, case: str
+) -> None:
+    import time
+
+    import stripe
+
+    fake = FakeStripe(api_key=API_KEY, webhook_secret=SECRET)
+    cfg = StripeSettings(secret_key=Secret(API_KEY), webhook_secrets=(SECRET,), api_base="http://x")
+    event = {"id": "evt_bad", "type": "checkout.session.completed", "data": {"object": {}}}
+    body, header = fake.signed(event)
+    now = int(time.time())
+
+    def sign(raw: bytes, secret: str = SECRET, at: int = now) -> str:
+        return str(
+            stripe.WebhookSignature.generate_signature_header(raw.decode("latin-1"), secret, at)
+        )
+
+    raw, headers = {
+        "tampered": (body.replace(b"evt_bad", b"evt_odd"), {"Stripe-Signature": header}),
+        "wrong secret": (body, {"Stripe-Signature": sign(body, "whsec_other")}),
+        "stale": (body, {"Stripe-Signature": sign(body, at=now - 3600)}),
+        "future": (body, {"Stripe-Signature": sign(body, at=now + 3600)}),
+        "missing": (body, {}),
+        "non-UTF-8": (b"\xff\xfe{}", {"Stripe-Signature": sign(b"\xff\xfe{}")}),
+        "not JSON": (b"not json", {"Stripe-Signature": sign(b"not json")}),
+    }[case]
+    settings = Settings(
+        home=tmp_path, database_url=database, redis_url=None, secret_key=Secret("k"), stripe=cfg
+    )
+    app = create_app(settings, migrate=False)
+    async with serving(app) as url, httpx.AsyncClient(base_url=url) as client:
+        r = await client.post("/api/v1/webhooks/stripe", content=raw, headers=headers)
+    assert r.status_code == 400 and r.json()["error"]["code"] == "webhook_rejected"
+    assert await ProviderEvent.all().count() == 0

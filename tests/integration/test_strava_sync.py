@@ -4,6 +4,7 @@ event life cycle through the arq queue, and one run arriving both as a file and 
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -20,6 +21,7 @@ from warmrun.config import Limits, Settings, StravaSettings
 from warmrun.integrations import jobs, strava_sync
 from warmrun.integrations.readers.registry import read_any
 from warmrun.integrations.strava_sync import Strava
+from warmrun.platform import clock
 from warmrun.platform.models import Contribution, Run, StravaAccount, StravaActivity
 from warmrun.platform.tracks import Track
 from warmrun.redis_server import EmbeddedRedis
@@ -142,3 +144,18 @@ async def test_a_deauthorization_confirmed_by_strava_forgets_the_athlete(env: En
     await jobs.enqueue_strava_event(jobs.queue(env.redis), env.fake.deauthorization_event(ATHLETE))
     await env.drain()
     assert await StravaAccount.all().count() == 0
+
+
+async def test_a_429_defers_the_job_until_the_next_quarter_hour(env: Env) -> None:
+    activity = env.fake.add_activity(ATHLETE, track_of(run_file(seed=11)))
+    now = datetime.now(UTC)
+    quarter = now.replace(minute=now.minute - now.minute % 15, second=0, microsecond=0)
+    base, t0 = quarter + timedelta(minutes=15, seconds=-0.8), time.monotonic()
+    clock.set_clock(lambda: base + timedelta(seconds=time.monotonic() - t0))
+    env.fake.requests.clear()
+    env.fake.times.clear()
+    env.fake.fail_next(1, 429)
+    await env.event(activity, "create")
+    await env.drain()
+    assert (await StravaActivity.get(id=activity)).status == "imported"
+    assert env.fake.times[1] - env.fake.times[0] >= 0.5  # nothing sent until the window opened
