@@ -175,3 +175,50 @@ async def test_a_route_file_that_is_not_gpx_is_a_clear_error(web: Web) -> None:
             },
         )
     assert r.status_code == 422 and r.json()["error"]["code"] == "invalid_input"
+
+
+async def test_an_organizer_runs_an_event_day_from_the_pages(web: Web) -> None:
+    clock.set_clock(lambda: EVENT_DAY)
+    async with web.signed_in("organizer") as org:
+        page = await org.get("/events")
+        token = form_token(page.text)
+        r = await org.post(
+            "/events",
+            data={
+                "csrf_token": token,
+                "campaign": web.site.campaign,
+                "city_id": str(web.site.city),
+                "name": "湿地公园公益跑",
+                "day": "2025-11-01",
+                "credit_mode": "flat",
+                "participant_fen": "300",
+            },
+        )
+        assert r.status_code == 303, r.text
+        url = r.headers["location"]
+        r = await org.post(
+            url, data={"csrf_token": token, "action": "station", "name": "急救教学", "points": "10"}
+        )
+        assert r.status_code == 303
+        r = await org.post(
+            url,
+            data={
+                "csrf_token": token,
+                "action": "route",
+                "name": "亲子路线",
+                "group": "family",
+                "sport": "walk",
+            },
+            files={"gpx": ("route.gpx", route_gpx().encode(), "application/gpx+xml")},
+        )
+        assert r.status_code == 303, r.text
+        shown = await org.get(url)
+        assert "急救教学" in shown.text and "亲子路线" in shown.text
+        bad = await org.post(
+            url,
+            data={"csrf_token": token, "action": "route", "name": "x", "group": "adult"},
+            files={"gpx": ("route.gpx", b"<html>not a route</html>", "text/html")},
+        )
+        assert bad.status_code == 422 and 'role="alert"' in bad.text
+        settled = await org.post(url, data={"csrf_token": token, "action": "settle"})
+        assert settled.status_code == 200 and 'id="settled"' in settled.text

@@ -11,7 +11,7 @@ from starlette.routing import Route
 
 from warmrun.web.endpoints import Access
 from warmrun.web.pages.base import error_page, page
-from warmrun.web.pages.events import checkin_page, print_page
+from warmrun.web.pages.events import checkin_page, event_page, events_page, print_page
 from warmrun.web.pages.public import (
     campaign_page,
     donate_page,
@@ -71,6 +71,10 @@ def routes() -> list[Route]:
         Route("/me/card", page(Access.RESIDENT, card_page), methods=get),
         Route("/checkin/{token}", page(Access.RESIDENT, checkin_page, form=True), methods=both),
         Route("/events/{event_id:int}/print", page(Access.ORGANIZER, print_page), methods=get),
+        Route("/events", page(Access.ORGANIZER, events_page, form=True), methods=both),
+        Route(
+            "/events/{event_id:int}", page(Access.ORGANIZER, event_page, form=True), methods=both
+        ),
         Route("/strava/connect", page(Access.RESIDENT, strava_connect), methods=get),
         Route("/strava/callback", page(Access.RESIDENT, strava_callback), methods=get),
         Route("/partner", page(Access.PARTNER, partner_home), methods=get),

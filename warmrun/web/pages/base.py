@@ -8,6 +8,7 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
+from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
@@ -135,11 +136,13 @@ def page(
     async def run(request: Request) -> Response:
         account, lang = await _context(request)
         p = Page(request, account, lang)
+        submitted: FormData | None = None
         try:
             data: dict[str, Any] = {}
             if request.method == "POST":
                 if form:
-                    data = {k: v for k, v in (await request.form()).multi_items()}
+                    submitted = await request.form()
+                    data = {k: v for k, v in submitted.multi_items()}
                 await check_csrf(request, account, str(data.get("csrf_token", "")) or None)
             authorise(access, account)
             check_path_ids(request)
@@ -148,6 +151,9 @@ def page(
             return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
         except WarmrunError as exc:
             return p.render("error.html", status=status_of(exc), error=exc.message(lang))
+        finally:
+            if submitted is not None:
+                await submitted.close()  # uploaded files' temporary files
 
     return run
 

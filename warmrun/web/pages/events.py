@@ -3,12 +3,21 @@ organizer's printable sheet of station codes."""
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
+from starlette.datastructures import UploadFile
 from starlette.responses import Response
 
-from warmrun.platform import accounts, events
-from warmrun.platform.errors import InvalidStationCode, NotFound, WarmrunError
+from warmrun.integrations.event_day import MAX_ROUTE_BYTES, parse_route_gpx, settle_event
+from warmrun.platform import accounts, events, views
+from warmrun.platform.errors import (
+    Forbidden,
+    InvalidInput,
+    InvalidStationCode,
+    NotFound,
+    WarmrunError,
+)
 from warmrun.platform.models import Event, EventStation, Resident
 from warmrun.web import codes
 from warmrun.web.errors import status_of
@@ -65,3 +74,95 @@ async def print_page(p: Page, _: dict[str, Any]) -> Response:
         token = codes.station_token(str(p.settings.secret_key), station_id=s.id, event=event, tz=tz)
         sheets.append({"station": s, "qr": qr_svg(f"{base}/checkin/{token}").decode()})
     return p.render("stations_print.html", event=event, sheets=sheets)
+
+
+async def events_page(p: Page, data: dict[str, Any]) -> Response:
+    """The organizer's event days: the list, and a new event in one of their cities."""
+    account = p.me()
+    scope = await accounts.organizer_city_ids(account)
+    error, status = None, 200
+    if p.request.method == "POST":
+        try:
+            city_id = form_int(data, "city_id") or 0
+            if scope is not None and city_id not in scope:
+                raise Forbidden()
+            campaign = await views.campaign_summary(code=str(data.get("campaign", "")))
+            try:
+                day = date.fromisoformat(str(data.get("day", "")))
+            except ValueError:
+                raise InvalidInput("day", "a date (YYYY-MM-DD)", "日期格式为 年-月-日") from None
+            event = await events.create_event(
+                campaign_id=campaign.id,
+                city_id=city_id,
+                name=str(data.get("name", "")).strip() or "—",
+                day=day,
+                place=str(data.get("place", "")),
+                credit_mode="route" if data.get("credit_mode") == "route" else "flat",
+                participant_fen=form_int(data, "participant_fen", required=False) or 0,
+            )
+            return p.redirect(f"/events/{event.id}")
+        except WarmrunError as exc:
+            error, status = exc.message(p.lang), status_of(exc)
+    query = Event.all() if scope is None else Event.filter(city_id__in=list(scope))
+    listed = await query.order_by("-day", "-id").limit(100)
+    places = await views.places(city_ids=scope)
+    cities = {(x.city_id, x.city_zh, x.city_en) for x in places}
+    return p.render(
+        "events.html",
+        status=status,
+        error=error,
+        events=listed,
+        campaigns=await views.campaign_list(),
+        cities=sorted(cities),
+    )
+
+
+async def event_page(p: Page, data: dict[str, Any]) -> Response:
+    """One event: its routes and stations with participation; add either; settle."""
+    event = await Event.get_or_none(id=p.request.path_params["event_id"])
+    if event is None or not await accounts.covers_city(p.me(), event.city_id):
+        raise NotFound("event", "活动日")
+    error, status, notice = None, 200, None
+    if p.request.method == "POST":
+        action = data.get("action")
+        try:
+            if action == "station":
+                await events.add_station(
+                    event_id=event.id,
+                    name=str(data.get("name", "")).strip() or "—",
+                    points=form_int(data, "points", required=False) or 0,
+                )
+            elif action == "route":
+                upload = data.get("gpx")
+                raw = (
+                    await upload.read(MAX_ROUTE_BYTES + 1)
+                    if isinstance(upload, UploadFile)
+                    else b""
+                )
+                points, length = parse_route_gpx(raw)
+                await events.add_route(
+                    event_id=event.id,
+                    name=str(data.get("name", "")).strip() or "—",
+                    group=str(data.get("group", "adult")),
+                    sport="walk" if data.get("sport") == "walk" else "run",
+                    points=points,
+                    distance_m=length,
+                )
+            elif action == "settle":
+                n = await settle_event(event_id=event.id, limits=p.settings.limits)
+                notice = n
+            else:
+                raise InvalidInput("action", "unknown", "未知操作")
+            if notice is None:
+                return p.redirect(f"/events/{event.id}")
+        except WarmrunError as exc:
+            error, status = exc.message(p.lang), status_of(exc)
+    counts = await events.participation(event_id=event.id)
+    return p.render(
+        "event.html",
+        status=status,
+        error=error,
+        settled=notice,
+        event=await Event.get(id=event.id),
+        counts=counts,
+    )
