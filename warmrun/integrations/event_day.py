@@ -8,7 +8,6 @@ follows a route when at least 80 % of the route's points lie within 50 m of it.
 from __future__ import annotations
 
 import asyncio
-import json
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -19,7 +18,7 @@ from defusedxml.common import DefusedXmlException
 
 from warmrun.config import Limits
 from warmrun.integrations.readers.registry import read_any
-from warmrun.integrations.strava_sync import track_from
+from warmrun.integrations.strava_sync import track_from_record
 from warmrun.platform import events, runs
 from warmrun.platform.errors import InvalidInput, InvalidTrack, NotFound
 from warmrun.platform.geo import decode_polyline, follows
@@ -60,15 +59,14 @@ def parse_route_gpx(data: bytes) -> tuple[list[tuple[float, float]], float]:
 
 async def _track_of(run_id: int, limits: Limits) -> Track | None:
     try:
-        data = await runs.original_bytes(run_id=run_id)
+        file_format, data = await runs.original_file(run_id=run_id)
     except NotFound:
         return None
 
     def read() -> Track | None:
-        if data.startswith(b'{"activity"'):  # a Strava record (see strava_sync)
-            record = json.loads(data)
+        if file_format == "strava":
             try:
-                return track_from(record["activity"], record["streams"])
+                return track_from_record(data)
             except InvalidTrack:
                 return None
         for parsed in read_any(data, "", limits):

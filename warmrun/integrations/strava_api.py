@@ -118,16 +118,17 @@ class RateGate:
         quarter, day = self._windows(now)
         raw = await cast(Awaitable[dict[bytes, bytes]], self.redis.hgetall(RATE_KEY))
         state = {k.decode(): v.decode() for k, v in raw.items()}
+        waits: list[datetime] = []
         for kind in ("all", "read") if read else ("all",):
-            if state.get(f"{kind}:quarter") == quarter:
-                used, limit = int(state[f"{kind}:used15"]), int(state[f"{kind}:limit15"])
-                if used >= limit - self.margin:
-                    return next_quarter_hour(now)
-            if state.get(f"{kind}:day") == day:
-                used, limit = int(state[f"{kind}:usedday"]), int(state[f"{kind}:limitday"])
-                if used >= limit - self.margin:
-                    return next_utc_day(now)
-        return None
+            for window, current, used, limit, reopens in (
+                ("quarter", quarter, "used15", "limit15", next_quarter_hour(now)),
+                ("day", day, "usedday", "limitday", next_utc_day(now)),
+            ):
+                if state.get(f"{kind}:{window}") != current:
+                    continue
+                if int(state[f"{kind}:{used}"]) >= int(state[f"{kind}:{limit}"]) - self.margin:
+                    waits.append(reopens)
+        return max(waits, default=None)
 
     async def record(self, headers: httpx.Headers, *, exhausted: bool = False) -> None:
         if self.redis is None:
@@ -141,9 +142,8 @@ class RateGate:
             )
             if limit is None or usage is None:
                 continue
-            used15 = (
-                limit[0] if exhausted and usage[0] < limit[0] and usage[1] < limit[1] else usage[0]
-            )
+            # A 429 closes the 15-minute window whatever its count said.
+            used15 = max(usage[0], limit[0]) if exhausted else usage[0]
             mapping.update(
                 {
                     f"{kind}:quarter": quarter,

@@ -262,6 +262,15 @@ def _record(activity: dict[str, Any], streams: dict[str, Any]) -> bytes:
     ).encode()
 
 
+def track_from_record(data: bytes) -> Track:
+    """The Track of a stored Strava record (what ``_record`` wrote)."""
+    try:
+        record = json.loads(data)
+        return track_from(record["activity"], record["streams"])
+    except (ValueError, KeyError, TypeError) as exc:
+        raise InvalidTrack() from exc
+
+
 async def _note(
     activity_id: int, account: StravaAccount, status: str, *, run_id: int | None, reason: str = ""
 ) -> None:

@@ -49,6 +49,18 @@ class Credit:
     campaigns: list[int] = field(default_factory=list)
 
 
+def _kcal(campaign: Campaign, resident: Resident, sport: str, metres: int) -> int:
+    mass = resident.body_mass_kg or campaign.default_body_mass_kg
+    return round(
+        kcal(
+            metres=metres,
+            sport=sport,
+            body_mass_kg=mass,
+            walking_factor=campaign.walking_factor_permille / 1000,
+        )
+    )
+
+
 def local_day(moment: datetime, tz: str) -> date:
     return moment.astimezone(ZoneInfo(tz)).date()
 
@@ -74,15 +86,7 @@ async def credit(conn: BaseDBAsyncClient, run: Run, resident: Resident) -> Credi
         if not campaign.starts_on <= day <= campaign.ends_on:
             continue
         sport = WALK if run.sport == HIKE else run.sport
-        mass = resident.body_mass_kg or campaign.default_body_mass_kg
-        kc = round(
-            kcal(
-                metres=run.credited_m,
-                sport=sport,
-                body_mass_kg=mass,
-                walking_factor=campaign.walking_factor_permille / 1000,
-            )
-        )
+        kc = _kcal(campaign, resident, sport, run.credited_m)
         rule = (
             await ConversionRule.filter(campaign_id=campaign_id, sport=sport).using_db(conn).first()
         )
@@ -338,15 +342,7 @@ async def credit_offline(
     if await Contribution.filter(idempotency_key=key).using_db(conn).exists():
         return None  # credited while we waited for the lock
     compound = await Compound.filter(id=resident.compound_id).using_db(conn).get()
-    mass = resident.body_mass_kg or campaign.default_body_mass_kg
-    kc = round(
-        kcal(
-            metres=metres,
-            sport=sport,
-            body_mass_kg=mass,
-            walking_factor=campaign.walking_factor_permille / 1000,
-        )
-    )
+    kc = _kcal(campaign, resident, sport, metres)
     contribution = await _append(
         conn,
         campaign,

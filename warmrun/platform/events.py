@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 
 from tortoise.exceptions import IntegrityError
 from tortoise.functions import Count
@@ -285,7 +285,3 @@ async def offline_totals(*, campaign_id: int) -> dict[str, int]:
         "value_fen": sum(r["value_fen"] for r in rows),
         "funded_fen": sum(r["funded_fen"] for r in rows),
     }
-
-
-def event_open(event: Event, tz: str, now: datetime | None = None) -> bool:
-    return local_day(now or clock.now(), tz) == event.day

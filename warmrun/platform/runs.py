@@ -312,8 +312,13 @@ async def store_line(*, run_id: int, line: str) -> None:
     await Run.filter(id=run_id, line="").update(line=line)
 
 
-async def original_bytes(*, run_id: int) -> bytes:
+async def original_file(*, run_id: int) -> tuple[str, bytes]:
+    """(format, bytes) of the run's original recording."""
     f = await RunFile.filter(run_id=run_id).first()
     if f is None:
         raise NotFound("run file", "原始文件")
-    return zlib.decompress(f.data)
+    return f.format, zlib.decompress(f.data)
+
+
+async def original_bytes(*, run_id: int) -> bytes:
+    return (await original_file(run_id=run_id))[1]

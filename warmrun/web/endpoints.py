@@ -149,6 +149,13 @@ async def resolve_account(request: Request) -> tuple[Account | None, bool]:
     return await accounts.session_account(session.account_id, session.epoch), False
 
 
+def site_url(request: Request) -> str:
+    """The site's public address (``WARMRUN_PUBLIC_URL``, or the request's), without a
+    trailing slash: for links sent out through payment providers, Strava and QR codes."""
+    settings: Settings = request.app.state.settings
+    return (settings.public_url or str(request.base_url)).rstrip("/")
+
+
 def csrf_binding(request: Request, account: Account | None) -> str | None:
     if account is not None:
         return f"a:{account.id}:{account.session_epoch}"

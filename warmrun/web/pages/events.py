@@ -15,7 +15,6 @@ from warmrun.platform.errors import (
     Forbidden,
     InvalidInput,
     InvalidStationCode,
-    NotFound,
     WarmrunError,
 )
 from warmrun.platform.models import Event, EventStation, Resident
@@ -23,7 +22,7 @@ from warmrun.web import codes
 from warmrun.web.errors import status_of
 from warmrun.web.pages.base import Page, form_int
 from warmrun.web.presenters import qr_svg
-from warmrun.web.routes.events import check_in_with_token
+from warmrun.web.routes.events import check_in_with_token, event_of, station_links
 
 
 async def checkin_page(p: Page, data: dict[str, Any]) -> Response:
@@ -64,15 +63,10 @@ async def checkin_page(p: Page, data: dict[str, Any]) -> Response:
 
 async def print_page(p: Page, _: dict[str, Any]) -> Response:
     """Every station's code of an event on one printable page, one station per sheet."""
-    event = await Event.get_or_none(id=p.request.path_params["event_id"])
-    if event is None or not await accounts.covers_city(p.me(), event.city_id):
-        raise NotFound("event", "活动日")
-    tz = await events.event_timezone(event)
-    base = (p.settings.public_url or str(p.request.base_url)).rstrip("/")
-    sheets = []
-    for s in await EventStation.filter(event_id=event.id).order_by("id"):
-        token = codes.station_token(str(p.settings.secret_key), station_id=s.id, event=event, tz=tz)
-        sheets.append({"station": s, "qr": qr_svg(f"{base}/checkin/{token}").decode()})
+    event = await event_of(p.me(), p.request.path_params["event_id"])
+    stations = await EventStation.filter(event_id=event.id).order_by("id")
+    links = await station_links(p.request, event, [s.id for s in stations])
+    sheets = [{"station": s, "qr": qr_svg(links[s.id]).decode()} for s in stations]
     return p.render("stations_print.html", event=event, sheets=sheets)
 
 
@@ -119,9 +113,7 @@ async def events_page(p: Page, data: dict[str, Any]) -> Response:
 
 async def event_page(p: Page, data: dict[str, Any]) -> Response:
     """One event: its routes and stations with participation; add either; settle."""
-    event = await Event.get_or_none(id=p.request.path_params["event_id"])
-    if event is None or not await accounts.covers_city(p.me(), event.city_id):
-        raise NotFound("event", "活动日")
+    event = await event_of(p.me(), p.request.path_params["event_id"])
     error, status, notice = None, 200, None
     if p.request.method == "POST":
         action = data.get("action")

@@ -11,6 +11,7 @@ from warmrun.integrations import strava_sync
 from warmrun.integrations.strava_api import StravaFailure, StravaRateLimited, StravaUnauthorized
 from warmrun.platform.errors import InvalidInput, WarmrunError
 from warmrun.platform.models import StravaAccount, StravaActivity
+from warmrun.web.endpoints import site_url
 from warmrun.web.pages.base import Page
 from warmrun.web.routes.strava import strava
 
@@ -22,8 +23,7 @@ def _states(p: Page) -> URLSafeTimedSerializer:
 
 
 def _callback_url(p: Page) -> str:
-    base = (p.settings.public_url or str(p.request.base_url)).rstrip("/")
-    return f"{base}/strava/callback"
+    return f"{site_url(p.request)}/strava/callback"
 
 
 async def _render(p: Page, *, error: str | None = None, status: int = 200) -> Response:

@@ -5,36 +5,40 @@ from __future__ import annotations
 
 from typing import Any
 
+from starlette.requests import Request
 from starlette.responses import Response
 
 from warmrun.integrations.event_day import parse_route_gpx, settle_event
 from warmrun.platform import accounts, events, views
 from warmrun.platform.errors import Forbidden, InvalidInput, NotFound
-from warmrun.platform.models import Event, EventRoute, EventStation, Resident
+from warmrun.platform.models import Account, Event, EventRoute, EventStation, Resident
 from warmrun.web import codes, forms
-from warmrun.web.endpoints import Access, Ctx
+from warmrun.web.endpoints import Access, Ctx, site_url
 from warmrun.web.presenters import qr_svg
 from warmrun.web.routes import api
 
 
-async def organizer_event(ctx: Ctx, event_id: int) -> Event:
-    """The event if the caller organizes its city (or is an admin); otherwise not found."""
+async def event_of(account: Account, event_id: int) -> Event:
+    """The event if ``account`` organizes its city (or is an admin); otherwise not found."""
     event = await Event.get_or_none(id=event_id)
-    if event is None or not await accounts.covers_city(ctx.me(), event.city_id):
+    if event is None or not await accounts.covers_city(account, event.city_id):
         raise NotFound("event", "活动日")
     return event
 
 
-def station_url(ctx: Ctx, token: str) -> str:
-    base = (ctx.settings.public_url or str(ctx.request.base_url)).rstrip("/")
-    return f"{base}/checkin/{token}"
+async def organizer_event(ctx: Ctx, event_id: int) -> Event:
+    return await event_of(ctx.me(), event_id)
 
 
-async def station_token(ctx: Ctx, station_id: int, event: Event) -> str:
+async def station_links(request: Request, event: Event, station_ids: list[int]) -> dict[int, str]:
+    """Each station's check-in address (what its QR code holds)."""
     tz = await events.event_timezone(event)
-    return codes.station_token(
-        str(ctx.settings.secret_key), station_id=station_id, event=event, tz=tz
-    )
+    secret = str(request.app.state.settings.secret_key)
+    base = site_url(request)
+    return {
+        sid: f"{base}/checkin/" + codes.station_token(secret, station_id=sid, event=event, tz=tz)
+        for sid in station_ids
+    }
 
 
 @api.route(
@@ -86,10 +90,8 @@ async def new_route(ctx: Ctx) -> dict[str, Any]:
 async def new_station(ctx: Ctx) -> dict[str, Any]:
     event = await organizer_event(ctx, ctx.path["event_id"])
     s = await events.add_station(event_id=event.id, name=ctx.body.name, points=ctx.body.points)
-    token = await station_token(ctx, s.id, event)
-    return {
-        "station": {"id": s.id, "name": s.name, "points": s.points, "url": station_url(ctx, token)}
-    }
+    url = (await station_links(ctx.request, event, [s.id]))[s.id]
+    return {"station": {"id": s.id, "name": s.name, "points": s.points, "url": url}}
 
 
 @api.route(
@@ -104,6 +106,7 @@ async def event_detail(ctx: Ctx) -> dict[str, Any]:
     stations = await EventStation.filter(event_id=event.id).order_by("id")
     routes = await EventRoute.filter(event_id=event.id).order_by("id")
     counts = await events.participation(event_id=event.id)
+    links = await station_links(ctx.request, event, [s.id for s in stations])
     return {
         "event": {
             "id": event.id,
@@ -130,7 +133,7 @@ async def event_detail(ctx: Ctx) -> dict[str, Any]:
                 "id": s.id,
                 "name": s.name,
                 "points": s.points,
-                "url": station_url(ctx, await station_token(ctx, s.id, event)),
+                "url": links[s.id],
             }
             for s in stations
         ],
@@ -151,7 +154,7 @@ async def station_qr(ctx: Ctx) -> Response:
     s = await EventStation.get_or_none(id=ctx.path["station_id"], event_id=event.id)
     if s is None:
         raise NotFound("station", "打卡点")
-    url = station_url(ctx, await station_token(ctx, s.id, event))
+    url = (await station_links(ctx.request, event, [s.id]))[s.id]
     return Response(qr_svg(url), media_type="image/svg+xml")
 
 

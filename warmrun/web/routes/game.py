@@ -172,6 +172,14 @@ async def compound_card(ctx: Ctx) -> Response:
     return _png(await asyncio.to_thread(cards.render, card), f"warmrun-compound-{area.id}.png")
 
 
+async def _organizes_all(ctx: Ctx, compound_ids: list[int]) -> None:
+    """Challenges span compounds: the caller must organize every one's city."""
+    for compound_id in compound_ids:
+        city = await views.compound_city(compound_id=compound_id)
+        if not await accounts.covers_city(ctx.me(), city):
+            raise Forbidden()
+
+
 def _standings_view(s: challenges.Standings) -> dict[str, Any]:
     c = s.challenge
     return {
@@ -209,10 +217,7 @@ def _standings_view(s: challenges.Standings) -> dict[str, Any]:
 )
 async def new_challenge(ctx: Ctx) -> dict[str, Any]:
     c = await views.campaign_summary(code=ctx.path["code"])
-    for compound_id in ctx.body.compound_ids:
-        city = await views.compound_city(compound_id=compound_id)
-        if city is None or not await accounts.covers_city(ctx.me(), city):
-            raise Forbidden()
+    await _organizes_all(ctx, ctx.body.compound_ids)
     made = await challenges.create_challenge(campaign_id=c.id, **ctx.body.model_dump())
     return _standings_view(await challenges.standings(challenge_id=made.id))
 
@@ -237,8 +242,5 @@ async def challenge_standings(ctx: Ctx) -> dict[str, Any]:
 )
 async def settle_challenge(ctx: Ctx) -> dict[str, Any]:
     s = await challenges.standings(challenge_id=ctx.path["challenge_id"])
-    for compound_id in s.names:
-        city = await views.compound_city(compound_id=compound_id)
-        if city is None or not await accounts.covers_city(ctx.me(), city):
-            raise Forbidden()
+    await _organizes_all(ctx, list(s.names))
     return {"points": await challenges.settle(challenge_id=s.challenge.id)}

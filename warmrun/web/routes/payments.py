@@ -14,7 +14,7 @@ from warmrun.platform import payments, settlement, views
 from warmrun.platform.errors import NotFound, NothingDue, PaymentsUnavailable
 from warmrun.platform.models import Payment, PaymentKind, PaymentState, SponsorPledge
 from warmrun.web import forms
-from warmrun.web.endpoints import Access, Ctx
+from warmrun.web.endpoints import Access, Ctx, site_url
 from warmrun.web.routes import api
 from warmrun.web.routes.campaigns import partner_campaign
 from warmrun.web.routes.organizer import whole_campaign
@@ -40,7 +40,7 @@ async def open_checkout(
     g: StripeGateway | None = request.app.state.stripe
     if g is None:
         raise PaymentsUnavailable()
-    base = (request.app.state.settings.public_url or str(request.base_url)).rstrip("/")
+    base = site_url(request)
     return await g.open_checkout(
         p,
         title=title,
