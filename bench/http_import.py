@@ -16,6 +16,7 @@ import argparse
 import asyncio
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -35,6 +36,22 @@ from warmrun.platform.models import Account, CampaignState, Role
 
 ROOT = Path(__file__).resolve().parents[1]
 POINTS = 3600
+
+
+def cpu_by_program() -> dict[str, float]:
+    """CPU seconds (user + system) of every process on the machine, summed by program name:
+    the app's workers, postgres and redis-server share the two cores with the clients."""
+    tick = os.sysconf("SC_CLK_TCK")
+    out: dict[str, float] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:
+            continue  # the process ended meanwhile
+        name = text[text.index("(") + 1 : text.rindex(")")]
+        fields = text[text.rindex(")") + 2 :].split()
+        out[name] = out.get(name, 0.0) + (int(fields[11]) + int(fields[12])) / tick
+    return out
 
 
 def pct(values: list[float], p: float) -> float:
@@ -196,10 +213,24 @@ def main() -> int:
                 time.sleep(0.1)
         # Warm-up (connections, caches), not measured.
         asyncio.run(load(base, tokens[-20:], files, len(tokens) - 20, 5, 4))
+        cpu_before, own_before = cpu_by_program(), os.times()
         latencies, errors, elapsed = asyncio.run(
             load(base, tokens[:-20], files, 0, args.seconds, args.clients)
         )
+        cpu_after, own_after = cpu_by_program(), os.times()
         rate = len(latencies) / elapsed
+        own = own_after.user + own_after.system - own_before.user - own_before.system
+        used = {k: v - cpu_before.get(k, 0.0) for k, v in cpu_after.items()}
+        cpu_ms = {
+            "app": sum(used.pop(k) for k in list(used) if k.startswith("python")) - own,
+            "clients": own,
+            "postgres": used.pop("postgres", 0.0),
+            "redis": used.pop("redis-server", 0.0),
+            "other": sum(v for v in used.values() if v > 0),
+        }
+        cpu_ms = {k: round(v * 1e3 / max(len(latencies), 1), 1) for k, v in cpu_ms.items()}
+        print(f"CPU per upload (ms): {cpu_ms}")
+        print(sorted(((round(v, 2), k) for k, v in used.items() if v > 0), reverse=True)[:8])
         p50, p99 = statistics.median(latencies), pct(latencies, 99)
         print(
             f"{len(latencies)} uploads in {elapsed:.1f} s from {args.clients} clients: "
@@ -216,6 +247,7 @@ def main() -> int:
             "clients": args.clients,
             "workers": args.workers,
             "postgres_fsync": fsync,
+            "cpu_ms_per_upload": cpu_ms,
         }
         print(json.dumps(result))
         return 0 if errors == 0 else 1
@@ -225,6 +257,7 @@ def main() -> int:
             server.wait(timeout=30)
         if pg_dir is not None:
             subprocess.run([str(ROOT / "scripts/postgres"), "stop", str(pg_dir)], check=False)
+        shutil.rmtree(home, ignore_errors=True)
 
 
 if __name__ == "__main__":

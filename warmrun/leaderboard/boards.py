@@ -1,243 +1,36 @@
-"""The Redis read model: the atomic apply script and the board reads.
+"""The Redis read model: atomic, idempotent updates and the board reads.
 
-Outbox entries are applied by a Lua script, up to a few hundred entries per call. It first
-records the entry ids in the campaign's ``applied`` set; a redelivered entry finds its id there
-and changes nothing. The script then reads each touched board once (ZMSCORE/HMGET), folds the
-entries in outbox order in Lua, and writes each board once (multi-member ZADD/ZREM/HSET): a
-handful of Redis commands per window and call instead of several per entry.
+Outbox entries are applied in batches by an optimistic transaction on one connection:
+
+1. ``WATCH`` the campaign's ``applied`` set, its rebuild flag and every key the batch changes,
+   then read in the same round trip which entries are already applied (SMISMEMBER) and the
+   current values the batch needs (ZMSCORE/HMGET, one command per key).
+2. Fold the new entries in outbox order, in Python, into final values per member.
+3. ``MULTI``, record the new entry ids in ``applied`` and write each key once (multi-member
+   ZADD/ZREM/HSET/HDEL), ``EXEC``.
+
+A redelivered entry finds its id in ``applied`` and changes nothing; the ids and the board
+changes commit together or not at all. Any other write to a watched key in between (a rebuild
+swapping boards in, a second relay) makes ``EXEC`` fail and the batch is read again. Redis then
+does only what a sorted set must (three skiplist moves per run, one per window) while the
+arithmetic runs in the relay's process, on the other core.
 """
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Awaitable, Iterator
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from typing import Any, cast
 
+import numpy as np
+import numpy.typing as npt
 from redis.asyncio import Redis
 
 from warmrun.leaderboard import keys
+from warmrun.leaderboard.resp import Channel, bulk, command, pack, pack_pairs
 
-# KEYS[1] = the campaign's applied set, KEYS[2] = its rebuild flag. Every other key is built
-# from ARGV[1], the campaign's key prefix: they all share its hash tag, so they sit in the same
-# Redis Cluster slot. ARGV[2] = number of entries, ARGV[3] = the windows of this call
-# (comma-separated), then 10 values per entry, the last a bit mask of its windows.
-APPLY = """
-local SHIFT = 67108864
-local prefix = ARGV[1]
-local n = tonumber(ARGV[2])
-local results = {}
-if redis.call('EXISTS', KEYS[2]) == 1 then
-  for e = 1, n do results[e] = -1 end
-  return results
-end
-
--- 1. Which entries are new: one SMISMEMBER and one SADD for the whole call.
-local ids = {}
-for e = 1, n do ids[e] = ARGV[3 + (e - 1) * 10 + 1] end
-local known = redis.call('SMISMEMBER', KEYS[1], unpack(ids))
-local fresh, new_ids, in_call = {}, {}, {}
-for e = 1, n do
-  local id = ids[e]
-  if known[e] == 1 or in_call[id] then
-    results[e] = 0
-  else
-    in_call[id] = true
-    results[e] = 1
-    new_ids[#new_ids + 1] = id
-    fresh[#fresh + 1] = e
-  end
-end
-if #new_ids == 0 then return results end
-redis.call('SADD', KEYS[1], unpack(new_ids))
-
--- 2. The new entries' values in parallel arrays, and their indices grouped by window.
-local names = {}
-for w in string.gmatch(ARGV[3], '[^,]+') do names[#names + 1] = w end
-local RID, CP, CITY, DELTA, T, STRAVA, HHP, HHC = {}, {}, {}, {}, {}, {}, {}, {}
-local by_window = {}
-for i = 1, #names do by_window[i] = {} end
-for _, e in ipairs(fresh) do
-  local b = 3 + (e - 1) * 10
-  RID[e], CP[e], CITY[e] = ARGV[b + 2], ARGV[b + 3], ARGV[b + 4]
-  DELTA[e], T[e] = tonumber(ARGV[b + 5]), tonumber(ARGV[b + 6])
-  STRAVA[e], HHP[e], HHC[e] = ARGV[b + 7] == '1', tonumber(ARGV[b + 8]), tonumber(ARGV[b + 9])
-  local mask = tonumber(ARGV[b + 10])
-  for i = 1, #names do
-    if bit.band(mask, bit.lshift(1, i - 1)) ~= 0 then
-      local list = by_window[i]
-      list[#list + 1] = e
-    end
-  end
-end
-
--- Multi-member reads and writes: a handful of commands per window instead of several per entry.
-local function mget(cmd, key, members)
-  local out = {}
-  if #members == 0 then return out end
-  local r = redis.call(cmd, key, unpack(members))
-  for i, m in ipairs(members) do
-    if r[i] then out[m] = tonumber(r[i]) end
-  end
-  return out
-end
-local function zwrite(key, values)  -- member -> score, or false to remove
-  local add, rem = {}, {}
-  for m, s in pairs(values) do
-    if s then
-      add[#add + 1] = s
-      add[#add + 1] = m
-    else
-      rem[#rem + 1] = m
-    end
-  end
-  if #add > 0 then redis.call('ZADD', key, unpack(add)) end
-  if #rem > 0 then redis.call('ZREM', key, unpack(rem)) end
-end
-local function hwrite(key, values)  -- field -> positive number, or false to remove
-  local set, del = {}, {}
-  for f, v in pairs(values) do
-    if v then
-      set[#set + 1] = f
-      set[#set + 1] = v
-    else
-      del[#del + 1] = f
-    end
-  end
-  if #set > 0 then redis.call('HSET', key, unpack(set)) end
-  if #del > 0 then redis.call('HDEL', key, unpack(del)) end
-end
-local function per(value, hh, scale)
-  if value > 0 and hh > 0 then return math.floor(value * scale / hh) end
-  return false
-end
-local function positive(v)
-  if v > 0 then return v end
-  return false
-end
-
--- Compound or city totals: current values read once, deltas added, written once.
-local function totals(board, per_household, sums)
-  local members = {}
-  for m in pairs(sums) do members[#members + 1] = m end
-  local old = mget('ZMSCORE', board, members)
-  local metres, ratio = {}, {}
-  for _, m in ipairs(members) do
-    local total = (old[m] or 0) + sums[m][1]
-    metres[m] = positive(total)
-    ratio[m] = per(total, sums[m][2], 1000)
-  end
-  zwrite(board, metres)
-  zwrite(per_household, ratio)
-end
-
-for wi, w in ipairs(names) do
-  local list = by_window[wi]
-  local R, RS, ACT = prefix .. ':R:m:' .. w, prefix .. ':RS:' .. w, prefix .. ':ACT:' .. w
-
-  -- Residents' current state. The Strava-only metres matter only when the visible score
-  -- alone cannot tell whether a resident is active, so they are read only then.
-  local rids, seen, needs_rs = {}, {}, {}
-  for _, e in ipairs(list) do
-    local rid = RID[e]
-    if rid ~= '' then
-      if not seen[rid] then
-        seen[rid] = true
-        rids[#rids + 1] = rid
-      end
-      if STRAVA[e] or DELTA[e] < 0 then needs_rs[rid] = true end
-    end
-  end
-  local scores = mget('ZMSCORE', R, rids)
-  local state, rs_fields = {}, {}
-  for _, rid in ipairs(rids) do
-    local s, vis, t = scores[rid], 0, -1
-    if s then
-      vis = math.floor(s / SHIFT)
-      t = SHIFT - 1 - (s - vis * SHIFT)
-    end
-    state[rid] = {vis = vis, t = t}
-    if vis <= 0 or needs_rs[rid] then rs_fields[#rs_fields + 1] = rid end
-  end
-  local rs = mget('HMGET', RS, rs_fields)
-  for _, rid in ipairs(rs_fields) do state[rid].str = rs[rid] or 0 end
-
-  local board, strava = {}, {}
-  local pc, cc, ap, ac = {}, {}, {}, {}
-  for _, e in ipairs(list) do
-    local rid, cp, city, delta = RID[e], CP[e], CITY[e], DELTA[e]
-    local d = 0  -- change in the number of active residents
-    if rid ~= '' then
-      local st = state[rid]
-      local vis, str = st.vis, st.str
-      local new_vis, new_str = vis, str
-      if STRAVA[e] then
-        new_str = str + delta
-        if new_str > 0 then st.str = new_str else st.str = 0 end
-        strava[rid] = positive(new_str)
-      else
-        new_vis = vis + delta
-        if new_vis > 0 then
-          local tt = T[e]
-          if st.t > tt then tt = st.t end
-          if tt < 0 then tt = 0 end
-          if tt > SHIFT - 1 then tt = SHIFT - 1 end
-          st.vis, st.t = new_vis, tt
-          board[rid] = new_vis * SHIFT + (SHIFT - 1 - tt)
-        else
-          st.vis, st.t = 0, -1
-          board[rid] = false
-        end
-      end
-      if STRAVA[e] or vis <= 0 or new_vis <= 0 then
-        local was_active, now_active = (vis + str) > 0, (new_vis + new_str) > 0
-        if now_active and not was_active then
-          d = 1
-        elseif was_active and not now_active then
-          d = -1
-        end
-      end
-    end
-    local p = pc[cp]
-    if p then p[1] = p[1] + delta else pc[cp] = {delta, HHP[e]} end
-    local c = cc[city]
-    if c then c[1] = c[1] + delta else cc[city] = {delta, HHC[e]} end
-    if d ~= 0 then
-      p = ap['P:' .. cp]
-      if p then p[1] = p[1] + d else ap['P:' .. cp] = {d, HHP[e], cp} end
-      c = ac['C:' .. city]
-      if c then c[1] = c[1] + d else ac['C:' .. city] = {d, HHC[e], city} end
-    end
-  end
-  zwrite(R, board)
-  hwrite(RS, strava)
-  totals(prefix .. ':P:m:' .. w, prefix .. ':P:pc:' .. w, pc)
-  totals(prefix .. ':C:m:' .. w, prefix .. ':C:pc:' .. w, cc)
-
-  -- Participation moves only when a resident becomes active or inactive in the window.
-  local fields = {}
-  for f in pairs(ap) do fields[#fields + 1] = f end
-  for f in pairs(ac) do fields[#fields + 1] = f end
-  if #fields > 0 then
-    local old = mget('HMGET', ACT, fields)
-    local counts, rp, rc = {}, {}, {}
-    for f, v in pairs(ap) do
-      local a = (old[f] or 0) + v[1]
-      counts[f] = positive(a)
-      rp[v[3]] = per(a, v[2], 1000000)
-    end
-    for f, v in pairs(ac) do
-      local a = (old[f] or 0) + v[1]
-      counts[f] = positive(a)
-      rc[v[3]] = per(a, v[2], 1000000)
-    end
-    hwrite(ACT, counts)
-    zwrite(prefix .. ':P:pr:' .. w, rp)
-    zwrite(prefix .. ':C:pr:' .. w, rc)
-  end
-end
-return results
-"""
+SHIFT = keys.SHIFT
+ATTEMPTS = 5  # optimistic rounds before a batch is deferred to the next relay cycle
 
 AROUND = """
 local r = redis.call('ZREVRANK', KEYS[1], ARGV[1])
@@ -249,15 +42,14 @@ return {r, redis.call('ZREVRANGE', KEYS[1], lo, r + n, 'WITHSCORES')}
 """
 
 
-MAX_WINDOWS = 30  # Lua's bit operations work on 32-bit integers
-
-
 @dataclass(frozen=True)
 class Call:
-    """One outbox entry ready for the apply script."""
+    """One outbox entry ready to apply."""
 
     campaign_id: int
-    args: tuple[Any, ...]  # the entry's first nine values for the script
+    # entry id, resident id (or ""), compound, city (ids as text, as Redis stores them),
+    # metres, tie-break second, 1 if from Strava, households of the compound and of the city
+    args: tuple[Any, ...]
     windows: tuple[str, ...]
     expiries: tuple[tuple[str, int], ...]
 
@@ -280,7 +72,6 @@ class Boards:
 
     def __init__(self, redis: Redis) -> None:
         self.redis = redis
-        self._apply = redis.register_script(APPLY)
         self._around = redis.register_script(AROUND)
 
     def apply_args(
@@ -302,10 +93,10 @@ class Boards:
         return Call(
             campaign_id=campaign_id,
             args=(
-                entry_id,
-                "" if resident_id is None else resident_id,
-                compound_id,
-                city_id,
+                str(entry_id),
+                "" if resident_id is None else str(resident_id),
+                str(compound_id),
+                str(city_id),
                 delta,
                 t,
                 1 if strava else 0,
@@ -316,49 +107,29 @@ class Boards:
             expiries=tuple((w, exp) for w, exp in windows if exp),
         )
 
-    async def apply_many(self, calls: list[Call], *, per_script: int = 100) -> list[int]:
-        """Apply entries; see :meth:`_apply_batch`. Batches over 1,000 entries are split in two
-        halves sent concurrently, so building one overlaps Redis executing the other."""
-        if len(calls) <= 1000:
-            return await self._apply_batch(calls, per_script=per_script)
-        half = len(calls) // 2
-        first, second = await asyncio.gather(
-            self._apply_batch(calls[:half], per_script=per_script),
-            self._apply_batch(calls[half:], per_script=per_script),
-        )
-        return first + second
-
-    async def _apply_batch(self, calls: list[Call], *, per_script: int = 100) -> list[int]:
-        """Apply entries in one pipelined round trip, ``per_script`` entries per script call.
-
-        Returns each entry's result: 1 applied, 0 already applied (a redelivery), -1 deferred
-        while that campaign's boards are being rebuilt. Closed windows get their expiry here,
-        once per window and batch rather than once per entry.
-        """
-        if not calls:
-            return []
-        pipe = self.redis.pipeline(transaction=False)
-        order: list[list[int]] = []
+    async def apply_many(self, calls: list[Call]) -> list[int]:
+        """Apply entries; returns each one's result: 1 applied, 0 already applied (a
+        redelivery, or a repeat within ``calls``), -1 deferred while that campaign's boards
+        are being rebuilt (the relay leaves those entries pending)."""
+        results = [0] * len(calls)
         by_campaign: dict[int, list[int]] = {}
         for i, c in enumerate(calls):
             by_campaign.setdefault(c.campaign_id, []).append(i)
-        expiries: dict[tuple[int, str], int] = {}
-        for campaign_id, idx in by_campaign.items():
-            script_keys = [keys.applied(campaign_id), rebuilding_flag(campaign_id)]
-            for chunk, argv in _script_calls(keys.prefix(campaign_id), calls, idx, per_script):
-                await self._apply(keys=script_keys, args=argv, client=pipe)
-                order.append(chunk)
-            for i in idx:
-                for window, exp in calls[i].expiries:
-                    expiries[(campaign_id, window)] = exp
-        for (campaign_id, window), exp in expiries.items():
-            for key in keys.window_keys(campaign_id, window):
-                pipe.expireat(key, exp)
-        replies = await pipe.execute()
-        results = [0] * len(calls)
-        for chunk, reply in zip(order, replies, strict=False):
-            for i, r in zip(chunk, reply, strict=True):
-                results[i] = int(r)
+        channel = Channel(self.redis)
+        broken = True
+        try:
+            for campaign_id, idx in by_campaign.items():
+                todo = idx
+                for _ in range(ATTEMPTS):
+                    done = await _apply_campaign(channel, campaign_id, [calls[i] for i in todo])
+                    for i, r in zip(todo, done, strict=True):
+                        results[i] = r
+                    todo = [i for i, r in zip(todo, done, strict=True) if r == -1]
+                    if not todo or await self.redis.exists(rebuilding_flag(campaign_id)):
+                        break
+            broken = False
+        finally:
+            await channel.release(broken=broken)
         return results
 
     async def rank(
@@ -417,7 +188,7 @@ class Boards:
         pattern = f"{keys.prefix(campaign_id)}:*"
         async for raw in self.redis.scan_iter(match=pattern, count=1000):
             name = raw.decode() if isinstance(raw, bytes) else str(raw)
-            if name.endswith((":applied", ":rebuilding")) or ":tmp:" in name:
+            if name.endswith((":applied", ":rebuilding", ":version")) or ":tmp:" in name:
                 continue
             kind = _s(await self.redis.type(name))
             if kind == "zset":
@@ -433,31 +204,413 @@ class Boards:
         return out
 
 
-def _script_calls(
-    prefix: str, calls: list[Call], idx: list[int], per_script: int
-) -> Iterator[tuple[list[int], list[Any]]]:
-    """Split one campaign's entries into script calls of at most ``per_script`` entries and
-    at most ``MAX_WINDOWS`` distinct windows (each entry names its windows by a bit mask)."""
-    chunk: list[int] = []
-    bits: dict[str, int] = {}
-    argv: list[Any] = []
-    for i in idx:
-        call = calls[i]
-        new = [w for w in call.windows if w not in bits]
-        if chunk and (len(chunk) >= per_script or len(bits) + len(new) > MAX_WINDOWS):
-            yield chunk, [prefix, len(chunk), ",".join(bits), *argv]
-            chunk, bits, argv = [], {}, []
-        mask = 0
-        for window in call.windows:
-            bit = bits.get(window)
-            if bit is None:
-                bit = bits[window] = 1 << len(bits)
-            mask |= bit
-        chunk.append(i)
-        argv.extend(call.args)
-        argv.append(mask)
-    if chunk:
-        yield chunk, [prefix, len(chunk), ",".join(bits), *argv]
+@dataclass
+class _Members:
+    """The entries that count in a window and the members they touch. Windows with the same
+    entries (the common case: a batch from one week) share one of these."""
+
+    positions: list[int]  # of the entries in the batch
+    entries: list[tuple[Any, ...]]
+    residents: list[str]
+    compounds: list[str]
+    cities: list[str]
+    active_fields: list[str]
+    compound_households: list[int]  # as the compounds' first entries give them
+    city_households: list[int]
+    # The same lists as RESP arguments, packed once for every window that reads them.
+    resident_args: str = ""
+    compound_args: str = ""
+    city_args: str = ""
+    active_args: str = ""
+    _index: tuple[dict[str, int], dict[str, int], dict[str, int]] | None = None
+
+    def index(self) -> tuple[dict[str, int], dict[str, int], dict[str, int]]:
+        """resident, compound and city → position in their lists (built once)."""
+        if self._index is None:
+            self._index = (
+                {rid: i for i, rid in enumerate(self.residents)},
+                {c: i for i, c in enumerate(self.compounds)},
+                {c: i for i, c in enumerate(self.cities)},
+            )
+        return self._index
+
+    @classmethod
+    def of(cls, batch: list[Call], positions: list[int]) -> _Members:
+        entries = [batch[i].args for i in positions]
+        residents = list(dict.fromkeys(a[1] for a in entries if a[1]))
+        compounds = list(dict.fromkeys(a[2] for a in entries))
+        cities = list(dict.fromkeys(a[3] for a in entries))
+        active = [f"P:{cp}" for cp in compounds] + [f"C:{city}" for city in cities]
+        hh_compound: dict[str, int] = {}
+        hh_city: dict[str, int] = {}
+        for a in entries:
+            hh_compound.setdefault(a[2], a[7])
+            hh_city.setdefault(a[3], a[8])
+        return cls(
+            positions,
+            entries,
+            residents,
+            compounds,
+            cities,
+            active,
+            [hh_compound[c] for c in compounds],
+            [hh_city[c] for c in cities],
+            bulk(residents),
+            bulk(compounds),
+            bulk(cities),
+            bulk(active),
+        )
+
+
+@dataclass
+class _Columns:
+    """Some new entries of a window as arrays, for the column-wise fold."""
+
+    entries: list[tuple[Any, ...]]
+    rix: npt.NDArray[np.int64]  # index in _Members.residents, -1 for entries without one
+    delta: npt.NDArray[np.int64]
+    t: npt.NDArray[np.int64]
+    from_strava: npt.NDArray[np.bool_]
+    cix: npt.NDArray[np.int64]  # index in _Members.compounds
+    yix: npt.NDArray[np.int64]  # index in _Members.cities
+
+    @classmethod
+    def of(cls, members: _Members, entries: list[tuple[Any, ...]]) -> _Columns:
+        n = len(entries)
+        where, cp, city = members.index()
+        return cls(
+            entries,
+            np.fromiter((where[a[1]] if a[1] else -1 for a in entries), dtype=np.int64, count=n),
+            np.fromiter((a[4] for a in entries), dtype=np.int64, count=n),
+            np.fromiter((a[5] for a in entries), dtype=np.int64, count=n),
+            np.fromiter((a[6] for a in entries), dtype=bool, count=n),
+            np.fromiter((cp[a[2]] for a in entries), dtype=np.int64, count=n),
+            np.fromiter((city[a[3]] for a in entries), dtype=np.int64, count=n),
+        )
+
+
+def _plan(batch: list[Call]) -> dict[str, _Members]:
+    by_window: dict[str, list[int]] = {}
+    for i, c in enumerate(batch):
+        for w in c.windows:
+            by_window.setdefault(w, []).append(i)
+    shared: dict[tuple[int, ...], _Members] = {}
+    plans: dict[str, _Members] = {}
+    for w, positions in by_window.items():
+        key = tuple(positions)
+        members = shared.get(key)
+        if members is None:
+            members = shared[key] = _Members.of(batch, positions)
+        plans[w] = members
+    return plans
+
+
+async def _apply_campaign(channel: Channel, campaign_id: int, batch: list[Call]) -> list[int]:
+    """Apply one campaign's entries; entries left at -1 go to the next attempt or cycle.
+
+    Everything the batch needs is read once, under WATCH. The batch then commits in chunks,
+    each its own MULTI/EXEC that also counts up the campaign's ``version``. While Redis runs
+    one chunk, the next is folded here from the values read plus what the earlier chunks
+    wrote; it is sent only if the chunk before committed and ``version`` (read again under a
+    new WATCH) shows that no other writer came in between. Every writer of boards (this, the
+    rebuild's swap) counts ``version`` up.
+    """
+    prefix = keys.prefix(campaign_id)
+    applied, flag, version = (
+        keys.applied(campaign_id),
+        rebuilding_flag(campaign_id),
+        keys.version(campaign_id),
+    )
+    ids = [c.args[0] for c in batch]
+    plans = _plan(batch)
+    guard = [pack(["WATCH", flag, version]), pack(["GET", version]), pack(["EXISTS", flag])]
+
+    # 1. Watch, and read everything the batch needs, in one round trip.
+    reads = [*guard, pack(["SMISMEMBER", applied, *ids])]
+    for w, m in plans.items():
+        if m.residents:
+            reads.append(command("ZMSCORE", f"{prefix}:R:m:{w}", m.resident_args, len(m.residents)))
+            reads.append(command("HMGET", f"{prefix}:RS:{w}", m.resident_args, len(m.residents)))
+        reads.append(command("ZMSCORE", f"{prefix}:P:m:{w}", m.compound_args, len(m.compounds)))
+        reads.append(command("ZMSCORE", f"{prefix}:C:m:{w}", m.city_args, len(m.cities)))
+        reads.append(command("HMGET", f"{prefix}:ACT:{w}", m.active_args, len(m.active_fields)))
+    await channel.send(reads)
+    replies = await channel.replies()
+    results = [-1] * len(batch)
+    if int(replies[2]):  # being rebuilt: everything waits
+        await _unwatch(channel)
+        return results
+    seen = _num(replies[1])
+
+    # Which entries are new: not applied before, and not repeated within this batch.
+    fresh: set[str] = set()
+    for i, (entry_id, known) in enumerate(zip(ids, replies[3], strict=True)):
+        if not known and entry_id not in fresh:
+            fresh.add(entry_id)
+            results[i] = 1
+        else:
+            results[i] = 0
+    if not fresh:
+        await _unwatch(channel)
+        return results
+    windows: list[_Window] = []
+    at = 4
+    for w, m in plans.items():
+        n = 5 if m.residents else 3
+        windows.append(_Window(prefix, w, m, *replies[at : at + n]))
+        at += n
+    expiries: dict[str, int] = {}
+    for c in batch:
+        for w, exp in c.expiries:
+            expiries[w] = exp
+
+    # 2. Fold and commit chunk by chunk, folding the next while Redis runs the current one.
+    chunks = [range(lo, min(lo + CHUNK, len(batch))) for lo in range(0, len(batch), CHUNK)]
+    committed = [False] * len(chunks)
+    in_flight: int | None = None
+    guarded = True  # a WATCH is pending (from the reads, or re-armed after a chunk)
+    for k, chunk in enumerate(chunks):
+        writes = _chunk_writes(campaign_id, batch, chunk, results, windows, expiries)
+        if in_flight is not None:
+            seen, committed[in_flight], go_on = await _settle(channel, seen, guarded=guarded)
+            in_flight = None
+            if not go_on:
+                break
+        if writes is None:  # nothing new in this chunk
+            committed[k] = True
+            continue
+        guarded = k < len(chunks) - 1
+        await channel.send(writes + (guard if guarded else []))
+        in_flight = k
+    if in_flight is not None:
+        seen, committed[in_flight], _ = await _settle(channel, seen, guarded=guarded)
+    if guarded:
+        await _unwatch(channel)
+    for k, chunk in enumerate(chunks):
+        if not committed[k]:
+            for i in chunk:
+                if results[i] == 1:
+                    results[i] = -1
+    return results
+
+
+CHUNK = 2000  # entries per MULTI/EXEC: larger chunks keep ZADD walks cache-friendly
+
+
+def _chunk_writes(
+    campaign_id: int,
+    batch: list[Call],
+    chunk: range,
+    results: list[int],
+    windows: list[_Window],
+    expiries: dict[str, int],
+) -> list[bytes] | None:
+    """MULTI, the chunk's new ids into ``applied``, its board writes, version + 1, EXEC."""
+    new_ids = [batch[i].args[0] for i in chunk if results[i] == 1]
+    if not new_ids:
+        return None
+    lo, hi = chunk.start, chunk.stop
+    writes = [pack(["MULTI"]), pack(["SADD", keys.applied(campaign_id), *new_ids])]
+    touched: set[str] = set()
+    for win in windows:
+        m = win.members
+        entries = [
+            a
+            for i, a in zip(m.positions, m.entries, strict=True)
+            if lo <= i < hi and results[i] == 1
+        ]
+        if entries:
+            writes.extend(win.fold(_Columns.of(m, entries)))
+            touched.add(win.window)
+    for w in touched:
+        if w in expiries:
+            writes.extend(
+                pack(["EXPIREAT", key, expiries[w]]) for key in keys.window_keys(campaign_id, w)
+            )
+    writes.append(pack(["INCR", keys.version(campaign_id)]))
+    writes.append(pack(["EXEC"]))
+    return writes
+
+
+async def _settle(channel: Channel, seen: int, *, guarded: bool) -> tuple[int, bool, bool]:
+    """Read a chunk's replies: (version, committed, may the next chunk go on). The next may go
+    on only if this one committed and, when the WATCH was re-armed, nobody else wrote in
+    between (``version`` is still this chunk's) and no rebuild started."""
+    replies = await channel.replies()
+    exec_reply = replies[-4] if guarded else replies[-1]
+    if exec_reply is None:
+        return seen, False, False  # a watched key changed: the chunk was not applied
+    for reply in exec_reply:
+        if isinstance(reply, Exception):
+            raise reply
+    mine = int(exec_reply[-1])
+    if not guarded:
+        return mine, True, False
+    now, rebuilding = _num(replies[-2]), int(replies[-1])
+    return now, True, now == mine and not rebuilding
+
+
+async def _unwatch(channel: Channel) -> None:
+    await channel.send([pack(["UNWATCH"])])
+    await channel.replies()
+
+
+def _num(value: Any) -> int:
+    return 0 if value is None else int(float(value))
+
+
+class _Window:
+    """One window's current values for the members of a batch, kept up to date as chunks are
+    folded: the relay's own writes are known, so the next chunk needs no new read."""
+
+    def __init__(
+        self,
+        prefix: str,
+        window: str,
+        members: _Members,
+        *replies: Any,
+    ) -> None:
+        self.prefix, self.window, self.members = prefix, window, members
+        if members.residents:
+            scores, rs, compound_m, city_m, act = replies
+        else:
+            scores, rs = [], []
+            compound_m, city_m, act = replies
+        old = np.array([-1 if s is None else int(float(s)) for s in scores], dtype=np.int64)
+        self.vis = np.where(old >= 0, old // SHIFT, 0)
+        self.last = np.where(old >= 0, SHIFT - 1 - old % SHIFT, -1)
+        self.strava = [0 if v is None else int(float(v)) for v in rs]
+        self.compound = [_num(x) for x in compound_m]
+        self.city = [_num(x) for x in city_m]
+        self.active = dict(zip(members.active_fields, (_num(x) for x in act), strict=True))
+
+    def fold(self, cols: _Columns) -> list[bytes]:
+        """The write commands for these entries: each key written once with its final values.
+
+        Most entries add metres to a resident already on the board; those fold column-wise
+        (sum of metres, latest second). Residents with a Strava entry, a reversal, or no place
+        on the board yet may change who counts as active, so their entries are replayed one by
+        one in outbox order (state per resident, as the rebuild folds them).
+        """
+        prefix, w, plan = self.prefix, self.window, self.members
+        residents, entries = plan.residents, cols.entries
+        rix, delta, t, from_strava = cols.rix, cols.delta, cols.t, cols.from_strava
+        vis, last, stv = self.vis, self.last, self.strava
+        has = rix >= 0
+        slow = vis <= 0
+        slow[rix[has & (from_strava | (delta < 0))]] = True
+        fast = has.copy()
+        fast[has] = ~slow[rix[has]]
+        out: list[bytes] = []
+        if fast.any():
+            fr = rix[fast]
+            members = np.unique(fr)
+            np.add.at(vis, fr, delta[fast])
+            np.maximum.at(last, fr, t[fast])
+            last[members] = np.clip(last[members], 0, SHIFT - 1)
+            composite = vis[members] * SHIFT + (SHIFT - 1 - last[members])
+            # In score order: consecutive skiplist walks share their upper levels in the cache.
+            order = np.argsort(composite, kind="stable")
+            names = [residents[i] for i in members[order].tolist()]
+            out.append(
+                pack_pairs(
+                    "ZADD",
+                    f"{prefix}:R:m:{w}",
+                    zip(map(str, composite[order].tolist()), names, strict=True),
+                )
+            )
+
+        board: dict[str, int | None] = {}
+        strava: dict[str, int | None] = {}
+        active_p: dict[str, list[int]] = {}  # compound → [active delta, households]
+        active_c: dict[str, list[int]] = {}
+        for k in np.flatnonzero(has & ~fast).tolist():
+            _, rid, cp, city, d_m, t_e, is_strava, hhp, hhc = entries[k]
+            i = int(rix[k])
+            v, sv = int(vis[i]), stv[i]
+            new_vis, new_stv = v, sv
+            if is_strava:
+                new_stv = sv + d_m
+                stv[i] = max(new_stv, 0)
+                strava[rid] = new_stv if new_stv > 0 else None
+            else:
+                new_vis = v + d_m
+                if new_vis > 0:
+                    tt = min(max(int(last[i]), t_e, 0), SHIFT - 1)
+                    vis[i], last[i] = new_vis, tt
+                    board[rid] = new_vis * SHIFT + (SHIFT - 1 - tt)
+                else:
+                    vis[i], last[i] = 0, -1
+                    board[rid] = None
+            was, now = v + sv > 0, new_vis + new_stv > 0
+            if was != now:
+                d = 1 if now else -1
+                for table, member, hh in ((active_p, cp, hhp), (active_c, city, hhc)):
+                    entry = table.get(member)
+                    if entry is None:
+                        table[member] = [d, hh]
+                    else:
+                        entry[0] += d
+
+        _zwrite(out, f"{prefix}:R:m:{w}", board)
+        _hwrite(out, f"{prefix}:RS:{w}", strava)
+        for scope, members_of, index, households, current in (
+            ("P", plan.compounds, cols.cix, plan.compound_households, self.compound),
+            ("C", plan.cities, cols.yix, plan.city_households, self.city),
+        ):
+            k = len(members_of)
+            touched = np.bincount(index, minlength=k) > 0
+            sums = np.bincount(index, weights=delta, minlength=k)  # exact below 2**53
+            totals: dict[str, int | None] = {}
+            ratios: dict[str, int | None] = {}
+            for j in np.flatnonzero(touched).tolist():
+                m, hh = members_of[j], households[j]
+                total = current[j] + int(sums[j])
+                current[j] = max(total, 0)
+                totals[m] = total if total > 0 else None
+                ratios[m] = total * 1000 // hh if total > 0 and hh > 0 else None
+            _zwrite(out, f"{prefix}:{scope}:m:{w}", totals)
+            _zwrite(out, f"{prefix}:{scope}:pc:{w}", ratios)
+        if active_p or active_c:
+            counts: dict[str, int | None] = {}
+            for scope, changes in (("P", active_p), ("C", active_c)):
+                rates: dict[str, int | None] = {}
+                for m, (d, hh) in changes.items():
+                    field = f"{scope}:{m}"
+                    a = self.active[field] + d
+                    self.active[field] = max(a, 0)
+                    counts[field] = a if a > 0 else None
+                    rates[m] = a * 1_000_000 // hh if a > 0 and hh > 0 else None
+                _zwrite(out, f"{prefix}:{scope}:pr:{w}", rates)
+            _hwrite(out, f"{prefix}:ACT:{w}", counts)
+        return out
+
+
+def _zwrite(out: list[bytes], key: str, values: dict[str, int | None]) -> None:
+    """ZADD the members with a score, ZREM those set to None."""
+    # In score order: consecutive skiplist walks share their upper levels in the CPU cache.
+    add = [(str(v), m) for m, v in sorted(_present(values), key=_second)]
+    if add:
+        out.append(pack_pairs("ZADD", key, add))
+    if len(add) < len(values):
+        out.append(pack(["ZREM", key, *(m for m, v in values.items() if v is None)]))
+
+
+def _present(values: dict[str, int | None]) -> list[tuple[str, int]]:
+    return [(m, v) for m, v in values.items() if v is not None]
+
+
+def _second(pair: tuple[str, int]) -> int:
+    return pair[1]
+
+
+def _hwrite(out: list[bytes], key: str, values: dict[str, int | None]) -> None:
+    """HSET the fields with a value, HDEL those set to None."""
+    put = [(f, str(v)) for f, v in values.items() if v is not None]
+    if put:
+        out.append(pack_pairs("HSET", key, put))
+    if len(put) < len(values):
+        out.append(pack(["HDEL", key, *(f for f, v in values.items() if v is None)]))
 
 
 def _s(value: Any) -> str:

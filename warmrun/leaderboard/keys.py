@@ -1,7 +1,7 @@
 """The Redis key scheme, in one place.
 
 Every key of a campaign carries the hash tag ``{c<id>}`` so that all of them live in one Redis
-Cluster slot: the apply script touches many of them atomically.
+Cluster slot: one MULTI/EXEC of the relay touches many of them atomically.
 
     wr:{c7}:R:m:all          resident board, credited metres (composite score, see below)
     wr:{c7}:P:m:w2025-W45    compound board, metres, ISO week 45 of 2025
@@ -11,6 +11,7 @@ Cluster slot: the apply script touches many of them atomically.
     wr:{c7}:RS:all           hash: resident → metres from Strava (aggregates only, never shown)
     wr:{c7}:ACT:all          hash: "P:<id>"/"C:<id>" → active residents in the window
     wr:{c7}:applied          set of outbox ids applied but not yet confirmed in the database
+    wr:{c7}:version          counter: every write of the campaign's boards counts it up
 
 Resident scores are composite integers: ``metres * 2**26 + (2**26 - 1 - t)`` where ``t`` is the
 second (since the campaign started) when the resident last changed score, so among equal
@@ -48,8 +49,13 @@ def applied(campaign_id: int) -> str:
     return f"{prefix(campaign_id)}:applied"
 
 
+def version(campaign_id: int) -> str:
+    """Counted up by every write of the campaign's boards (relay chunks, rebuild swaps)."""
+    return f"{prefix(campaign_id)}:version"
+
+
 def window_keys(campaign_id: int, window: str) -> list[str]:
-    """The nine keys the apply script changes for one window, in its argument order."""
+    """The nine keys an update can change in one window."""
     return [
         board(campaign_id, "R", window),
         board(campaign_id, "P", window),
