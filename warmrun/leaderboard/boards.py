@@ -18,6 +18,7 @@ arithmetic runs in the relay's process, on the other core.
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Awaitable
 from dataclasses import dataclass
 from typing import Any, cast
@@ -27,7 +28,7 @@ import numpy.typing as npt
 from redis.asyncio import Redis
 
 from warmrun.leaderboard import keys
-from warmrun.leaderboard.resp import Channel, bulk, command, pack, pack_pairs
+from warmrun.leaderboard.resp import Channel, bulk, command, int_pairs, pack, pack_pairs
 
 SHIFT = keys.SHIFT
 ATTEMPTS = 5  # optimistic rounds before a batch is deferred to the next relay cycle
@@ -223,6 +224,13 @@ class _Members:
     city_args: str = ""
     active_args: str = ""
     _index: tuple[dict[str, int], dict[str, int], dict[str, int]] | None = None
+    _ids: npt.NDArray[np.int64] | None = None
+
+    def resident_ids(self) -> npt.NDArray[np.int64]:
+        """The residents as integers (built once)."""
+        if self._ids is None:
+            self._ids = np.array(self.residents, dtype=np.int64)
+        return self._ids
 
     def index(self) -> tuple[dict[str, int], dict[str, int], dict[str, int]]:
         """resident, compound and city → position in their lists (built once)."""
@@ -414,11 +422,8 @@ def _chunk_writes(
     touched: set[str] = set()
     for win in windows:
         m = win.members
-        entries = [
-            a
-            for i, a in zip(m.positions, m.entries, strict=True)
-            if lo <= i < hi and results[i] == 1
-        ]
+        first, last = bisect_left(m.positions, lo), bisect_left(m.positions, hi)
+        entries = [m.entries[j] for j in range(first, last) if results[m.positions[j]] == 1]
         if entries:
             writes.extend(win.fold(_Columns.of(m, entries)))
             touched.add(win.window)
@@ -493,7 +498,7 @@ class _Window:
         one in outbox order (state per resident, as the rebuild folds them).
         """
         prefix, w, plan = self.prefix, self.window, self.members
-        residents, entries = plan.residents, cols.entries
+        entries = cols.entries
         rix, delta, t, from_strava = cols.rix, cols.delta, cols.t, cols.from_strava
         vis, last, stv = self.vis, self.last, self.strava
         has = rix >= 0
@@ -511,14 +516,8 @@ class _Window:
             composite = vis[members] * SHIFT + (SHIFT - 1 - last[members])
             # In score order: consecutive skiplist walks share their upper levels in the cache.
             order = np.argsort(composite, kind="stable")
-            names = [residents[i] for i in members[order].tolist()]
-            out.append(
-                pack_pairs(
-                    "ZADD",
-                    f"{prefix}:R:m:{w}",
-                    zip(map(str, composite[order].tolist()), names, strict=True),
-                )
-            )
+            ids = plan.resident_ids()[members[order]]
+            out.append(int_pairs("ZADD", f"{prefix}:R:m:{w}", composite[order], ids))
 
         board: dict[str, int | None] = {}
         strava: dict[str, int | None] = {}
