@@ -22,7 +22,14 @@ from warmrun.leaderboard import keys
 from warmrun.leaderboard.boards import Boards
 from warmrun.leaderboard.present import rows
 from warmrun.leaderboard.rebuild import rebuild
-from warmrun.leaderboard.relay import apply_call, clocks, drain, households, relay_once
+from warmrun.leaderboard.relay import (
+    apply_call,
+    clocks,
+    drain,
+    households,
+    relay_once,
+    run_forever,
+)
 from warmrun.platform import campaigns, runs
 from warmrun.platform.models import Contribution, Outbox
 from warmrun.redis_server import EmbeddedRedis
@@ -482,3 +489,28 @@ async def test_concurrent_appliers_neither_lose_nor_double_count(
         for b in others:
             await b.redis.aclose()
     assert normalised(await boards.snapshot(3), 3) == normalised(await boards.snapshot(2), 2)
+
+
+async def test_relay_loop_outlives_a_refusing_redis(redis: Redis) -> None:
+    # Out of memory, Redis refuses writes: the loop logs, keeps the entries and goes on.
+    w = await world()
+    await upload(w.alice.id, run_file(seed=1))
+    await redis.config_set("maxmemory-policy", "noeviction")
+    await redis.config_set("maxmemory", "1")
+    stop = asyncio.Event()
+    loop = asyncio.create_task(run_forever(redis, interval=0.05, stop=stop))
+    try:
+        await asyncio.sleep(0.3)
+        assert not loop.done()
+        assert await Outbox.filter(processed_at=None).count() == 1
+        await redis.config_set("maxmemory", "0")
+        for _ in range(100):
+            if await Outbox.filter(processed_at=None).count() == 0:
+                break
+            await asyncio.sleep(0.05)
+        assert await Outbox.filter(processed_at=None).count() == 0
+    finally:
+        await redis.config_set("maxmemory", "0")
+        stop.set()
+        await loop
+    assert (await Boards(redis).top(w.campaign.id, "R"))[1] == 1

@@ -17,6 +17,7 @@ from typing import Any, cast
 
 from redis.asyncio import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from warmrun.leaderboard import keys
@@ -152,6 +153,10 @@ async def run_forever(redis: Redis, *, interval: float = 1.0, stop: asyncio.Even
         except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
             # Redis is away: the outbox keeps every entry; try again next cycle.
             log.warning("leaderboard relay waiting for Redis: %s", exc)
+        except RedisError as exc:
+            # Redis refused a command (out of memory, say): nothing was applied or marked, so
+            # the loop lives on and the entries wait in the outbox.
+            log.error("leaderboard relay: Redis refused the batch: %s", exc)
         try:
             await asyncio.wait_for(stop.wait(), timeout=interval)
         except TimeoutError:
