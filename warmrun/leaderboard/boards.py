@@ -28,7 +28,7 @@ import numpy.typing as npt
 from redis.asyncio import Redis
 
 from warmrun.leaderboard import keys
-from warmrun.leaderboard.resp import Channel, bulk, command, int_pairs, pack, pack_pairs
+from warmrun.leaderboard.resp import Channel, bulk, command, int_pairs, pack
 
 SHIFT = keys.SHIFT
 ATTEMPTS = 5  # optimistic rounds before a batch is deferred to the next relay cycle
@@ -586,30 +586,31 @@ class _Window:
 
 
 def _zwrite(out: list[bytes], key: str, values: dict[str, int | None]) -> None:
-    """ZADD the members with a score, ZREM those set to None."""
-    # In score order: consecutive skiplist walks share their upper levels in the CPU cache.
-    add = [(str(v), m) for m, v in sorted(_present(values), key=_second)]
-    if add:
-        out.append(pack_pairs("ZADD", key, add))
-    if len(add) < len(values):
-        out.append(pack(["ZREM", key, *(m for m, v in values.items() if v is None)]))
-
-
-def _present(values: dict[str, int | None]) -> list[tuple[str, int]]:
-    return [(m, v) for m, v in values.items() if v is not None]
-
-
-def _second(pair: tuple[str, int]) -> int:
-    return pair[1]
+    """ZADD the members with a score, ZREM those set to None. In score order: consecutive
+    skiplist walks share their upper levels in the CPU cache."""
+    kept = sorted((v, m) for m, v in values.items() if v is not None)
+    _write(out, "ZADD", "ZREM", key, [x for pair in kept for x in pair], values)
 
 
 def _hwrite(out: list[bytes], key: str, values: dict[str, int | None]) -> None:
     """HSET the fields with a value, HDEL those set to None."""
-    put = [(f, str(v)) for f, v in values.items() if v is not None]
-    if put:
-        out.append(pack_pairs("HSET", key, put))
-    if len(put) < len(values):
-        out.append(pack(["HDEL", key, *(f for f, v in values.items() if v is None)]))
+    kept = [x for f, v in values.items() if v is not None for x in (f, v)]
+    _write(out, "HSET", "HDEL", key, kept, values)
+
+
+def _write(
+    out: list[bytes],
+    put: str,
+    remove: str,
+    key: str,
+    pairs: list[Any],
+    values: dict[str, int | None],
+) -> None:
+    if pairs:
+        out.append(pack([put, key, *pairs]))
+    gone = [m for m, v in values.items() if v is None]
+    if gone:
+        out.append(pack([remove, key, *gone]))
 
 
 def _s(value: Any) -> str:

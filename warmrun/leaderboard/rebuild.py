@@ -296,19 +296,15 @@ async def rebuild(redis: Redis, campaign_id: int) -> RebuildResult:
             await writer.add("DEL", temp)
             if isinstance(firsts, np.ndarray) and isinstance(seconds, np.ndarray):
                 for i in range(0, len(firsts), INT_CHUNK):
-                    await writer.add_packed(
-                        int_pairs(
-                            command, temp, firsts[i : i + INT_CHUNK], seconds[i : i + INT_CHUNK]
-                        )
+                    part = slice(i, i + INT_CHUNK)
+                    await writer.add_packed(int_pairs(command, temp, firsts[part], seconds[part]))
+            else:
+                a, b = list(firsts), list(seconds)
+                for i in range(0, len(a), CHUNK):
+                    pairs = chain.from_iterable(
+                        zip(a[i : i + CHUNK], b[i : i + CHUNK], strict=True)
                     )
-                if expire:
-                    await writer.add("EXPIREAT", temp, str(expire))
-                return
-            a = list(firsts)
-            b = list(seconds)
-            for i in range(0, len(a), CHUNK):
-                pairs = chain.from_iterable(zip(a[i : i + CHUNK], b[i : i + CHUNK], strict=True))
-                await writer.add_many(command, temp, list(map(str, pairs)))
+                    await writer.add_many(command, temp, list(map(str, pairs)))
             if expire:
                 await writer.add("EXPIREAT", temp, str(expire))
 

@@ -43,16 +43,6 @@ def command(name: str, key: str, args: str, count: int) -> bytes:
     return f"*{count + 2}\r\n${len(name)}\r\n{name}\r\n${len(key)}\r\n{key}\r\n{args}".encode()
 
 
-def pack_pairs(command: str, key: str, pairs: Iterable[tuple[str, str]]) -> bytes:
-    """``command key a1 b1 a2 b2 ...`` (ZADD score member, HSET field value) from text pairs."""
-    body = [f"${len(a)}\r\n{a}\r\n${len(b)}\r\n{b}\r\n" for a, b in pairs]
-    text = f"*{2 + 2 * len(body)}\r\n${len(command)}\r\n{command}\r\n${len(key)}\r\n{key}\r\n"
-    text += "".join(body)
-    if not text.isascii():
-        raise ValueError("pack_pairs() packs ASCII arguments only")
-    return text.encode()
-
-
 _POW10 = 10 ** np.arange(19, dtype=np.int64)
 # "$<digits>\r\n" for every possible digit count of an int64, padded to 5 bytes, with a mask.
 _HEADS = np.zeros((20, 5), dtype=np.uint8)
