@@ -420,12 +420,16 @@ def _chunk_writes(
     lo, hi = chunk.start, chunk.stop
     writes = [pack(["MULTI"]), pack(["SADD", keys.applied(campaign_id), *new_ids])]
     touched: set[str] = set()
+    columns: dict[int, _Columns] = {}  # windows with the same entries share their columns
     for win in windows:
         m = win.members
-        first, last = bisect_left(m.positions, lo), bisect_left(m.positions, hi)
-        entries = [m.entries[j] for j in range(first, last) if results[m.positions[j]] == 1]
-        if entries:
-            writes.extend(win.fold(_Columns.of(m, entries)))
+        cols = columns.get(id(m))
+        if cols is None:
+            first, last = bisect_left(m.positions, lo), bisect_left(m.positions, hi)
+            fresh = [m.entries[j] for j in range(first, last) if results[m.positions[j]] == 1]
+            cols = columns[id(m)] = _Columns.of(m, fresh)
+        if cols.entries:
+            writes.extend(win.fold(cols))
             touched.add(win.window)
     for w in touched:
         if w in expiries:
@@ -607,10 +611,10 @@ def _write(
     values: dict[str, int | None],
 ) -> None:
     if pairs:
-        out.append(pack([put, key, *pairs]))
+        out.append(command(put, key, bulk(list(map(str, pairs))), len(pairs)))
     gone = [m for m, v in values.items() if v is None]
     if gone:
-        out.append(pack([remove, key, *gone]))
+        out.append(command(remove, key, bulk(gone), len(gone)))
 
 
 def _s(value: Any) -> str:
