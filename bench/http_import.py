@@ -56,6 +56,21 @@ def cpu_by_program() -> dict[str, float]:
     return out
 
 
+def machine_cpu() -> list[int]:
+    """The machine's CPU time counters (/proc/stat): user nice system idle iowait irq softirq
+    steal, in ticks."""
+    with open("/proc/stat") as f:
+        return [int(x) for x in f.readline().split()[1:9]]
+
+
+def idle_share(before: list[int], after: list[int]) -> tuple[float, float]:
+    """(idle, steal) as percentages of the two cores over the measured window: idle means the
+    load could not keep the cores busy (waits on locks or replies), steal means the host did."""
+    d = [b - a for a, b in zip(before, after, strict=True)]
+    total = max(sum(d), 1)
+    return 100 * (d[3] + d[4]) / total, 100 * d[7] / total
+
+
 def pct(values: list[float], p: float) -> float:
     values = sorted(values)
     return values[min(len(values) - 1, int(p / 100 * len(values)))]
@@ -134,7 +149,7 @@ BOUNDARY = "warmrun-bench-boundary"
 
 
 class Uploader:
-    """A lean HTTP/1.1 client on one keep-alive connection: the request (multipart by hand)
+    """A lean HTTP/1.1 client, one connection per upload: the request (multipart by hand)
     and the response (Content-Length or chunked) without a client library, so that the load
     generator takes as little as possible of the two cores the server runs on."""
 
@@ -144,9 +159,11 @@ class Uploader:
         self.writer: asyncio.StreamWriter | None = None
 
     async def post_file(self, token: str, name: str, data: bytes) -> tuple[int, bytes]:
-        if self.writer is None:
-            self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
-        assert self.reader is not None
+        # A connection per upload, as residents' phones each open their own: with a few
+        # long-lived connections the kernel may hand three of four to one worker process and
+        # leave the other idle, which measures that luck rather than the server.
+        await self.close()
+        self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
         body = b"".join(
             [
                 f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="files"; '
@@ -157,7 +174,7 @@ class Uploader:
         )
         head = (
             f"POST /api/v1/runs HTTP/1.1\r\nHost: {self.host}:{self.port}\r\n"
-            f"Authorization: Bearer {token}\r\n"
+            f"Authorization: Bearer {token}\r\nConnection: close\r\n"
             f"Content-Type: multipart/form-data; boundary={BOUNDARY}\r\n"
             f"Content-Length: {len(body)}\r\n\r\n"
         )
@@ -183,6 +200,7 @@ class Uploader:
         if self.writer is not None:
             self.writer.close()
             await self.writer.wait_closed()
+            self.reader = self.writer = None
 
 
 async def load(
@@ -270,11 +288,12 @@ def main() -> int:
                 time.sleep(0.1)
         # Warm-up (connections, caches), not measured.
         asyncio.run(load(base, tokens[-20:], files, len(tokens) - 20, 5, 4))
-        cpu_before, own_before = cpu_by_program(), os.times()
+        cpu_before, own_before, machine_before = cpu_by_program(), os.times(), machine_cpu()
         latencies, errors, elapsed = asyncio.run(
             load(base, tokens[:-20], files, 0, args.seconds, args.clients)
         )
-        cpu_after, own_after = cpu_by_program(), os.times()
+        cpu_after, own_after, machine_after = cpu_by_program(), os.times(), machine_cpu()
+        idle, steal = idle_share(machine_before, machine_after)
         rate = len(latencies) / elapsed
         own = own_after.user + own_after.system - own_before.user - own_before.system
         used = {k: v - cpu_before.get(k, 0.0) for k, v in cpu_after.items()}
@@ -286,7 +305,7 @@ def main() -> int:
             "other": sum(v for v in used.values() if v > 0),
         }
         cpu_ms = {k: round(v * 1e3 / max(len(latencies), 1), 1) for k, v in cpu_ms.items()}
-        print(f"CPU per upload (ms): {cpu_ms}")
+        print(f"CPU per upload (ms): {cpu_ms}; cores idle {idle:.0f} %, stolen {steal:.0f} %")
         print(sorted(((round(v, 2), k) for k, v in used.items() if v > 0), reverse=True)[:8])
         p50, p99 = statistics.median(latencies), pct(latencies, 99)
         print(
@@ -305,6 +324,8 @@ def main() -> int:
             "workers": args.workers,
             "postgres_fsync": fsync,
             "cpu_ms_per_upload": cpu_ms,
+            "cpu_idle_pct": round(idle, 1),
+            "cpu_steal_pct": round(steal, 1),
         }
         print(json.dumps(result))
         return 0 if errors == 0 else 1

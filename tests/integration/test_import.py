@@ -8,7 +8,15 @@ import pytest
 
 from tests.integration.factory import run_file, upload, world
 from warmrun.platform import campaigns, runs, settlement
-from warmrun.platform.models import Contribution, Outbox, PointsEntry, Resident, Run, RunFile
+from warmrun.platform.models import (
+    CampaignState,
+    Contribution,
+    Outbox,
+    PointsEntry,
+    Resident,
+    Run,
+    RunFile,
+)
 
 pytestmark = pytest.mark.usefixtures("database")
 
@@ -152,3 +160,32 @@ async def test_accepting_a_run_whose_credit_was_reversed_credits_it_again() -> N
     assert total[None].metres == rows[0].metres
     assert (await Resident.get(id=w.alice.id)).points_balance > points_before
     await settlement.verify(campaign_id=w.campaign.id)
+
+
+async def test_concurrent_uploads_of_one_resident_never_pass_the_daily_cap() -> None:
+    # The cap is read and then written: the resident's row lock orders these six credits.
+    w = await world(daily_cap_fen=500)
+    files = [run_file(seed=i + 1, minutes_after=30 * i) for i in range(6)]
+    results = await asyncio.gather(*(upload(w.alice.id, f) for f in files))
+    assert all(r[0].outcome is not None for r in results)
+    values = await Contribution.filter(resident_ref=f"resident:{w.alice.id}").values_list(
+        "value_fen", flat=True
+    )
+    assert len(values) == 6
+    assert sum(values) == 500
+
+
+async def test_uploads_racing_a_campaign_close_are_all_stored_and_the_chain_verifies() -> None:
+    w = await world()
+    files = [run_file(seed=i + 1, minutes_after=30 * i) for i in range(8)]
+
+    async def close_midway() -> None:
+        await asyncio.sleep(0)
+        await campaigns.advance(campaign_id=w.campaign.id, to=CampaignState.CLOSED)
+
+    results = await asyncio.gather(*(upload(w.alice.id, f) for f in files), close_midway())
+    assert all(r[0].outcome is not None for r in results[:-1])
+    assert await Run.all().count() == 8
+    credited = await Contribution.filter(kind="run").count()
+    assert credited == await Outbox.filter(topic="contribution").count()
+    assert (await settlement.verify(campaign_id=w.campaign.id)).entries == credited

@@ -65,8 +65,38 @@ def local_day(moment: datetime, tz: str) -> date:
     return moment.astimezone(ZoneInfo(tz)).date()
 
 
+class CampaignChanged(Exception):
+    """A campaign left the active state between the credit's checks and its chain append.
+
+    Raised inside the caller's transaction so that everything it wrote rolls back; the caller
+    runs the whole transaction again, which then sees the campaign as it is now."""
+
+
+async def lock_resident(conn: BaseDBAsyncClient, resident_id: int) -> None:
+    """Hold the resident's row until the transaction ends.
+
+    Daily caps (money and points) are read and then written: this lock serializes one
+    resident's concurrent credits and reversals, so the campaign lock is needed only for the
+    chain append itself. Order: a resident's row before any campaign row, everywhere.
+    """
+    # NO KEY: rows this transaction or another already inserted (runs, points entries) hold a
+    # KEY SHARE lock on the resident through their foreign key; FOR UPDATE would deadlock on it.
+    await (
+        Resident.filter(id=resident_id)
+        .using_db(conn)
+        .select_for_update(no_key=True)
+        .only("id")
+        .first()
+    )
+
+
 async def credit(conn: BaseDBAsyncClient, run: Run, resident: Resident) -> Credit:
-    """Append a contribution (and points) for every active campaign this run counts in."""
+    """Append a contribution (and points) for every active campaign this run counts in.
+
+    Everything that needs no chain position (the conversion, the daily caps, the points) is
+    decided first, under the resident's lock; the campaign row, which every resident's credit
+    queues on, is locked last and held only for the append, the outbox row and the commit.
+    """
     out = Credit()
     if run.started_at is None or run.credited_m <= 0:
         return out
@@ -79,9 +109,11 @@ async def credit(conn: BaseDBAsyncClient, run: Run, resident: Resident) -> Credi
         .using_db(conn)
         .values_list("campaign_id", flat=True)
     )
+    if not links:
+        return out
+    await lock_resident(conn, resident.id)
     for campaign_id in sorted({int(cast(Any, x)) for x in links}):
-        # Lock the campaign row first: it holds the chain head, so appenders queue here.
-        campaign = await Campaign.filter(id=campaign_id).using_db(conn).select_for_update().get()
+        campaign = await Campaign.filter(id=campaign_id).using_db(conn).get()
         day = local_day(run.started_at, campaign.timezone)
         if not campaign.starts_on <= day <= campaign.ends_on:
             continue
@@ -112,9 +144,19 @@ async def credit(conn: BaseDBAsyncClient, run: Run, resident: Resident) -> Credi
             .count()
         )
         key = f"run:{run.id}:campaign:{campaign_id}" + (f":r{rounds}" if rounds else "")
+        if capped:
+            await (
+                Run.filter(id=run.id)
+                .using_db(conn)
+                .update(reasons=sorted({*run.reasons, Reason.DAILY_CAP.value}))
+            )
+        pts = await _award_points(conn, campaign_id, resident.id, run, day, key)
+        locked = await lock_campaign(conn, campaign_id)
+        if locked.state != CampaignState.ACTIVE:
+            raise CampaignChanged(campaign_id)
         contribution = await _append(
             conn,
-            campaign,
+            locked,
             kind="run",
             run_id=run.id,
             resident_ref=f"resident:{resident.id}",
@@ -127,19 +169,19 @@ async def credit(conn: BaseDBAsyncClient, run: Run, resident: Resident) -> Credi
             value=value,
             key=key,
         )
-        if capped:
-            await (
-                Run.filter(id=run.id)
-                .using_db(conn)
-                .update(reasons=sorted({*run.reasons, Reason.DAILY_CAP.value}))
-            )
-        pts = await _award_points(conn, campaign_id, resident.id, run, day, key)
         await _emit(conn, contribution, source=run.source)
         out.credited_m = run.credited_m
         out.value_fen += value
         out.points += pts
         out.campaigns.append(campaign_id)
     return out
+
+
+async def lock_campaign(conn: BaseDBAsyncClient, campaign_id: int) -> Campaign:
+    """The campaign row, locked until the transaction ends: it holds the chain head, so
+    appenders queue here."""
+    query = Campaign.filter(id=campaign_id).using_db(conn)
+    return await query.select_for_update(no_key=True).get()
 
 
 async def _sum(conn: BaseDBAsyncClient, query: Any, column: str) -> int:
@@ -258,12 +300,13 @@ async def _award_points(
 
 async def reverse(conn: BaseDBAsyncClient, run: Run, *, reason: str) -> None:
     """Append reversal entries for every credited contribution and points award of ``run``."""
+    await lock_resident(conn, run.resident_id)
     originals = await Contribution.filter(run_id=run.id, kind="run").using_db(conn).order_by("id")
     for c in originals:
         key = f"reverse:{c.id}"
         if await Contribution.filter(idempotency_key=key).using_db(conn).exists():
             continue
-        campaign = await Campaign.filter(id=c.campaign_id).using_db(conn).select_for_update().get()
+        campaign = await lock_campaign(conn, c.campaign_id)
         allocs = await PledgeAllocation.filter(contribution_id=c.id).using_db(conn)
         released = [(a.pledge_id, -a.fen) for a in allocs]
         reversal = await _append(
@@ -338,7 +381,7 @@ async def credit_offline(
     under ``key``; None if that key was credited before."""
     if await Contribution.filter(idempotency_key=key).using_db(conn).exists():
         return None
-    campaign = await Campaign.filter(id=campaign_id).using_db(conn).select_for_update().get()
+    campaign = await lock_campaign(conn, campaign_id)
     if await Contribution.filter(idempotency_key=key).using_db(conn).exists():
         return None  # credited while we waited for the lock
     compound = await Compound.filter(id=resident.compound_id).using_db(conn).get()

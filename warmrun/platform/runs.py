@@ -10,15 +10,17 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import zlib
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import TypeVar
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from warmrun.platform import badges, notices
-from warmrun.platform.crediting import credit, reverse
+from warmrun.platform.crediting import CampaignChanged, credit, reverse
 from warmrun.platform.errors import DuplicateRun, NotFound, ReviewNotAllowed
 from warmrun.platform.geo import encode_polyline, haversine_m, simplify
 from warmrun.platform.models import City, Resident, Run, RunFile
@@ -26,6 +28,9 @@ from warmrun.platform.plausibility import Reason, TrackSummary, Verdict, worst
 from warmrun.platform.tracks import Track
 
 OVERLAP_S = 60
+# Attempts of a crediting transaction that a campaign closing mid-way rolled back.
+ATTEMPTS = 3
+_T = TypeVar("_T")
 LINE_TOLERANCE_M = 8.0
 # The same run from two sources (a watch file and Strava): same resident, start within two
 # minutes, distance within 3 %.
@@ -74,80 +79,18 @@ async def record_run(
     """Store a parsed run and credit it if plausible; idempotent per (resident, file bytes)."""
     # Both release the GIL on large buffers: a worker thread lets other requests run meanwhile.
     digest, compressed = await asyncio.to_thread(_digest_and_compress, data)
+    stored = _Stored(
+        digest=digest,
+        compressed=compressed,
+        size=len(data),
+        file_name=file_name,
+        file_format=file_format,
+        fingerprint=fingerprint,
+        line=line,
+        source=source,
+    )
     try:
-        # Checks and writes share one connection and transaction: outside a transaction every
-        # query would take a pooled connection and reset it afterwards.
-        async with in_transaction() as conn:
-            existing = (
-                await Run.filter(resident_id=resident_id, file_sha256=digest).using_db(conn).first()
-            )
-            if existing is not None:
-                return RunOutcome(run=existing, existing=True)
-            resident = await Resident.filter(id=resident_id, erased_at=None).using_db(conn).first()
-            if resident is None:
-                raise NotFound("resident", "居民")
-            twin = (
-                await Run.filter(resident_id=resident_id, points_sha256=fingerprint)
-                .using_db(conn)
-                .first()
-            )
-            if twin is not None:
-                raise DuplicateRun(run_id=twin.id)
-            same = await _same_run_elsewhere(conn, resident_id, source, summary)
-            if same is not None:
-                raise DuplicateRun(run_id=same)
-
-            verdict = summary.verdict
-            reasons = list(summary.reasons)
-            shared = (
-                await Run.filter(points_sha256=fingerprint)
-                .exclude(resident_id=resident_id)
-                .using_db(conn)
-            )
-            if shared:
-                verdict = worst(verdict, Verdict.FLAGGED)
-                reasons.append(Reason.SHARED_TRACK.value)
-            if verdict == Verdict.ACCEPTED and summary.start_time and summary.end_time:
-                if await _overlaps(conn, resident_id, summary.start_time, summary.end_time):
-                    verdict = Verdict.REJECTED
-                    reasons.append(Reason.OVERLAP.value)
-            start_city = await _start_city(conn, summary.start)
-            run = await Run.create(
-                resident_id=resident_id,
-                source=source,
-                file_name=file_name[:255],
-                file_sha256=digest,
-                points_sha256=fingerprint,
-                started_at=summary.start_time,
-                ended_at=summary.end_time,
-                sport=summary.sport,
-                distance_m=round(summary.distance_m),
-                credited_m=round(summary.credited_distance_m),
-                moving_s=round(summary.moving_time_s),
-                elapsed_s=round(summary.elapsed_time_s),
-                elevation_gain_m=round(summary.elevation_gain_m),
-                points=summary.points,
-                device_distance_m=(
-                    None if summary.device_distance_m is None else round(summary.device_distance_m)
-                ),
-                verdict=verdict.value,
-                reasons=sorted(set(reasons)),
-                start_city_id=start_city.id if start_city else None,
-                line=line,
-                using_db=conn,
-            )
-            await RunFile.create(
-                run_id=run.id, format=file_format, size=len(data), data=compressed, using_db=conn
-            )
-            outcome = RunOutcome(run=run)
-            if verdict == Verdict.FLAGGED:
-                await notices.notify(conn, resident_id, "run_flagged", run_id=run.id)
-            if verdict == Verdict.ACCEPTED:
-                done = await credit(conn, run, resident)
-                outcome.credited_m, outcome.value_fen = done.credited_m, done.value_fen
-                outcome.points, outcome.campaigns = done.points, done.campaigns
-            for other in shared:
-                await _flag_shared(conn, other)
+        outcome = await _retrying(lambda: _record(resident_id, summary, stored))
     except IntegrityError:
         # A concurrent upload of the same file won the race: return its run.
         won = await Run.filter(resident_id=resident_id, file_sha256=digest).first()
@@ -156,6 +99,109 @@ async def record_run(
         return RunOutcome(run=won, existing=True)
     if outcome.campaigns:
         await badges.refresh(resident_id=resident_id)
+    return outcome
+
+
+@dataclass(frozen=True)
+class _Stored:
+    """The file as it is kept: digest, compressed bytes and what the upload called it."""
+
+    digest: str
+    compressed: bytes
+    size: int
+    file_name: str
+    file_format: str
+    fingerprint: str
+    line: str
+    source: str
+
+
+async def _retrying(attempt: Callable[[], Awaitable[_T]]) -> _T:
+    """Run a crediting transaction again when a campaign closed while it ran (its writes were
+    rolled back); the next attempt no longer counts that campaign."""
+    for _ in range(ATTEMPTS - 1):
+        try:
+            return await attempt()
+        except CampaignChanged:
+            continue
+    return await attempt()
+
+
+async def _record(resident_id: int, summary: TrackSummary, f: _Stored) -> RunOutcome:
+    # Checks and writes share one connection and transaction: outside a transaction every
+    # query would take a pooled connection and reset it afterwards.
+    async with in_transaction() as conn:
+        existing = (
+            await Run.filter(resident_id=resident_id, file_sha256=f.digest).using_db(conn).first()
+        )
+        if existing is not None:
+            return RunOutcome(run=existing, existing=True)
+        resident = await Resident.filter(id=resident_id, erased_at=None).using_db(conn).first()
+        if resident is None:
+            raise NotFound("resident", "居民")
+        twin = (
+            await Run.filter(resident_id=resident_id, points_sha256=f.fingerprint)
+            .using_db(conn)
+            .first()
+        )
+        if twin is not None:
+            raise DuplicateRun(run_id=twin.id)
+        same = await _same_run_elsewhere(conn, resident_id, f.source, summary)
+        if same is not None:
+            raise DuplicateRun(run_id=same)
+
+        verdict = summary.verdict
+        reasons = list(summary.reasons)
+        shared = (
+            await Run.filter(points_sha256=f.fingerprint)
+            .exclude(resident_id=resident_id)
+            .using_db(conn)
+        )
+        if shared:
+            verdict = worst(verdict, Verdict.FLAGGED)
+            reasons.append(Reason.SHARED_TRACK.value)
+        if verdict == Verdict.ACCEPTED and summary.start_time and summary.end_time:
+            if await _overlaps(conn, resident_id, summary.start_time, summary.end_time):
+                verdict = Verdict.REJECTED
+                reasons.append(Reason.OVERLAP.value)
+        start_city = await _start_city(conn, summary.start)
+        run = await Run.create(
+            resident_id=resident_id,
+            source=f.source,
+            file_name=f.file_name[:255],
+            file_sha256=f.digest,
+            points_sha256=f.fingerprint,
+            started_at=summary.start_time,
+            ended_at=summary.end_time,
+            sport=summary.sport,
+            distance_m=round(summary.distance_m),
+            credited_m=round(summary.credited_distance_m),
+            moving_s=round(summary.moving_time_s),
+            elapsed_s=round(summary.elapsed_time_s),
+            elevation_gain_m=round(summary.elevation_gain_m),
+            points=summary.points,
+            device_distance_m=(
+                None if summary.device_distance_m is None else round(summary.device_distance_m)
+            ),
+            verdict=verdict.value,
+            reasons=sorted(set(reasons)),
+            start_city_id=start_city.id if start_city else None,
+            line=f.line,
+            using_db=conn,
+        )
+        await RunFile.create(
+            run_id=run.id, format=f.file_format, size=f.size, data=f.compressed, using_db=conn
+        )
+        outcome = RunOutcome(run=run)
+        if verdict == Verdict.FLAGGED:
+            await notices.notify(conn, resident_id, "run_flagged", run_id=run.id)
+        for other in shared:
+            await _flag_shared(conn, other)
+        if verdict == Verdict.ACCEPTED:
+            # Last: the campaign row it locks is held until the commit just below.
+            done = await credit(conn, run, resident)
+            outcome.credited_m, outcome.value_fen = done.credited_m, done.value_fen
+            outcome.points, outcome.campaigns = done.points, done.campaigns
     return outcome
 
 
@@ -262,6 +308,12 @@ async def _flag_shared(conn: BaseDBAsyncClient, other: Run) -> None:
 
 async def review(*, run_id: int, accept: bool, note: str = "") -> Run:
     """An organizer's decision on a run: accept credits it, reject reverses any credit."""
+    resident_id = await _retrying(lambda: _review(run_id, accept, note))
+    await badges.refresh(resident_id=resident_id)
+    return await Run.get(id=run_id)
+
+
+async def _review(run_id: int, accept: bool, note: str) -> int:
     async with in_transaction() as conn:
         run = await Run.filter(id=run_id).using_db(conn).select_for_update().first()
         if run is None:
@@ -285,10 +337,6 @@ async def review(*, run_id: int, accept: bool, note: str = "") -> Run:
                 reasons=sorted({*run.reasons, Reason.REVIEWED.value}),
             )
         )
-        if accept:
-            run.verdict = verdict.value
-            resident = await Resident.filter(id=run.resident_id).using_db(conn).get()
-            await credit(conn, run, resident)
         await notices.notify(
             conn,
             run.resident_id,
@@ -297,8 +345,12 @@ async def review(*, run_id: int, accept: bool, note: str = "") -> Run:
             verdict_zh="已计入" if accept else "未通过",
             verdict_en="accepted" if accept else "not accepted",
         )
-    await badges.refresh(resident_id=run.resident_id)
-    return await Run.get(id=run_id)
+        if accept:
+            # Last: the campaign row it locks is held until the commit.
+            run.verdict = verdict.value
+            resident = await Resident.filter(id=run.resident_id).using_db(conn).get()
+            await credit(conn, run, resident)
+    return int(run.resident_id)
 
 
 async def stored_line(*, run_id: int) -> str:
