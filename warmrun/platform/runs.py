@@ -79,18 +79,86 @@ async def record_run(
     """Store a parsed run and credit it if plausible; idempotent per (resident, file bytes)."""
     # Both release the GIL on large buffers: a worker thread lets other requests run meanwhile.
     digest, compressed = await asyncio.to_thread(_digest_and_compress, data)
-    stored = _Stored(
-        digest=digest,
-        compressed=compressed,
-        size=len(data),
-        file_name=file_name,
-        file_format=file_format,
-        fingerprint=fingerprint,
-        line=line,
-        source=source,
-    )
+
+    async def attempt() -> RunOutcome:
+        # Checks and writes share one connection and transaction: outside a transaction every
+        # query would take a pooled connection and reset it afterwards.
+        async with in_transaction() as conn:
+            existing = (
+                await Run.filter(resident_id=resident_id, file_sha256=digest).using_db(conn).first()
+            )
+            if existing is not None:
+                return RunOutcome(run=existing, existing=True)
+            resident = await Resident.filter(id=resident_id, erased_at=None).using_db(conn).first()
+            if resident is None:
+                raise NotFound("resident", "居民")
+            twin = (
+                await Run.filter(resident_id=resident_id, points_sha256=fingerprint)
+                .using_db(conn)
+                .first()
+            )
+            if twin is not None:
+                raise DuplicateRun(run_id=twin.id)
+            same = await _same_run_elsewhere(conn, resident_id, source, summary)
+            if same is not None:
+                raise DuplicateRun(run_id=same)
+
+            verdict = summary.verdict
+            reasons = list(summary.reasons)
+            shared = (
+                await Run.filter(points_sha256=fingerprint)
+                .exclude(resident_id=resident_id)
+                .using_db(conn)
+            )
+            if shared:
+                verdict = worst(verdict, Verdict.FLAGGED)
+                reasons.append(Reason.SHARED_TRACK.value)
+            if verdict == Verdict.ACCEPTED and summary.start_time and summary.end_time:
+                if await _overlaps(conn, resident_id, summary.start_time, summary.end_time):
+                    verdict = Verdict.REJECTED
+                    reasons.append(Reason.OVERLAP.value)
+            start_city = await _start_city(conn, summary.start)
+            run = await Run.create(
+                resident_id=resident_id,
+                source=source,
+                file_name=file_name[:255],
+                file_sha256=digest,
+                points_sha256=fingerprint,
+                started_at=summary.start_time,
+                ended_at=summary.end_time,
+                sport=summary.sport,
+                distance_m=round(summary.distance_m),
+                credited_m=round(summary.credited_distance_m),
+                moving_s=round(summary.moving_time_s),
+                elapsed_s=round(summary.elapsed_time_s),
+                elevation_gain_m=round(summary.elevation_gain_m),
+                points=summary.points,
+                device_distance_m=(
+                    None if summary.device_distance_m is None else round(summary.device_distance_m)
+                ),
+                verdict=verdict.value,
+                reasons=sorted(set(reasons)),
+                start_city_id=start_city.id if start_city else None,
+                line=line,
+                using_db=conn,
+            )
+            await RunFile.create(
+                run_id=run.id, format=file_format, size=len(data), data=compressed, using_db=conn
+            )
+            outcome = RunOutcome(run=run)
+            if verdict == Verdict.FLAGGED:
+                await notices.notify(conn, resident_id, "run_flagged", run_id=run.id)
+            for other in shared:
+                await _flag_shared(conn, other)
+            if verdict == Verdict.ACCEPTED:
+                # Last: the campaign row it locks is held until the commit just below.
+                done = await credit(conn, run, resident)
+                outcome.credited_m, outcome.value_fen = done.credited_m, done.value_fen
+                outcome.points, outcome.campaigns = done.points, done.campaigns
+        return outcome
+
     try:
-        outcome = await _retrying(lambda: _record(resident_id, summary, stored))
+        outcome = await _retrying(attempt)
     except IntegrityError:
         # A concurrent upload of the same file won the race: return its run.
         won = await Run.filter(resident_id=resident_id, file_sha256=digest).first()
@@ -102,20 +170,6 @@ async def record_run(
     return outcome
 
 
-@dataclass(frozen=True)
-class _Stored:
-    """The file as it is kept: digest, compressed bytes and what the upload called it."""
-
-    digest: str
-    compressed: bytes
-    size: int
-    file_name: str
-    file_format: str
-    fingerprint: str
-    line: str
-    source: str
-
-
 async def _retrying(attempt: Callable[[], Awaitable[_T]]) -> _T:
     """Run a crediting transaction again when a campaign closed while it ran (its writes were
     rolled back); the next attempt no longer counts that campaign."""
@@ -125,84 +179,6 @@ async def _retrying(attempt: Callable[[], Awaitable[_T]]) -> _T:
         except CampaignChanged:
             continue
     return await attempt()
-
-
-async def _record(resident_id: int, summary: TrackSummary, f: _Stored) -> RunOutcome:
-    # Checks and writes share one connection and transaction: outside a transaction every
-    # query would take a pooled connection and reset it afterwards.
-    async with in_transaction() as conn:
-        existing = (
-            await Run.filter(resident_id=resident_id, file_sha256=f.digest).using_db(conn).first()
-        )
-        if existing is not None:
-            return RunOutcome(run=existing, existing=True)
-        resident = await Resident.filter(id=resident_id, erased_at=None).using_db(conn).first()
-        if resident is None:
-            raise NotFound("resident", "居民")
-        twin = (
-            await Run.filter(resident_id=resident_id, points_sha256=f.fingerprint)
-            .using_db(conn)
-            .first()
-        )
-        if twin is not None:
-            raise DuplicateRun(run_id=twin.id)
-        same = await _same_run_elsewhere(conn, resident_id, f.source, summary)
-        if same is not None:
-            raise DuplicateRun(run_id=same)
-
-        verdict = summary.verdict
-        reasons = list(summary.reasons)
-        shared = (
-            await Run.filter(points_sha256=f.fingerprint)
-            .exclude(resident_id=resident_id)
-            .using_db(conn)
-        )
-        if shared:
-            verdict = worst(verdict, Verdict.FLAGGED)
-            reasons.append(Reason.SHARED_TRACK.value)
-        if verdict == Verdict.ACCEPTED and summary.start_time and summary.end_time:
-            if await _overlaps(conn, resident_id, summary.start_time, summary.end_time):
-                verdict = Verdict.REJECTED
-                reasons.append(Reason.OVERLAP.value)
-        start_city = await _start_city(conn, summary.start)
-        run = await Run.create(
-            resident_id=resident_id,
-            source=f.source,
-            file_name=f.file_name[:255],
-            file_sha256=f.digest,
-            points_sha256=f.fingerprint,
-            started_at=summary.start_time,
-            ended_at=summary.end_time,
-            sport=summary.sport,
-            distance_m=round(summary.distance_m),
-            credited_m=round(summary.credited_distance_m),
-            moving_s=round(summary.moving_time_s),
-            elapsed_s=round(summary.elapsed_time_s),
-            elevation_gain_m=round(summary.elevation_gain_m),
-            points=summary.points,
-            device_distance_m=(
-                None if summary.device_distance_m is None else round(summary.device_distance_m)
-            ),
-            verdict=verdict.value,
-            reasons=sorted(set(reasons)),
-            start_city_id=start_city.id if start_city else None,
-            line=f.line,
-            using_db=conn,
-        )
-        await RunFile.create(
-            run_id=run.id, format=f.file_format, size=f.size, data=f.compressed, using_db=conn
-        )
-        outcome = RunOutcome(run=run)
-        if verdict == Verdict.FLAGGED:
-            await notices.notify(conn, resident_id, "run_flagged", run_id=run.id)
-        for other in shared:
-            await _flag_shared(conn, other)
-        if verdict == Verdict.ACCEPTED:
-            # Last: the campaign row it locks is held until the commit just below.
-            done = await credit(conn, run, resident)
-            outcome.credited_m, outcome.value_fen = done.credited_m, done.value_fen
-            outcome.points, outcome.campaigns = done.points, done.campaigns
-    return outcome
 
 
 async def _same_run_elsewhere(
