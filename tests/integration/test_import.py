@@ -6,7 +6,8 @@ import asyncio
 
 import pytest
 
-from tests.integration.factory import run_file, upload, world
+from tests.integration.factory import START, run_file, upload, world
+from warmrun.integrations.synthetic import synthetic_run_gpx
 from warmrun.platform import campaigns, runs, settlement
 from warmrun.platform.models import (
     CampaignState,
@@ -61,6 +62,15 @@ async def test_overlapping_run_of_same_resident_is_not_credited() -> None:
     assert result.outcome.run.verdict == "rejected"
     assert "overlap" in result.outcome.run.reasons
     assert await Contribution.all().count() == 1
+
+
+async def test_a_run_is_placed_in_the_city_it_starts_in() -> None:
+    w = await world()
+    (here,) = await upload(w.alice.id, run_file())
+    far = synthetic_run_gpx(points=1200, start=START, seed=3, lat=39.9042, lon=116.4074)
+    (away,) = await upload(w.bob.id, far)
+    assert here.outcome is not None and here.outcome.run.start_city_id == w.city_id
+    assert away.outcome is not None and away.outcome.run.start_city_id is None
 
 
 async def test_same_track_from_two_residents_flags_both() -> None:

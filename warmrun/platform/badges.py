@@ -148,13 +148,15 @@ async def facts_of(resident: Resident, campaign: Campaign) -> Facts:
 async def refresh(*, resident_id: int) -> list[str]:
     """Award and revoke this resident's badges in every running campaign; returns what changed
     (``+code`` awarded, ``-code`` revoked). Family badges of linked residents follow too."""
+    campaigns = await Campaign.filter(
+        state__in=[CampaignState.ACTIVE, CampaignState.CLOSED], badges__id__not_isnull=True
+    ).distinct()
+    if not campaigns:
+        return []
     resident = await Resident.get_or_none(id=resident_id, erased_at=None)
     if resident is None:
         return []
     changes: list[str] = []
-    campaigns = await Campaign.filter(
-        state__in=[CampaignState.ACTIVE, CampaignState.CLOSED], badges__id__not_isnull=True
-    ).distinct()
     for campaign in campaigns:
         facts = await facts_of(resident, campaign)
         for badge in await Badge.filter(campaign_id=campaign.id).order_by("id"):

@@ -8,31 +8,27 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any, cast
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from tortoise.backends.base.client import BaseDBAsyncClient
-from tortoise.expressions import F
-from tortoise.functions import Sum
+from tortoise.exceptions import DoesNotExist
 
-from warmrun.platform import clock, outbox, points_ledger
+from warmrun.platform import clock, outbox, points_ledger, sql
 from warmrun.platform.conversion import allocate_first_come, cap_daily, value_fen
 from warmrun.platform.ledger import entry_hash
 from warmrun.platform.models import (
     Basis,
     Campaign,
-    CampaignCity,
     CampaignState,
     Compound,
     Contribution,
     ConversionRule,
     PledgeAllocation,
     PointsEntry,
-    PointsRule,
     Resident,
     Run,
     SettlementMode,
-    SponsorPledge,
 )
 from warmrun.platform.plausibility import Reason
 from warmrun.platform.points import EarningRule, run_points
@@ -49,14 +45,16 @@ class Credit:
     campaigns: list[int] = field(default_factory=list)
 
 
-def _kcal(campaign: Campaign, resident: Resident, sport: str, metres: int) -> int:
-    mass = resident.body_mass_kg or campaign.default_body_mass_kg
+def _kcal(
+    walking_factor_permille: int, default_mass_kg: int, resident: Resident, sport: str, metres: int
+) -> int:
+    mass = resident.body_mass_kg or default_mass_kg
     return round(
         kcal(
             metres=metres,
             sport=sport,
             body_mass_kg=mass,
-            walking_factor=campaign.walking_factor_permille / 1000,
+            walking_factor=walking_factor_permille / 1000,
         )
     )
 
@@ -72,6 +70,28 @@ class CampaignChanged(Exception):
     runs the whole transaction again, which then sees the campaign as it is now."""
 
 
+@dataclass
+class ChainHead:
+    """A campaign's row as locked for an append: its state and the head of its chain."""
+
+    id: int
+    state: str
+    settlement_mode: str
+    head_seq: int
+    head_hash: str
+    walking_factor_permille: int
+    default_body_mass_kg: int
+
+
+@dataclass(frozen=True)
+class Entry:
+    """A contribution as appended: its row id and the fields its hash covers."""
+
+    id: int
+    fields: dict[str, Any]
+    created_at: datetime
+
+
 async def lock_resident(conn: BaseDBAsyncClient, resident_id: int) -> None:
     """Hold the resident's row until the transaction ends.
 
@@ -79,15 +99,36 @@ async def lock_resident(conn: BaseDBAsyncClient, resident_id: int) -> None:
     resident's concurrent credits and reversals, so the campaign lock is needed only for the
     chain append itself. Order: a resident's row before any campaign row, everywhere.
     """
-    # NO KEY: rows this transaction or another already inserted (runs, points entries) hold a
-    # KEY SHARE lock on the resident through their foreign key; FOR UPDATE would deadlock on it.
-    await (
-        Resident.filter(id=resident_id)
-        .using_db(conn)
-        .select_for_update(no_key=True)
-        .only("id")
-        .first()
-    )
+    await sql.locked(conn, "SELECT id FROM resident WHERE id = ?", resident_id)
+
+
+# The active campaigns of the resident's city, with what crediting needs of each: its calendar,
+# the kcal parameters, the conversion rule for the sport and the points rule.
+_CAMPAIGNS = """
+SELECT ca.id, ca.timezone, ca.starts_on, ca.ends_on, ca.walking_factor_permille,
+       ca.default_body_mass_kg, co.city_id,
+       cr.basis, cr.fen, cr.per, cr.daily_cap_fen,
+       pr.points_per_km, pr.points_per_run, pr.daily_cap AS points_cap
+FROM compound co
+JOIN campaign_city cc ON cc.city_id = co.city_id
+JOIN campaign ca ON ca.id = cc.campaign_id AND ca.state = ?
+LEFT JOIN conversion_rule cr ON cr.campaign_id = ca.id AND cr.sport = ?
+LEFT JOIN points_rule pr ON pr.campaign_id = ca.id
+WHERE co.id = ?
+ORDER BY ca.id
+"""
+
+# Read under the resident's lock: money credited today in the campaign, earlier crediting
+# rounds of this run, run points earned today in the campaign.
+_TODAY = """
+SELECT
+ (SELECT COALESCE(SUM(value_fen), 0) FROM contribution
+  WHERE campaign_id = ? AND resident_ref = ? AND local_day = ?) AS used_fen,
+ (SELECT COUNT(*) FROM contribution
+  WHERE run_id = ? AND campaign_id = ? AND kind = 'run') AS rounds,
+ (SELECT COALESCE(SUM(delta), 0) FROM points_entry
+  WHERE resident_id = ? AND reason = 'run' AND ref LIKE ?) AS points_today
+"""
 
 
 async def credit(conn: BaseDBAsyncClient, run: Run, resident: Resident) -> Credit:
@@ -100,49 +141,45 @@ async def credit(conn: BaseDBAsyncClient, run: Run, resident: Resident) -> Credi
     out = Credit()
     if run.started_at is None or run.credited_m <= 0:
         return out
-    compound = await Compound.filter(id=resident.compound_id).using_db(conn).get()
-    links = (
-        await CampaignCity.filter(
-            city_id=compound.city_id,
-            campaign__state=CampaignState.ACTIVE,
-        )
-        .using_db(conn)
-        .values_list("campaign_id", flat=True)
+    sport = WALK if run.sport == HIKE else run.sport
+    campaigns = await sql.rows(
+        conn, _CAMPAIGNS, CampaignState.ACTIVE.value, sport, resident.compound_id
     )
-    if not links:
+    if not campaigns:
         return out
     await lock_resident(conn, resident.id)
-    for campaign_id in sorted({int(cast(Any, x)) for x in links}):
-        campaign = await Campaign.filter(id=campaign_id).using_db(conn).get()
-        day = local_day(run.started_at, campaign.timezone)
-        if not campaign.starts_on <= day <= campaign.ends_on:
+    ref = f"resident:{resident.id}"
+    for c in campaigns:
+        campaign_id = int(c["id"])
+        day = local_day(run.started_at, c["timezone"])
+        if not sql.as_date(c["starts_on"]) <= day <= sql.as_date(c["ends_on"]):
             continue
-        sport = WALK if run.sport == HIKE else run.sport
-        kc = _kcal(campaign, resident, sport, run.credited_m)
-        rule = (
-            await ConversionRule.filter(campaign_id=campaign_id, sport=sport).using_db(conn).first()
+        kc = _kcal(
+            c["walking_factor_permille"], c["default_body_mass_kg"], resident, sport, run.credited_m
         )
+        today = await sql.one(
+            conn,
+            _TODAY,
+            campaign_id,
+            ref,
+            day,
+            run.id,
+            campaign_id,
+            resident.id,
+            f"c{campaign_id}:{day.isoformat()}%",
+        )
+        if today is None:  # pragma: no cover - a SELECT without FROM returns one row
+            raise RuntimeError("no row")
         value = 0
         capped = False
-        if rule is not None:
-            amount = run.credited_m if rule.basis == Basis.METRES else kc
-            raw = value_fen(amount, fen=rule.fen, per=rule.per)
-            used = await _sum(
-                conn,
-                Contribution.filter(
-                    campaign_id=campaign_id, resident_ref=f"resident:{resident.id}", local_day=day
-                ),
-                "value_fen",
-            )
-            value = cap_daily(raw, used_today=used, cap=rule.daily_cap_fen)
+        if c["basis"] is not None:
+            amount = run.credited_m if c["basis"] == Basis.METRES.value else kc
+            raw = value_fen(amount, fen=c["fen"], per=c["per"])
+            value = cap_daily(raw, used_today=int(today["used_fen"]), cap=c["daily_cap_fen"])
             capped = value < raw
         # A run credited, reversed (say, flagged as a shared track) and then accepted on review
         # is credited again: each round has its own idempotency keys.
-        rounds = (
-            await Contribution.filter(run_id=run.id, campaign_id=campaign_id, kind="run")
-            .using_db(conn)
-            .count()
-        )
+        rounds = int(today["rounds"])
         key = f"run:{run.id}:campaign:{campaign_id}" + (f":r{rounds}" if rounds else "")
         if capped:
             await (
@@ -150,18 +187,33 @@ async def credit(conn: BaseDBAsyncClient, run: Run, resident: Resident) -> Credi
                 .using_db(conn)
                 .update(reasons=sorted({*run.reasons, Reason.DAILY_CAP.value}))
             )
-        pts = await _award_points(conn, campaign_id, resident.id, run, day, key)
-        locked = await lock_campaign(conn, campaign_id)
-        if locked.state != CampaignState.ACTIVE:
+        pts = 0
+        if c["points_per_km"] is not None:
+            rule = EarningRule(c["points_per_km"], c["points_per_run"], c["points_cap"])
+            pts = run_points(
+                metres=run.credited_m, rule=rule, earned_today=int(today["points_today"])
+            )
+            if pts > 0:
+                await points_ledger.post(
+                    conn,
+                    resident_id=resident.id,
+                    delta=pts,
+                    reason="run",
+                    key=f"{key}:points",
+                    ref=f"c{campaign_id}:{day.isoformat()}:run{run.id}",
+                )
+            pts = max(pts, 0)
+        head = await lock_campaign(conn, campaign_id)
+        if head.state != CampaignState.ACTIVE.value:
             raise CampaignChanged(campaign_id)
-        contribution = await _append(
+        entry = await _append(
             conn,
-            locked,
+            head,
             kind="run",
             run_id=run.id,
-            resident_ref=f"resident:{resident.id}",
-            city_id=compound.city_id,
-            compound_id=compound.id,
+            resident_ref=ref,
+            city_id=int(c["city_id"]),
+            compound_id=resident.compound_id,
             day=day,
             sport=sport,
             metres=run.credited_m,
@@ -169,7 +221,7 @@ async def credit(conn: BaseDBAsyncClient, run: Run, resident: Resident) -> Credi
             value=value,
             key=key,
         )
-        await _emit(conn, contribution, source=run.source)
+        await _emit(conn, entry, source=run.source)
         out.credited_m = run.credited_m
         out.value_fen += value
         out.points += pts
@@ -177,21 +229,23 @@ async def credit(conn: BaseDBAsyncClient, run: Run, resident: Resident) -> Credi
     return out
 
 
-async def lock_campaign(conn: BaseDBAsyncClient, campaign_id: int) -> Campaign:
+async def lock_campaign(conn: BaseDBAsyncClient, campaign_id: int) -> ChainHead:
     """The campaign row, locked until the transaction ends: it holds the chain head, so
     appenders queue here."""
-    query = Campaign.filter(id=campaign_id).using_db(conn)
-    return await query.select_for_update(no_key=True).get()
-
-
-async def _sum(conn: BaseDBAsyncClient, query: Any, column: str) -> int:
-    rows = await query.using_db(conn).annotate(s=Sum(column)).values("s")
-    return int(rows[0]["s"] or 0) if rows else 0
+    row = await sql.locked(
+        conn,
+        "SELECT id, state, settlement_mode, head_seq, head_hash, walking_factor_permille,"
+        " default_body_mass_kg FROM campaign WHERE id = ?",
+        campaign_id,
+    )
+    if row is None:
+        raise DoesNotExist(Campaign)
+    return ChainHead(**row)
 
 
 async def _append(
     conn: BaseDBAsyncClient,
-    campaign: Campaign,
+    campaign: ChainHead,
     *,
     kind: str,
     run_id: int | None,
@@ -206,34 +260,41 @@ async def _append(
     key: str,
     funded: int | None = None,
     allocations: list[tuple[int, int]] | None = None,
-) -> Contribution:
+) -> Entry:
     """Append one chained contribution; the caller holds the campaign row lock."""
     if allocations is None:
         allocations = []
-        if funded is None and campaign.settlement_mode == SettlementMode.FIRST_COME and value > 0:
-            pledges = (
-                await SponsorPledge.filter(campaign_id=campaign.id)
-                .using_db(conn)
-                .order_by("priority", "id")
+        if (
+            funded is None
+            and campaign.settlement_mode == SettlementMode.FIRST_COME.value
+            and value > 0
+        ):
+            pledges = await sql.rows(
+                conn,
+                "SELECT id, cap_fen - allocated_fen AS left_fen FROM sponsor_pledge"
+                " WHERE campaign_id = ? ORDER BY priority, id",
+                campaign.id,
             )
-            plan = allocate_first_come(
-                value, [(p.id, p.cap_fen - p.allocated_fen) for p in pledges]
-            )
+            plan = allocate_first_come(value, [(p["id"], int(p["left_fen"])) for p in pledges])
             for pledge_id, fen in plan:
                 # Conditional update: the CHECK constraint and this WHERE both refuse over-cap.
-                ok = (
-                    await SponsorPledge.filter(id=pledge_id, allocated_fen__lte=F("cap_fen") - fen)
-                    .using_db(conn)
-                    .update(allocated_fen=F("allocated_fen") + fen)
+                ok = await sql.execute(
+                    conn,
+                    "UPDATE sponsor_pledge SET allocated_fen = allocated_fen + ?"
+                    " WHERE id = ? AND allocated_fen <= cap_fen - ?",
+                    fen,
+                    pledge_id,
+                    fen,
                 )
                 if ok:
                     allocations.append((pledge_id, fen))
     else:
         for pledge_id, fen in allocations:
-            await (
-                SponsorPledge.filter(id=pledge_id)
-                .using_db(conn)
-                .update(allocated_fen=F("allocated_fen") + fen)
+            await sql.execute(
+                conn,
+                "UPDATE sponsor_pledge SET allocated_fen = allocated_fen + ? WHERE id = ?",
+                fen,
+                pledge_id,
             )
     if funded is None:
         funded = sum(f for _, f in allocations)
@@ -256,46 +317,34 @@ async def _append(
         "idempotency_key": key,
     }
     digest = entry_hash(campaign.head_hash, fields)
-    contribution = await Contribution.create(
-        **fields, prev_hash=campaign.head_hash, hash=digest, created_at=now, using_db=conn
+    entry_id = await sql.insert(
+        conn,
+        "INSERT INTO contribution (campaign_id, seq, kind, run_id, resident_ref, city_id,"
+        " compound_id, local_day, sport, metres, kcal, value_fen, funded_fen, idempotency_key,"
+        " prev_hash, hash, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        " RETURNING id",
+        *fields.values(),
+        campaign.head_hash,
+        digest,
+        now,
     )
     for pledge_id, fen in allocations:
-        await PledgeAllocation.create(
-            pledge_id=pledge_id, contribution_id=contribution.id, fen=fen, using_db=conn
+        await sql.execute(
+            conn,
+            "INSERT INTO pledge_allocation (pledge_id, contribution_id, fen) VALUES (?, ?, ?)",
+            pledge_id,
+            entry_id,
+            fen,
         )
-    await Campaign.filter(id=campaign.id).using_db(conn).update(head_seq=seq, head_hash=digest)
+    await sql.execute(
+        conn,
+        "UPDATE campaign SET head_seq = ?, head_hash = ? WHERE id = ?",
+        seq,
+        digest,
+        campaign.id,
+    )
     campaign.head_seq, campaign.head_hash = seq, digest
-    return contribution
-
-
-async def _award_points(
-    conn: BaseDBAsyncClient, campaign_id: int, resident_id: int, run: Run, day: date, key: str
-) -> int:
-    rule_row = await PointsRule.filter(campaign_id=campaign_id).using_db(conn).first()
-    if rule_row is None:
-        return 0
-    rule = EarningRule(rule_row.points_per_km, rule_row.points_per_run, rule_row.daily_cap)
-    earned = await _sum(
-        conn,
-        PointsEntry.filter(
-            resident_id=resident_id,
-            reason="run",
-            ref__startswith=f"c{campaign_id}:{day.isoformat()}",
-        ),
-        "delta",
-    )
-    pts = run_points(metres=run.credited_m, rule=rule, earned_today=earned)
-    if pts <= 0:
-        return 0
-    await points_ledger.post(
-        conn,
-        resident_id=resident_id,
-        delta=pts,
-        reason="run",
-        key=f"{key}:points",
-        ref=f"c{campaign_id}:{day.isoformat()}:run{run.id}",
-    )
-    return pts
+    return Entry(id=entry_id, fields=fields, created_at=now)
 
 
 async def reverse(conn: BaseDBAsyncClient, run: Run, *, reason: str) -> None:
@@ -342,25 +391,24 @@ async def reverse(conn: BaseDBAsyncClient, run: Run, *, reason: str) -> None:
         )
 
 
-async def _emit(
-    conn: BaseDBAsyncClient, contribution: Contribution, *, source: str, **extra: Any
-) -> None:
+async def _emit(conn: BaseDBAsyncClient, entry: Entry, *, source: str, **extra: Any) -> None:
     """The outbox row for the leaderboards, derived from the contribution it describes."""
-    ref = contribution.resident_ref
+    f = entry.fields
+    ref = f["resident_ref"]
     await outbox.emit(
         conn,
         "contribution",
         {
-            "campaign_id": contribution.campaign_id,
-            "run_id": contribution.run_id,
+            "campaign_id": f["campaign_id"],
+            "run_id": f["run_id"],
             "resident_id": int(ref.split(":")[1]) if ref.startswith("resident:") else None,
-            "compound_id": contribution.compound_id,
-            "city_id": contribution.city_id,
-            "metres": contribution.metres,
-            "local_day": contribution.local_day.isoformat(),
-            "contribution_id": contribution.id,
+            "compound_id": f["compound_id"],
+            "city_id": f["city_id"],
+            "metres": f["metres"],
+            "local_day": f["local_day"].isoformat(),
+            "contribution_id": entry.id,
             "source": source,
-            "at": contribution.created_at.timestamp(),
+            "at": entry.created_at.timestamp(),
             **extra,
         },
     )
@@ -376,7 +424,7 @@ async def credit_offline(
     metres: int,
     value: int,
     key: str,
-) -> Contribution | None:
+) -> Entry | None:
     """An offline participation credit (an event day), appended to the same chain as runs
     under ``key``; None if that key was credited before."""
     if await Contribution.filter(idempotency_key=key).using_db(conn).exists():
@@ -385,8 +433,10 @@ async def credit_offline(
     if await Contribution.filter(idempotency_key=key).using_db(conn).exists():
         return None  # credited while we waited for the lock
     compound = await Compound.filter(id=resident.compound_id).using_db(conn).get()
-    kc = _kcal(campaign, resident, sport, metres)
-    contribution = await _append(
+    kc = _kcal(
+        campaign.walking_factor_permille, campaign.default_body_mass_kg, resident, sport, metres
+    )
+    entry = await _append(
         conn,
         campaign,
         kind="offline",
@@ -401,8 +451,8 @@ async def credit_offline(
         value=value,
         key=key,
     )
-    await _emit(conn, contribution, source="offline")
-    return contribution
+    await _emit(conn, entry, source="offline")
+    return entry
 
 
 async def offline_value(conn: BaseDBAsyncClient, campaign_id: int, sport: str, metres: int) -> int:

@@ -312,6 +312,8 @@ class Contribution(Model):
     class Meta:
         table = "contribution"
         unique_together = (("campaign", "seq"),)
+        # A resident's credit today (the daily cap), a run's contributions (rounds, reversal).
+        indexes = (("campaign_id", "resident_ref", "local_day"), ("run_id",))
 
 
 class PledgeAllocation(Model):
@@ -360,6 +362,8 @@ class PointsEntry(Model):
 
     class Meta:
         table = "points_entry"
+        # A resident's points earned today (the daily cap) and their history.
+        indexes = (("resident_id", "reason"),)
 
 
 class Reward(Model):

@@ -9,9 +9,8 @@ under concurrency.
 from __future__ import annotations
 
 from tortoise.backends.base.client import BaseDBAsyncClient
-from tortoise.expressions import F
 
-from warmrun.platform import clock
+from warmrun.platform import clock, sql
 from warmrun.platform.errors import InsufficientPoints
 from warmrun.platform.models import PointsEntry, Resident
 
@@ -24,24 +23,35 @@ async def post(
     Raises InsufficientPoints for a debit larger than the balance (nothing is written), and
     the database's IntegrityError for a key already posted.
     """
-    residents = Resident.filter(id=resident_id).using_db(conn)
     if delta < 0:
-        paid = await residents.filter(points_balance__gte=-delta).update(
-            points_balance=F("points_balance") + delta
+        paid = await sql.execute(
+            conn,
+            "UPDATE resident SET points_balance = points_balance + ?"
+            " WHERE id = ? AND points_balance >= ?",
+            delta,
+            resident_id,
+            -delta,
         )
         if not paid:
             current = await Resident.filter(id=resident_id).using_db(conn).get()
             raise InsufficientPoints(needed=-delta, balance=current.points_balance)
     elif delta > 0:
-        await residents.update(points_balance=F("points_balance") + delta)
-    await PointsEntry.create(
-        resident_id=resident_id,
-        delta=delta,
-        reason=reason,
-        idempotency_key=key,
-        ref=ref,
-        created_at=clock.now(),
-        using_db=conn,
+        await sql.execute(
+            conn,
+            "UPDATE resident SET points_balance = points_balance + ? WHERE id = ?",
+            delta,
+            resident_id,
+        )
+    await sql.execute(
+        conn,
+        "INSERT INTO points_entry (resident_id, delta, reason, idempotency_key, ref, created_at)"
+        " VALUES (?, ?, ?, ?, ?, ?)",
+        resident_id,
+        delta,
+        reason,
+        key,
+        ref,
+        clock.now(),
     )
 
 

@@ -17,13 +17,14 @@ from typing import TypeVar
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.exceptions import IntegrityError
+from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
-from warmrun.platform import badges, notices
+from warmrun.platform import badges, notices, sql
 from warmrun.platform.crediting import CampaignChanged, credit, reverse
 from warmrun.platform.errors import DuplicateRun, NotFound, ReviewNotAllowed
 from warmrun.platform.geo import encode_polyline, haversine_m, simplify
-from warmrun.platform.models import City, Resident, Run, RunFile
+from warmrun.platform.models import Resident, Run, RunFile
 from warmrun.platform.plausibility import Reason, TrackSummary, Verdict, worst
 from warmrun.platform.tracks import Track
 
@@ -84,40 +85,37 @@ async def record_run(
         # Checks and writes share one connection and transaction: outside a transaction every
         # query would take a pooled connection and reset it afterwards.
         async with in_transaction() as conn:
-            existing = (
-                await Run.filter(resident_id=resident_id, file_sha256=digest).using_db(conn).first()
+            seen = await _seen(conn, resident_id, digest, fingerprint, summary)
+            existing = next(
+                (r for r in seen if r.resident_id == resident_id and r.file_sha256 == digest),
+                None,
             )
             if existing is not None:
-                return RunOutcome(run=existing, existing=True)
+                run = await Run.filter(id=existing.id).using_db(conn).get()
+                return RunOutcome(run=run, existing=True)
             resident = await Resident.filter(id=resident_id, erased_at=None).using_db(conn).first()
             if resident is None:
                 raise NotFound("resident", "居民")
-            twin = (
-                await Run.filter(resident_id=resident_id, points_sha256=fingerprint)
-                .using_db(conn)
-                .first()
-            )
+            mine = [r for r in seen if r.resident_id == resident_id]
+            twin = next((r for r in mine if r.points_sha256 == fingerprint), None)
             if twin is not None:
                 raise DuplicateRun(run_id=twin.id)
-            same = await _same_run_elsewhere(conn, resident_id, source, summary)
+            same = _same_run_elsewhere(mine, source, summary)
             if same is not None:
                 raise DuplicateRun(run_id=same)
 
             verdict = summary.verdict
             reasons = list(summary.reasons)
-            shared = (
-                await Run.filter(points_sha256=fingerprint)
-                .exclude(resident_id=resident_id)
-                .using_db(conn)
-            )
+            others = [r.id for r in seen if r.resident_id != resident_id]
+            shared = await Run.filter(id__in=others).using_db(conn).order_by("id") if others else []
             if shared:
                 verdict = worst(verdict, Verdict.FLAGGED)
                 reasons.append(Reason.SHARED_TRACK.value)
             if verdict == Verdict.ACCEPTED and summary.start_time and summary.end_time:
-                if await _overlaps(conn, resident_id, summary.start_time, summary.end_time):
+                if _overlaps(mine, summary.start_time, summary.end_time):
                     verdict = Verdict.REJECTED
                     reasons.append(Reason.OVERLAP.value)
-            start_city = await _start_city(conn, summary.start)
+            start_city_id = await _start_city(conn, summary.start)
             run = await Run.create(
                 resident_id=resident_id,
                 source=source,
@@ -138,7 +136,7 @@ async def record_run(
                 ),
                 verdict=verdict.value,
                 reasons=sorted(set(reasons)),
-                start_city_id=start_city.id if start_city else None,
+                start_city_id=start_city_id,
                 line=line,
                 using_db=conn,
             )
@@ -181,28 +179,67 @@ async def _retrying(attempt: Callable[[], Awaitable[_T]]) -> _T:
     return await attempt()
 
 
-async def _same_run_elsewhere(
-    conn: BaseDBAsyncClient, resident_id: int, source: str, summary: TrackSummary
-) -> int | None:
+@dataclass(frozen=True)
+class _Seen:
+    """A stored run that an upload must be checked against (see :func:`_seen`)."""
+
+    id: int
+    resident_id: int
+    file_sha256: str
+    points_sha256: str
+    source: str
+    started_at: datetime | None
+    ended_at: datetime | None
+    distance_m: int
+    verdict: str
+    reasons: list[str]
+
+
+async def _seen(
+    conn: BaseDBAsyncClient,
+    resident_id: int,
+    digest: str,
+    fingerprint: str,
+    summary: TrackSummary,
+) -> list[_Seen]:
+    """In one query, every stored run the upload's checks look at: any run with the same points
+    (anyone's), and the resident's runs with the same file, starting near the same time (the
+    same run from another source) or overlapping it while credited."""
+    mine = Q(file_sha256=digest)
+    start, end = summary.start_time, summary.end_time
+    if start is not None:
+        mine |= Q(started_at__gte=start - SAME_RUN_START, started_at__lte=start + SAME_RUN_START)
+        if end is not None:
+            window = timedelta(seconds=OVERLAP_S)
+            mine |= Q(
+                verdict=Verdict.ACCEPTED.value,
+                started_at__lt=end - window,
+                ended_at__gt=start + window,
+            )
+    rows = (
+        await Run.filter(Q(points_sha256=fingerprint) | (Q(resident_id=resident_id) & mine))
+        .using_db(conn)
+        .order_by("id")
+        .values(*_Seen.__dataclass_fields__)
+    )
+    return [_Seen(**r) for r in rows]
+
+
+def _same_run_elsewhere(mine: list[_Seen], source: str, summary: TrackSummary) -> int | None:
     """A run of this resident from another source that is this very run, if any."""
-    if summary.start_time is None:
+    start = summary.start_time
+    if start is None:
         return None
     distance = summary.distance_m
-    rows = (
-        await Run.filter(
-            resident_id=resident_id,
-            started_at__gte=summary.start_time - SAME_RUN_START,
-            started_at__lte=summary.start_time + SAME_RUN_START,
-        )
-        .exclude(source=source)
-        .using_db(conn)
-        .values("id", "distance_m", "reasons")
-    )
-    for r in rows:
-        if Reason.SOURCE_WITHDRAWN.value in (r["reasons"] or []):
+    for r in mine:
+        if r.source == source or r.started_at is None:
             continue
-        if abs(r["distance_m"] - distance) <= SAME_RUN_DISTANCE * max(r["distance_m"], distance):
-            return int(r["id"])
+        if abs(r.started_at - start) > SAME_RUN_START:
+            continue
+        if Reason.SOURCE_WITHDRAWN.value in (r.reasons or []):
+            continue
+        if abs(r.distance_m - distance) <= SAME_RUN_DISTANCE * max(r.distance_m, distance):
+            return r.id
     return None
 
 
@@ -235,37 +272,29 @@ async def drop_tracks(*, run_ids: list[int]) -> None:
         await Run.filter(id__in=run_ids).using_db(conn).update(line="", file_name="")
 
 
-async def _overlaps(
-    conn: BaseDBAsyncClient, resident_id: int, start: datetime, end: datetime
-) -> bool:
-    window = timedelta(seconds=OVERLAP_S)
-    candidates = (
-        await Run.filter(
-            resident_id=resident_id,
-            verdict=Verdict.ACCEPTED.value,
-            started_at__lt=end - window,
-            ended_at__gt=start + window,
-        )
-        .using_db(conn)
-        .values("started_at", "ended_at")
-    )
-    for c in candidates:
-        overlap = min(end, c["ended_at"]) - max(start, c["started_at"])
+def _overlaps(mine: list[_Seen], start: datetime, end: datetime) -> bool:
+    """Whether a credited run of the resident overlaps this one by more than a minute."""
+    for r in mine:
+        if r.verdict != Verdict.ACCEPTED.value or r.started_at is None or r.ended_at is None:
+            continue
+        overlap = min(end, r.ended_at) - max(start, r.started_at)
         if overlap.total_seconds() > OVERLAP_S:
             return True
     return False
 
 
-async def _start_city(conn: BaseDBAsyncClient, start: tuple[float, float] | None) -> City | None:
+# Every city with a position: the upload's start is placed in the nearest one it lies in.
+_CITIES = "SELECT id, lat, lon, radius_m FROM city WHERE lat IS NOT NULL AND lon IS NOT NULL"
+
+
+async def _start_city(conn: BaseDBAsyncClient, start: tuple[float, float] | None) -> int | None:
     if start is None:
         return None
-    best: tuple[float, City] | None = None
-    for city in await City.exclude(lat=None).exclude(lon=None).using_db(conn):
-        if city.lat is None or city.lon is None:  # pragma: no cover - filtered above
-            continue
-        d = haversine_m(start[0], start[1], city.lat, city.lon)
-        if d <= city.radius_m and (best is None or d < best[0]):
-            best = (d, city)
+    best: tuple[float, int] | None = None
+    for city in await sql.rows(conn, _CITIES):
+        d = haversine_m(start[0], start[1], city["lat"], city["lon"])
+        if d <= city["radius_m"] and (best is None or d < best[0]):
+            best = (d, int(city["id"]))
     return best[1] if best else None
 
 
