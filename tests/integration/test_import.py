@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import zlib
 
 import pytest
 
@@ -126,6 +127,15 @@ async def test_original_file_is_kept_compressed() -> None:
     run_id = result.outcome.run.id  # type: ignore[union-attr]
     stored = await RunFile.get(run_id=run_id)
     assert len(stored.data) < len(data)
+    assert await runs.original_bytes(run_id=run_id) == data
+
+
+async def test_a_file_stored_zlib_compressed_before_reads_back() -> None:
+    w = await world()
+    data = run_file()
+    (result,) = await upload(w.alice.id, data)
+    run_id = result.outcome.run.id  # type: ignore[union-attr]
+    await RunFile.filter(run_id=run_id).update(data=zlib.compress(data, 1))
     assert await runs.original_bytes(run_id=run_id) == data
 
 

@@ -257,7 +257,7 @@ class Run(Model):
 
 
 class RunFile(Model):
-    # The original upload, zlib-compressed, kept for audit and re-processing.
+    # The original upload, compressed (zstd; older rows zlib), kept for audit and re-processing.
 
     id = fields.IntField(primary_key=True)
     run_id: int

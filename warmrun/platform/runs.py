@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TypeVar
 
+import zstandard
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import Q
@@ -55,8 +56,21 @@ def file_digest(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+# Originals are stored as zstd frames; files stored before are zlib streams. A zstd frame
+# starts with this magic number, a zlib stream with 0x78.
+_ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
+
+
+def pack(data: bytes) -> bytes:
+    return zstandard.compress(data, 1)
+
+
+def unpack(blob: bytes) -> bytes:
+    return zstandard.decompress(blob) if blob[:4] == _ZSTD_MAGIC else zlib.decompress(blob)
+
+
 def _digest_and_compress(data: bytes) -> tuple[str, bytes]:
-    return file_digest(data), zlib.compress(data, 1)
+    return file_digest(data), pack(data)
 
 
 def simplified_line(track: Track) -> str:
@@ -374,7 +388,7 @@ async def original_file(*, run_id: int) -> tuple[str, bytes]:
     f = await RunFile.filter(run_id=run_id).first()
     if f is None:
         raise NotFound("run file", "原始文件")
-    return f.format, zlib.decompress(f.data)
+    return f.format, unpack(f.data)
 
 
 async def original_bytes(*, run_id: int) -> bytes:
