@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
-from warmrun.platform import clock, notices, points_ledger
+from warmrun.platform import clock, notices, points_ledger, sql
 from warmrun.platform.badge_rules import KINDS, Facts, Rule, RunFact, earned
 from warmrun.platform.errors import InvalidInput
 from warmrun.platform.models import (
@@ -148,11 +148,17 @@ async def facts_of(resident: Resident, campaign: Campaign) -> Facts:
 async def refresh(*, resident_id: int) -> list[str]:
     """Award and revoke this resident's badges in every running campaign; returns what changed
     (``+code`` awarded, ``-code`` revoked). Family badges of linked residents follow too."""
-    campaigns = await Campaign.filter(
-        state__in=[CampaignState.ACTIVE, CampaignState.CLOSED], badges__id__not_isnull=True
-    ).distinct()
-    if not campaigns:
+    # Runs after every upload: most campaigns have no badges, and one prepared statement says so.
+    found = await sql.rows(
+        sql.default(),
+        "SELECT DISTINCT c.id FROM campaign c JOIN badge b ON b.campaign_id = c.id"
+        " WHERE c.state IN (?, ?) ORDER BY c.id",
+        CampaignState.ACTIVE.value,
+        CampaignState.CLOSED.value,
+    )
+    if not found:
         return []
+    campaigns = await Campaign.filter(id__in=[r["id"] for r in found]).order_by("id")
     resident = await Resident.get_or_none(id=resident_id, erased_at=None)
     if resident is None:
         return []

@@ -18,7 +18,6 @@ from typing import TypeVar
 import zstandard
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.exceptions import IntegrityError
-from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
 from warmrun.platform import badges, notices, sql
@@ -209,6 +208,21 @@ class _Seen:
     reasons: list[str]
 
 
+# Every stored run an upload is checked against: any run with the same points (anyone's), and
+# the resident's runs with the same file, starting near the same time (the same run from
+# another source) or overlapping it while credited. A NULL bound matches nothing.
+_SEEN = """
+SELECT id, resident_id, file_sha256, points_sha256, source, started_at, ended_at, distance_m,
+       verdict, reasons
+FROM run
+WHERE points_sha256 = ?
+   OR (resident_id = ? AND (file_sha256 = ?
+       OR (started_at >= ? AND started_at <= ?)
+       OR (verdict = ? AND started_at < ? AND ended_at > ?)))
+ORDER BY id
+"""
+
+
 async def _seen(
     conn: BaseDBAsyncClient,
     resident_id: int,
@@ -216,27 +230,35 @@ async def _seen(
     fingerprint: str,
     summary: TrackSummary,
 ) -> list[_Seen]:
-    """In one query, every stored run the upload's checks look at: any run with the same points
-    (anyone's), and the resident's runs with the same file, starting near the same time (the
-    same run from another source) or overlapping it while credited."""
-    mine = Q(file_sha256=digest)
     start, end = summary.start_time, summary.end_time
-    if start is not None:
-        mine |= Q(started_at__gte=start - SAME_RUN_START, started_at__lte=start + SAME_RUN_START)
-        if end is not None:
-            window = timedelta(seconds=OVERLAP_S)
-            mine |= Q(
-                verdict=Verdict.ACCEPTED.value,
-                started_at__lt=end - window,
-                ended_at__gt=start + window,
-            )
-    rows = (
-        await Run.filter(Q(points_sha256=fingerprint) | (Q(resident_id=resident_id) & mine))
-        .using_db(conn)
-        .order_by("id")
-        .values(*_Seen.__dataclass_fields__)
+    near = (start - SAME_RUN_START, start + SAME_RUN_START) if start else (None, None)
+    window = timedelta(seconds=OVERLAP_S)
+    overlap = (end - window, start + window) if start and end else (None, None)
+    rows = await sql.rows(
+        conn,
+        _SEEN,
+        fingerprint,
+        resident_id,
+        digest,
+        *near,
+        Verdict.ACCEPTED.value,
+        *overlap,
     )
-    return [_Seen(**r) for r in rows]
+    return [
+        _Seen(
+            id=r["id"],
+            resident_id=r["resident_id"],
+            file_sha256=r["file_sha256"],
+            points_sha256=r["points_sha256"],
+            source=r["source"],
+            started_at=sql.field_value(Run, "started_at", r["started_at"]),
+            ended_at=sql.field_value(Run, "ended_at", r["ended_at"]),
+            distance_m=r["distance_m"],
+            verdict=r["verdict"],
+            reasons=sql.field_value(Run, "reasons", r["reasons"]),
+        )
+        for r in rows
+    ]
 
 
 def _same_run_elsewhere(mine: list[_Seen], source: str, summary: TrackSummary) -> int | None:

@@ -16,9 +16,18 @@ from __future__ import annotations
 
 from datetime import date
 from functools import lru_cache
-from typing import Any
+from typing import Any, TypeVar, cast
 
+from tortoise import connections
 from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.models import Model
+
+M = TypeVar("M", bound=Model)
+
+
+def default() -> BaseDBAsyncClient:
+    """The app's connection, for a statement outside any transaction."""
+    return cast(BaseDBAsyncClient, connections.get("default"))
 
 
 def is_postgres(conn: BaseDBAsyncClient) -> bool:
@@ -76,6 +85,18 @@ async def insert(conn: BaseDBAsyncClient, text: str, *values: Any) -> int:
     """Run an INSERT whose text ends in ``RETURNING id``; returns that id."""
     found = await rows(conn, text, *values)
     return int(found[0]["id"])
+
+
+def instance(model: type[M], row: dict[str, Any]) -> M:
+    """A model instance from a row holding every one of its columns, converted as the ORM's
+    own executor converts the rows it reads (``Model._init_from_db``)."""
+    return model._init_from_db(**row)
+
+
+def field_value(model: type[Model], name: str, raw: Any) -> Any:
+    """One column's value as the model field reads it (on SQLite, a datetime arrives as text
+    and a JSON column as a string)."""
+    return model._meta.fields_map[name].to_python_value(raw)
 
 
 def as_date(value: date | str) -> date:
