@@ -20,7 +20,7 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
-from warmrun.platform import badges, notices, sql
+from warmrun.platform import badges, clock, notices, sql
 from warmrun.platform.crediting import CampaignChanged, credit, reverse
 from warmrun.platform.errors import DuplicateRun, NotFound, ReviewNotAllowed
 from warmrun.platform.geo import encode_polyline, haversine_m, simplify
@@ -106,9 +106,12 @@ async def record_run(
             if existing is not None:
                 run = await Run.filter(id=existing.id).using_db(conn).get()
                 return RunOutcome(run=run, existing=True)
-            resident = await Resident.filter(id=resident_id, erased_at=None).using_db(conn).first()
-            if resident is None:
+            found = await sql.one(
+                conn, "SELECT * FROM resident WHERE id = ? AND erased_at IS NULL", resident_id
+            )
+            if found is None:
                 raise NotFound("resident", "居民")
+            resident = sql.instance(Resident, found)
             mine = [r for r in seen if r.resident_id == resident_id]
             twin = next((r for r in mine if r.points_sha256 == fingerprint), None)
             if twin is not None:
@@ -129,32 +132,40 @@ async def record_run(
                     verdict = Verdict.REJECTED
                     reasons.append(Reason.OVERLAP.value)
             start_city_id = await _start_city(conn, summary.start)
-            run = await Run.create(
-                resident_id=resident_id,
-                source=source,
-                file_name=file_name[:255],
-                file_sha256=digest,
-                points_sha256=fingerprint,
-                started_at=summary.start_time,
-                ended_at=summary.end_time,
-                sport=summary.sport,
-                distance_m=round(summary.distance_m),
-                credited_m=round(summary.credited_distance_m),
-                moving_s=round(summary.moving_time_s),
-                elapsed_s=round(summary.elapsed_time_s),
-                elevation_gain_m=round(summary.elevation_gain_m),
-                points=summary.points,
-                device_distance_m=(
-                    None if summary.device_distance_m is None else round(summary.device_distance_m)
-                ),
-                verdict=verdict.value,
-                reasons=sorted(set(reasons)),
-                start_city_id=start_city_id,
-                line=line,
-                using_db=conn,
+            row = await sql.one(
+                conn,
+                _INSERT_RUN,
+                resident_id,
+                source,
+                file_name[:255],
+                digest,
+                fingerprint,
+                summary.start_time,
+                summary.end_time,
+                summary.sport,
+                round(summary.distance_m),
+                round(summary.credited_distance_m),
+                round(summary.moving_time_s),
+                round(summary.elapsed_time_s),
+                round(summary.elevation_gain_m),
+                summary.points,
+                None if summary.device_distance_m is None else round(summary.device_distance_m),
+                verdict.value,
+                _REASONS.to_db_value(sorted(set(reasons)), Run),
+                start_city_id,
+                line,
+                clock.now(),
             )
-            await RunFile.create(
-                run_id=run.id, format=file_format, size=len(data), data=compressed, using_db=conn
+            if row is None:  # pragma: no cover - an INSERT ... RETURNING returns its row
+                raise RuntimeError("no row")
+            run = sql.instance(Run, row)
+            await sql.execute(
+                conn,
+                "INSERT INTO run_file (run_id, format, size, data) VALUES (?, ?, ?, ?)",
+                run.id,
+                file_format,
+                len(data),
+                compressed,
             )
             outcome = RunOutcome(run=run)
             if verdict == Verdict.FLAGGED:
@@ -190,6 +201,17 @@ async def _retrying(attempt: Callable[[], Awaitable[_T]]) -> _T:
         except CampaignChanged:
             continue
     return await attempt()
+
+
+_INSERT_RUN = """
+INSERT INTO run (resident_id, source, file_name, file_sha256, points_sha256, started_at, ended_at,
+                 sport, distance_m, credited_m, moving_s, elapsed_s, elevation_gain_m, points,
+                 device_distance_m, verdict, reasons, start_city_id, line, created_at,
+                 kcal, review_note)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, '')
+RETURNING *
+"""
+_REASONS = Run._meta.fields_map["reasons"]
 
 
 @dataclass(frozen=True)
