@@ -1,4 +1,5 @@
-"""Statements written by hand for the upload path, on SQLite and PostgreSQL alike.
+"""Statements written by hand for the hot paths (an upload, an API token lookup), on SQLite and
+PostgreSQL alike.
 
 An upload's checks and its credit run about twenty statements. Built through the ORM, each
 one costs more CPU to assemble than the database spends running it (the query builder copies
@@ -76,7 +77,7 @@ def _locking(text: str) -> str:
 
 
 async def execute(conn: BaseDBAsyncClient, text: str, *values: Any) -> int:
-    """Run an UPDATE or DELETE; returns the number of rows it changed."""
+    """Run an INSERT, UPDATE or DELETE without RETURNING; returns the number of rows changed."""
     changed, _ = await conn.execute_query(_text(conn, text), list(values))
     return int(changed)
 
@@ -89,7 +90,8 @@ async def insert(conn: BaseDBAsyncClient, text: str, *values: Any) -> int:
 
 def instance(model: type[M], row: dict[str, Any]) -> M:
     """A model instance from a row holding every one of its columns, converted as the ORM's
-    own executor converts the rows it reads (``Model._init_from_db``)."""
+    own executor converts the rows it reads (``Model._init_from_db``, a Tortoise internal: the
+    version is pinned below 1.2 in pyproject.toml)."""
     return model._init_from_db(**row)
 
 
