@@ -157,7 +157,7 @@ async def credit(conn: BaseDBAsyncClient, run: Run, resident: Resident) -> Credi
         kc = _kcal(
             c["walking_factor_permille"], c["default_body_mass_kg"], resident, sport, run.credited_m
         )
-        today = await sql.one(
+        today = await sql.row(
             conn,
             _TODAY,
             campaign_id,
@@ -168,8 +168,6 @@ async def credit(conn: BaseDBAsyncClient, run: Run, resident: Resident) -> Credi
             resident.id,
             f"c{campaign_id}:{day.isoformat()}%",
         )
-        if today is None:  # pragma: no cover - a SELECT without FROM returns one row
-            raise RuntimeError("no row")
         value = 0
         capped = False
         if c["basis"] is not None:
@@ -190,10 +188,9 @@ async def credit(conn: BaseDBAsyncClient, run: Run, resident: Resident) -> Credi
         pts = 0
         if c["points_per_km"] is not None:
             rule = EarningRule(c["points_per_km"], c["points_per_run"], c["points_cap"])
-            pts = run_points(
-                metres=run.credited_m, rule=rule, earned_today=int(today["points_today"])
-            )
-            if pts > 0:
+            earned = int(today["points_today"])
+            pts = max(run_points(metres=run.credited_m, rule=rule, earned_today=earned), 0)
+            if pts:
                 await points_ledger.post(
                     conn,
                     resident_id=resident.id,
@@ -202,7 +199,6 @@ async def credit(conn: BaseDBAsyncClient, run: Run, resident: Resident) -> Credi
                     key=f"{key}:points",
                     ref=f"c{campaign_id}:{day.isoformat()}:run{run.id}",
                 )
-            pts = max(pts, 0)
         head = await lock_campaign(conn, campaign_id)
         if head.state != CampaignState.ACTIVE.value:
             raise CampaignChanged(campaign_id)

@@ -10,16 +10,13 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 from warmrun.platform import clock, sql
 from warmrun.platform.models import Outbox
 
-_PAYLOAD = Outbox._meta.fields_map["payload"]
-
 
 async def emit(conn: BaseDBAsyncClient, topic: str, payload: dict[str, Any]) -> None:
     await sql.execute(
         conn,
         "INSERT INTO outbox (topic, payload, created_at) VALUES (?, ?, ?)",
         topic,
-        # Encoded as the model field encodes it, so both writers' rows read back the same.
-        _PAYLOAD.to_db_value(payload, Outbox),
+        sql.db_value(Outbox, "payload", payload),
         clock.now(),
     )
 

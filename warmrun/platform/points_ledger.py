@@ -23,25 +23,18 @@ async def post(
     Raises InsufficientPoints for a debit larger than the balance (nothing is written), and
     the database's IntegrityError for a key already posted.
     """
-    if delta < 0:
-        paid = await sql.execute(
+    if delta:
+        moved = await sql.execute(
             conn,
             "UPDATE resident SET points_balance = points_balance + ?"
-            " WHERE id = ? AND points_balance >= ?",
+            " WHERE id = ? AND points_balance + ? >= 0",
             delta,
             resident_id,
-            -delta,
+            delta,
         )
-        if not paid:
+        if not moved and delta < 0:
             current = await Resident.filter(id=resident_id).using_db(conn).get()
             raise InsufficientPoints(needed=-delta, balance=current.points_balance)
-    elif delta > 0:
-        await sql.execute(
-            conn,
-            "UPDATE resident SET points_balance = points_balance + ? WHERE id = ?",
-            delta,
-            resident_id,
-        )
     await sql.execute(
         conn,
         "INSERT INTO points_entry (resident_id, delta, reason, idempotency_key, ref, created_at)"

@@ -132,7 +132,7 @@ async def record_run(
                     verdict = Verdict.REJECTED
                     reasons.append(Reason.OVERLAP.value)
             start_city_id = await _start_city(conn, summary.start)
-            row = await sql.one(
+            row = await sql.row(
                 conn,
                 _INSERT_RUN,
                 resident_id,
@@ -151,13 +151,11 @@ async def record_run(
                 summary.points,
                 None if summary.device_distance_m is None else round(summary.device_distance_m),
                 verdict.value,
-                _REASONS.to_db_value(sorted(set(reasons)), Run),
+                sql.db_value(Run, "reasons", sorted(set(reasons))),
                 start_city_id,
                 line,
                 clock.now(),
             )
-            if row is None:  # pragma: no cover - an INSERT ... RETURNING returns its row
-                raise RuntimeError("no row")
             run = sql.instance(Run, row)
             await sql.execute(
                 conn,
@@ -211,7 +209,6 @@ INSERT INTO run (resident_id, source, file_name, file_sha256, points_sha256, sta
 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, '')
 RETURNING *
 """
-_REASONS = Run._meta.fields_map["reasons"]
 
 
 @dataclass(frozen=True)
@@ -266,21 +263,8 @@ async def _seen(
         Verdict.ACCEPTED.value,
         *overlap,
     )
-    return [
-        _Seen(
-            id=r["id"],
-            resident_id=r["resident_id"],
-            file_sha256=r["file_sha256"],
-            points_sha256=r["points_sha256"],
-            source=r["source"],
-            started_at=sql.field_value(Run, "started_at", r["started_at"]),
-            ended_at=sql.field_value(Run, "ended_at", r["ended_at"]),
-            distance_m=r["distance_m"],
-            verdict=r["verdict"],
-            reasons=sql.field_value(Run, "reasons", r["reasons"]),
-        )
-        for r in rows
-    ]
+    typed = ("started_at", "ended_at", "reasons")  # text on SQLite
+    return [_Seen(**r | {k: sql.field_value(Run, k, r[k]) for k in typed}) for r in rows]
 
 
 def _same_run_elsewhere(mine: list[_Seen], source: str, summary: TrackSummary) -> int | None:

@@ -59,6 +59,15 @@ async def one(conn: BaseDBAsyncClient, text: str, *values: Any) -> dict[str, Any
     return found[0] if found else None
 
 
+async def row(conn: BaseDBAsyncClient, text: str, *values: Any) -> dict[str, Any]:
+    """The row of a statement that always returns exactly one (an aggregate SELECT, an INSERT
+    with RETURNING)."""
+    found = await rows(conn, text, *values)
+    if not found:  # pragma: no cover - such a statement always returns its row
+        raise RuntimeError("the statement returned no row")
+    return found[0]
+
+
 async def locked(conn: BaseDBAsyncClient, text: str, *values: Any) -> dict[str, Any] | None:
     """The row a SELECT finds, locked until the transaction ends.
 
@@ -84,8 +93,7 @@ async def execute(conn: BaseDBAsyncClient, text: str, *values: Any) -> int:
 
 async def insert(conn: BaseDBAsyncClient, text: str, *values: Any) -> int:
     """Run an INSERT whose text ends in ``RETURNING id``; returns that id."""
-    found = await rows(conn, text, *values)
-    return int(found[0]["id"])
+    return int((await row(conn, text, *values))["id"])
 
 
 def instance(model: type[M], row: dict[str, Any]) -> M:
@@ -93,6 +101,11 @@ def instance(model: type[M], row: dict[str, Any]) -> M:
     own executor converts the rows it reads (``Model._init_from_db``, a Tortoise internal: the
     version is pinned below 1.2 in pyproject.toml)."""
     return model._init_from_db(**row)
+
+
+def db_value(model: type[Model], name: str, value: Any) -> Any:
+    """A value as the model field writes it (JSON encoded as the ORM encodes it)."""
+    return model._meta.fields_map[name].to_db_value(value, model)
 
 
 def field_value(model: type[Model], name: str, raw: Any) -> Any:
