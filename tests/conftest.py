@@ -12,7 +12,8 @@ from tortoise import Tortoise
 from tortoise.connection import get_connection
 
 from warmrun import db
-from warmrun.config import Limits, running_in_ci, suite_database_url
+from warmrun.config import Limits, Sandbox, running_in_ci, suite_database_url
+from warmrun.integrations.parsing import SandboxedParser
 from warmrun.platform import clock
 
 DATA = Path(__file__).parent / "data" / "tracks"
@@ -108,6 +109,21 @@ def system_clock() -> Iterator[None]:
 @pytest.fixture
 def limits() -> Limits:
     return Limits()
+
+
+# The suite's sandboxed parser: worker processes started on first use, ended with the session.
+PARSER = SandboxedParser(Sandbox(workers=2), Limits())
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _close_parser() -> Iterator[None]:
+    yield
+    PARSER.close()
+
+
+@pytest.fixture
+def parser() -> SandboxedParser:
+    return PARSER
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

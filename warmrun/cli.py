@@ -15,10 +15,11 @@ from rich.progress import Progress
 from rich.table import Table
 
 from warmrun.config import Settings, load_settings, share_redis_with_workers
-from warmrun.integrations.importer import FileOutcome, import_bytes
 from warmrun.integrations.readers import read_any
-from warmrun.platform import clock
-from warmrun.platform.errors import InvalidTrack, WarmrunError
+from warmrun.platform import clock, ingest
+from warmrun.platform.errors import InvalidTrack, UploadTooLarge, WarmrunError
+from warmrun.platform.ingest import FileOutcome
+from warmrun.platform.uploads import Parser, Upload
 from warmrun.resources import open_resources
 
 console = Console()
@@ -118,26 +119,30 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
     async def go() -> int:
         files = _files(args.paths)
         outcomes: list[FileOutcome] = []
-        with Progress(console=err, transient=True, disable=args.json) as progress:
-            task = progress.add_task("importing", total=len(files))
-            for path in files:
-                try:
-                    data = path.read_bytes()
-                except OSError as exc:
-                    err.print(f"[red]✗[/] {path}: {exc}")
-                    outcomes.append(FileOutcome(name=str(path), error=WarmrunError(str(exc))))
-                    continue
-                outcomes += await import_bytes(
-                    resident_id=args.resident,
-                    data=data,
-                    name=path.name,
-                    limits=settings.limits,
-                    gcj02=args.gcj02,
-                )
-                progress.advance(task)
+        async with open_resources(settings, with_redis=False) as res:
+            with Progress(console=err, transient=True, disable=args.json) as progress:
+                task = progress.add_task("importing", total=len(files))
+                for path in files:
+                    outcomes += await _import_file(res.parser, path, args)
+                    progress.advance(task)
         return 1 if _print_outcomes(outcomes, args.json) else 0
 
-    return asyncio.run(_with_db(settings, go))
+    return asyncio.run(go())
+
+
+async def _import_file(parser: Parser, path: Path, args: argparse.Namespace) -> list[FileOutcome]:
+    """One file as one upload (its own request bounds)."""
+    try:
+        upload = Upload(name=path.name, data=path.read_bytes())
+    except OSError as exc:
+        err.print(f"[red]✗[/] {path}: {exc}")
+        return [FileOutcome(name=str(path), error=WarmrunError(str(exc)))]
+    try:
+        return await ingest.import_uploads(
+            parser=parser, resident_id=args.resident, uploads=[upload], gcj02=args.gcj02
+        )
+    except UploadTooLarge as exc:
+        return [FileOutcome(name=str(path), error=exc)]
 
 
 def cmd_track_stats(args: argparse.Namespace, settings: Settings) -> int:
@@ -175,7 +180,7 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     from warmrun.platform.models import City
 
     async def go(res: Any) -> int:
-        result = await run_demo(settings)
+        result = await run_demo(settings, res.parser)
         _print_outcomes(result.imported, False)
         if res.redis is not None:
             from warmrun.leaderboard.relay import drain
@@ -403,7 +408,7 @@ def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
         async with open_resources(settings) as res:
             if res.redis is None:  # pragma: no cover - open_resources always gives Redis here
                 return 2
-            worker = jobs.worker(settings, res.redis, burst=args.burst)
+            worker = jobs.worker(settings, res.redis, res.parser, burst=args.burst)
             try:
                 await worker.async_run()
             finally:

@@ -26,7 +26,25 @@ class Limits:
     points: int = 200_000
     xml_depth: int = 64
     xml_namespaces: int = 64
-    archive_members: int = 500
+    # Activity files in one upload request, counted across archives nested in archives, every
+    # member counted (zero-byte ones and READMEs too: each costs a look).
+    activities: int = 500
+    # Activities a resident may store per rolling 24 hours (a year's export fits in two days).
+    uploads_per_day: int = 200
+
+
+@dataclass(frozen=True)
+class Sandbox:
+    """Worker processes that parse files from outside, and what one file may cost in them.
+
+    A file over its CPU time (RLIMIT_CPU), address space (RLIMIT_AS) or wall deadline is
+    stopped: its worker is killed and replaced, and the file is refused as too complex.
+    """
+
+    workers: int = 2
+    cpu_s: float = 2.0
+    wall_s: float = 10.0
+    memory_bytes: int = 1024 * MiB
 
 
 @dataclass(frozen=True)
@@ -70,6 +88,7 @@ class Settings:
     secret_key: Secret
     timezone: str = "Asia/Shanghai"
     limits: Limits = field(default_factory=Limits)
+    sandbox: Sandbox = field(default_factory=Sandbox)
     debug: bool = False
     # Session cookies are Secure: browsers send them over HTTPS and to localhost only. Set
     # WARMRUN_COOKIE_SECURE=false only for a plain-HTTP trial on a LAN address.
@@ -128,8 +147,20 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
             api_base=str(config("STRAVA_API_BASE", default="https://www.strava.com/api/v3")),
             oauth_base=str(config("STRAVA_OAUTH_BASE", default="https://www.strava.com/oauth")),
         )
+    limits = Limits(
+        uploads_per_day=config("WARMRUN_UPLOADS_PER_DAY", cast=int, default=Limits.uploads_per_day),
+        activities=config("WARMRUN_UPLOAD_ACTIVITIES", cast=int, default=Limits.activities),
+    )
+    sandbox = Sandbox(
+        workers=config("WARMRUN_PARSE_WORKERS", cast=int, default=Sandbox.workers),
+        cpu_s=config("WARMRUN_PARSE_CPU_S", cast=float, default=Sandbox.cpu_s),
+        wall_s=config("WARMRUN_PARSE_WALL_S", cast=float, default=Sandbox.wall_s),
+        memory_bytes=config("WARMRUN_PARSE_MEMORY_MIB", cast=int, default=1024) * MiB,
+    )
     return Settings(
         home=home,
+        limits=limits,
+        sandbox=sandbox,
         database_url=database_url,
         redis_url=redis_url,
         secret_key=secret,

@@ -7,10 +7,11 @@ from datetime import UTC, date, datetime, timedelta
 from importlib import resources
 
 from warmrun.config import Settings
-from warmrun.integrations.importer import FileOutcome, import_bytes
 from warmrun.integrations.synthetic import synthetic_run_gpx
-from warmrun.platform import accounts, badges, campaigns, rewards
+from warmrun.platform import accounts, badges, campaigns, ingest, rewards
+from warmrun.platform.ingest import FileOutcome
 from warmrun.platform.models import Account, CampaignState, Resident, Reward, Role
+from warmrun.platform.uploads import Parser, Upload
 
 CAMPAIGN_CODE = "four-city-warm-run-2025"
 DEMO_PASSWORD = "warmrun-demo"  # noqa: S105 - printed by `warmrun demo`; demo data only
@@ -39,7 +40,7 @@ class DemoResult:
     imported: list[FileOutcome]
 
 
-async def run_demo(settings: Settings) -> DemoResult:
+async def run_demo(settings: Settings, parser: Parser) -> DemoResult:
     partner = await campaigns.create_partner(name="壹基金 One Foundation")
     items = [
         await campaigns.create_item(code=c, name_zh=zh, name_en=en, unit_price_fen=p)
@@ -117,21 +118,19 @@ async def run_demo(settings: Settings) -> DemoResult:
                     seed=seed,
                     name=f"{city.name_en} morning run",
                 )
-                imported += await import_bytes(
+                imported += await ingest.import_uploads(
+                    parser=parser,
                     resident_id=resident.id,
-                    data=data,
-                    name=f"{city.code.lower()}-{seed}.gpx",
-                    limits=settings.limits,
+                    uploads=[Upload(name=f"{city.code.lower()}-{seed}.gpx", data=data)],
                 )
     sample = resources.files("warmrun.samples")
     first = await Resident.filter(display_name=RESIDENTS[0]).order_by("id").first()
     for entry in sorted(sample.iterdir(), key=lambda p: p.name):
         if first is not None and entry.name.endswith((".gpx", ".fit", ".tcx")):
-            imported += await import_bytes(
+            imported += await ingest.import_uploads(
+                parser=parser,
                 resident_id=first.id,
-                data=entry.read_bytes(),
-                name=entry.name,
-                limits=settings.limits,
+                uploads=[Upload(name=entry.name, data=entry.read_bytes())],
             )
     if first is not None:
         await _demo_accounts(partner.id, cities[0].id, first.id)

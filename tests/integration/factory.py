@@ -5,11 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
-from warmrun.config import Limits
-from warmrun.integrations.importer import FileOutcome, import_bytes
+from tests.conftest import PARSER
 from warmrun.integrations.synthetic import synthetic_run_gpx
-from warmrun.platform import campaigns
+from warmrun.platform import campaigns, ingest
+from warmrun.platform.ingest import FileOutcome
 from warmrun.platform.models import Campaign, CampaignState, Resident, SettlementMode
+from warmrun.platform.uploads import Upload
 
 START = datetime(2025, 11, 2, 0, 0, tzinfo=UTC)
 
@@ -74,5 +75,12 @@ def run_file(seed: int = 1, *, minutes_after: int = 0, points: int = 1200) -> by
     )
 
 
-async def upload(resident_id: int, data: bytes, name: str = "run.gpx") -> list[FileOutcome]:
-    return await import_bytes(resident_id=resident_id, data=data, name=name, limits=Limits())
+async def upload(
+    resident_id: int, data: bytes, name: str = "run.gpx", *, source: str = "file"
+) -> list[FileOutcome]:
+    return await ingest.import_uploads(
+        parser=PARSER,
+        resident_id=resident_id,
+        uploads=[Upload(name=name, data=data)],
+        source=source,
+    )

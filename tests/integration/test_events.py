@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 import pytest
 
-from tests.conftest import DATA
+from tests.conftest import DATA, PARSER
 from tests.integration.factory import START, World, run_file, upload, world
 from warmrun.config import Limits
 from warmrun.integrations.event_day import followers, parse_route_gpx, settle_event
@@ -115,8 +115,8 @@ async def test_flat_settlement_credits_each_participant_once_and_shows_it_separa
     for s in (a, b):
         await events.check_in(station_id=s.id, resident_id=w.alice.id, via="scan")
     await events.check_in(station_id=a.id, resident_id=w.bob.id, via="staff")
-    assert await settle_event(event_id=event.id, limits=Limits()) == 2
-    assert await settle_event(event_id=event.id, limits=Limits()) == 0  # a repeat: nothing
+    assert await settle_event(event_id=event.id, parser=PARSER) == 2
+    assert await settle_event(event_id=event.id, parser=PARSER) == 0  # a repeat: nothing
     offline = await events.offline_totals(campaign_id=w.campaign.id)
     assert offline["participants"] == 2 and offline["value_fen"] == 1_000
     report = await settlement.report(campaign_id=w.campaign.id)
@@ -144,9 +144,9 @@ async def test_route_settlement_tops_a_followed_track_up_to_the_route_distance()
         points=route_points,
         distance_m=online + 700,  # the official distance is longer than the GPS measured
     )
-    found = await followers(event_id=event.id, limits=Limits())
+    found = await followers(event_id=event.id, parser=PARSER)
     assert [(f.resident_id, f.route_id) for f in found] == [(w.alice.id, route.id)]
-    assert await settle_event(event_id=event.id, limits=Limits()) == 1
+    assert await settle_event(event_id=event.id, parser=PARSER) == 1
     rows = await Contribution.filter(kind="offline")
     assert [r.metres for r in rows] == [700]  # the route's distance counts once in all
     finish = await EventFinish.get(resident_id=w.alice.id)
@@ -164,5 +164,5 @@ async def test_a_resident_who_only_ran_elsewhere_that_day_is_not_a_route_finishe
     await events.add_route(
         event_id=event.id, name="Seniors", group="senior", sport="walk", points=far, distance_m=2500
     )
-    assert await followers(event_id=event.id, limits=Limits()) == []
+    assert await followers(event_id=event.id, parser=PARSER) == []
     assert datetime.now(UTC) > START  # the run is in the past; the event day is START's

@@ -14,8 +14,6 @@ from redis.asyncio import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 from tests.integration.factory import run_file, upload, world
-from warmrun.config import Limits
-from warmrun.integrations.importer import import_bytes
 from warmrun.integrations.synthetic import synthetic_run_gpx
 from warmrun.leaderboard import boards as boards_module
 from warmrun.leaderboard import keys
@@ -174,12 +172,7 @@ async def test_week_and_month_windows_follow_local_midnight(redis: Redis) -> Non
     sunday = datetime(2025, 11, 30, 15, 50, tzinfo=UTC)
     monday = datetime(2025, 11, 30, 16, 10, tzinfo=UTC)
     for who, start in ((w.alice, sunday), (w.bob, monday)):
-        await import_bytes(
-            resident_id=who.id,
-            data=synthetic_run_gpx(points=300, start=start, seed=who.id),
-            name="r.gpx",
-            limits=Limits(),
-        )
+        await upload(who.id, synthetic_run_gpx(points=300, start=start, seed=who.id), "r.gpx")
     await drain(redis)
     boards = Boards(redis)
     week48 = [e.member for e in (await boards.top(w.campaign.id, "R", "w2025-W48"))[0]]
@@ -281,13 +274,7 @@ async def test_around_me_shows_five_above_and_below(redis: Redis) -> None:
 
 async def test_strava_runs_count_for_compounds_but_not_on_resident_boards(redis: Redis) -> None:
     w = await world()
-    await import_bytes(
-        resident_id=w.alice.id,
-        data=run_file(seed=4),
-        name="strava.gpx",
-        limits=Limits(),
-        source="strava",
-    )
+    await upload(w.alice.id, run_file(seed=4), "strava.gpx", source="strava")
     await drain(redis)
     boards = Boards(redis)
     assert (await boards.top(w.campaign.id, "R"))[1] == 0

@@ -14,6 +14,7 @@ import pytest
 from redis.asyncio import Redis
 from starlette.datastructures import Secret
 
+from tests.conftest import PARSER
 from tests.fakes.serve import serving
 from tests.fakes.strava_api import FakeStrava
 from tests.integration.factory import World, run_file, upload, world
@@ -47,7 +48,7 @@ class Env:
     strava: Strava
 
     async def drain(self) -> None:
-        worker = jobs.worker(self.settings, self.redis, burst=True, poll_delay=0.05)
+        worker = jobs.worker(self.settings, self.redis, PARSER, burst=True, poll_delay=0.05)
         try:
             await asyncio.wait_for(worker.async_run(), timeout=60)
         finally:
@@ -79,7 +80,7 @@ async def env(tmp_path: Path, database: str, redis_server: EmbeddedRedis) -> Asy
                 oauth_base=f"{url}/oauth",
             ),
         )
-        s = Strava.open(settings, redis)
+        s = Strava.open(settings, redis, PARSER)
         w = await world()
         await strava_sync.connect(
             s, resident_id=w.alice.id, code=fake.authorize(ATHLETE), scope="read,activity:read_all"

@@ -12,7 +12,7 @@ from tests.conftest import DATA
 from warmrun.config import Limits
 from warmrun.integrations.readers import read_any, read_track
 from warmrun.integrations.synthetic import synthetic_run_gpx
-from warmrun.platform.errors import InvalidTrack
+from warmrun.platform.errors import InvalidTrack, UploadTooLarge
 
 RUN = (DATA / "gpx/togeojson__run.gpx").read_bytes()
 
@@ -105,9 +105,9 @@ def test_zip_bomb_is_too_large() -> None:
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED) as zf:
         zf.writestr("big.gpx", b"<gpx>" + b" " * (3 * 1024 * 1024) + b"</gpx>")
-    with pytest.raises(InvalidTrack) as info:
+    with pytest.raises(UploadTooLarge) as info:
         read_any(buf.getvalue(), "bomb.zip", Limits(decompressed_bytes=1024 * 1024))
-    assert info.value.code == "too_large"
+    assert info.value.code == "upload_too_large"
 
 
 def test_gzipped_fit_from_a_bulk_export_is_read() -> None:

@@ -51,7 +51,11 @@ class Sync:
     async def drain(self) -> None:
         """Run the queued jobs (and any they defer) to the end."""
         w = jobs.worker(
-            self.web.app.state.settings, self.web.app.state.redis, burst=True, poll_delay=0.05
+            self.web.app.state.settings,
+            self.web.app.state.redis,
+            self.web.app.state.parser,
+            burst=True,
+            poll_delay=0.05,
         )
         try:
             await asyncio.wait_for(w.async_run(), timeout=60)

@@ -26,6 +26,7 @@ from warmrun.integrations.strava_api import (
 )
 from warmrun.integrations.strava_sync import Strava
 from warmrun.platform import clock
+from warmrun.platform.uploads import Parser
 
 log = logging.getLogger("warmrun.jobs")
 
@@ -93,10 +94,15 @@ FUNCTIONS: list[Function] = [func(strava_event, name="strava_event", max_tries=M
 
 
 def worker(
-    settings: Settings, redis: Redis, *, burst: bool = False, poll_delay: float = 0.5
+    settings: Settings,
+    redis: Redis,
+    parser: Parser,
+    *,
+    burst: bool = False,
+    poll_delay: float = 0.5,
 ) -> Worker:
     """An arq worker for our jobs on the given Redis; ``burst`` stops when the queue is empty."""
-    strava = Strava.open(settings, redis) if settings.strava is not None else None
+    strava = Strava.open(settings, redis, parser) if settings.strava is not None else None
 
     async def shutdown(ctx: dict[str, Any]) -> None:
         if strava is not None:

@@ -9,18 +9,16 @@ deauthorization counts only when Strava refuses the athlete's refresh token.
 
 from __future__ import annotations
 
-import asyncio
-import json
 import logging
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
-import numpy as np
 from redis.asyncio import Redis
 from tortoise.transactions import in_transaction
 
 from warmrun.config import Settings, StravaSettings
+from warmrun.integrations.readers.strava import SPORTS, strava_record
 from warmrun.integrations.strava_api import (
     SCOPE,
     StravaApi,
@@ -31,18 +29,16 @@ from warmrun.integrations.strava_api import (
     TokenBox,
     Tokens,
 )
-from warmrun.platform import clock, runs
+from warmrun.platform import clock, ingest, runs
 from warmrun.platform.errors import DuplicateRun, InvalidInput, InvalidTrack, NotFound
-from warmrun.platform.models import Resident, Run, StravaAccount, StravaActivity
-from warmrun.platform.plausibility import analyse
-from warmrun.platform.runs import record_run, simplified_line
-from warmrun.platform.tracks import Track, points_fingerprint
+from warmrun.platform.models import Run, StravaAccount, StravaActivity
+from warmrun.platform.uploads import Parser, Upload
+
+STRAVA = "strava"
 
 log = logging.getLogger("warmrun.strava")
 
-SPORTS = {"Run": "run", "TrailRun": "run", "Walk": "walk", "Hike": "walk"}
 EBIKES = frozenset({"EBikeRide", "EMountainBikeRide"})
-MAX_POINTS = 200_000
 
 
 @dataclass
@@ -53,9 +49,10 @@ class Strava:
     api: StravaApi
     box: TokenBox
     redis: Redis | None
+    parser: Parser
 
     @classmethod
-    def open(cls, settings: Settings, redis: Redis | None) -> Strava:
+    def open(cls, settings: Settings, redis: Redis | None, parser: Parser) -> Strava:
         if settings.strava is None:
             raise ValueError("Strava is not configured")
         cfg = settings.strava
@@ -64,6 +61,7 @@ class Strava:
             api=StravaApi(cfg, redis=redis),
             box=TokenBox(cfg.token_keys, str(settings.secret_key)),
             redis=redis,
+            parser=parser,
         )
 
     async def aclose(self) -> None:
@@ -194,83 +192,6 @@ def ineligible(activity: dict[str, Any]) -> str | None:
     return None
 
 
-def track_from(activity: dict[str, Any], streams: dict[str, Any]) -> Track:
-    """A Track from an activity and its streams (``key_by_type=true``)."""
-
-    def data(key: str) -> list[Any] | None:
-        block = streams.get(key)
-        values = block.get("data") if isinstance(block, dict) else None
-        return values if isinstance(values, list) else None
-
-    latlng, times = data("latlng"), data("time")
-    if not latlng or not times or len(latlng) != len(times) or len(times) > MAX_POINTS:
-        raise InvalidTrack()
-    try:
-        start = datetime.fromisoformat(str(activity["start_date"]).replace("Z", "+00:00"))
-        ll = np.asarray(latlng, dtype=np.float64).reshape(-1, 2)
-        t = np.asarray(times, dtype=np.float64) + start.astimezone(UTC).timestamp()
-    except (KeyError, TypeError, ValueError) as exc:
-        raise InvalidTrack() from exc
-    n = len(t)
-
-    def column(key: str) -> np.ndarray[Any, np.dtype[np.float64]]:
-        values = data(key)
-        if values is None or len(values) != n:
-            return np.full(n, np.nan)
-        try:
-            return np.asarray(values, dtype=np.float64)
-        except (TypeError, ValueError):
-            return np.full(n, np.nan)
-
-    distance = activity.get("distance")
-    elapsed = activity.get("elapsed_time")
-    return Track(
-        lat=ll[:, 0].copy(),
-        lon=ll[:, 1].copy(),
-        ele=column("altitude"),
-        t=t,
-        hr=column("heartrate"),
-        segment_starts=np.zeros(1, dtype=np.int64),
-        sport=SPORTS.get(str(activity.get("sport_type") or activity.get("type") or "")),
-        name=str(activity.get("name") or "")[:200],
-        source_format="strava",
-        device_distance_m=float(distance) if isinstance(distance, int | float) else None,
-        device_elapsed_s=float(elapsed) if isinstance(elapsed, int | float) else None,
-    )
-
-
-def _record(activity: dict[str, Any], streams: dict[str, Any]) -> bytes:
-    """What is kept of the activity (for the owner's export and for audit): canonical JSON."""
-    keep = {
-        k: activity.get(k)
-        for k in (
-            "id",
-            "name",
-            "sport_type",
-            "type",
-            "start_date",
-            "distance",
-            "moving_time",
-            "elapsed_time",
-            "manual",
-            "trainer",
-            "flagged",
-        )
-    }
-    return json.dumps(
-        {"activity": keep, "streams": streams}, sort_keys=True, separators=(",", ":")
-    ).encode()
-
-
-def track_from_record(data: bytes) -> Track:
-    """The Track of a stored Strava record (what ``_record`` wrote)."""
-    try:
-        record = json.loads(data)
-        return track_from(record["activity"], record["streams"])
-    except (ValueError, KeyError, TypeError) as exc:
-        raise InvalidTrack() from exc
-
-
 async def _note(
     activity_id: int, account: StravaAccount, status: str, *, run_id: int | None, reason: str = ""
 ) -> None:
@@ -316,46 +237,34 @@ async def sync_activity(s: Strava, *, athlete_id: int, activity_id: int) -> str:
     if known is not None and known.status in ("imported", "duplicate"):
         return "unchanged"
     streams = await s.api.streams(token, activity_id)
-    return await _import(account, activity_id, activity, streams)
+    return await _import(s, account, activity_id, activity, streams)
 
 
 async def _import(
-    account: StravaAccount, activity_id: int, activity: dict[str, Any], streams: dict[str, Any]
+    s: Strava,
+    account: StravaAccount,
+    activity_id: int,
+    activity: dict[str, Any],
+    streams: dict[str, Any],
 ) -> str:
-    resident = await Resident.get(id=account.resident_id)
-
-    def prepare() -> tuple[Track, Any, str, str, bytes]:
-        track = track_from(activity, streams)
-        summary = analyse(track, now=clock.now())
-        return (
-            track,
-            summary,
-            points_fingerprint(track),
-            simplified_line(track),
-            _record(activity, streams),
-        )
-
-    try:
-        track, summary, fingerprint, line, data = await asyncio.to_thread(prepare)
-    except InvalidTrack as exc:
-        await _note(activity_id, account, "invalid", run_id=None, reason=exc.code)
-        return "invalid"
-    try:
-        outcome = await record_run(
-            resident_id=resident.id,
-            track=track,
-            summary=summary,
-            data=data,
-            file_name=f"strava-{activity_id}.json",
-            file_format="strava",
-            fingerprint=fingerprint,
-            line=line,
-            source="strava",
-        )
-    except DuplicateRun as exc:
-        await _note(activity_id, account, "duplicate", run_id=int(exc.params["run_id"]))
+    upload = Upload(
+        name=f"strava-{activity_id}.json", data=strava_record(activity, streams), format=STRAVA
+    )
+    (item,) = await ingest.import_uploads(
+        parser=s.parser,
+        resident_id=account.resident_id,
+        uploads=[upload],
+        source="strava",
+        draw_line=True,
+    )
+    if isinstance(item.error, DuplicateRun):
+        await _note(activity_id, account, "duplicate", run_id=int(item.error.params["run_id"]))
         return "duplicate"
-    await _note(activity_id, account, "imported", run_id=outcome.run.id)
+    if item.error is not None or item.outcome is None:
+        code = item.error.code if item.error is not None else InvalidTrack.code
+        await _note(activity_id, account, "invalid", run_id=None, reason=code)
+        return "invalid"
+    await _note(activity_id, account, "imported", run_id=item.outcome.run.id)
     return "imported"
 
 

@@ -88,10 +88,43 @@ class UnsupportedEncoding(InvalidTrack):
     message_zh = "不支持该文件的文字编码（请使用 UTF-8）。"
 
 
+class TooComplex(InvalidTrack):
+    """Reading the file ran over its CPU time, memory or wall-clock budget and was stopped."""
+
+    code = "too_complex"
+    message_en = (
+        "This file took too long to read and was stopped: it is unusually complex or damaged."
+    )
+    message_zh = "读取此文件耗时过长，已停止：文件异常复杂或已损坏。"
+
+
 class EmptyArchive(InvalidTrack):
     code = "empty_archive"
     message_en = "The zip archive contains no GPX, TCX or FIT files."
     message_zh = "zip 压缩包中没有 GPX、TCX 或 FIT 文件。"
+
+
+class UploadTooLarge(WarmrunError):
+    """One upload request holds more than a request may (activities or bytes, counted across
+    archives in archives). Nothing of it is stored."""
+
+    code = "upload_too_large"
+    message_en = (
+        "This upload holds too much ({what}: limit {limit}). Nothing was imported; "
+        "please split it into smaller uploads."
+    )
+    message_zh = "本次上传内容过多（{what}：上限 {limit}）。没有导入任何记录，请分几次上传。"
+
+
+class DailyUploadLimit(WarmrunError):
+    """The resident stored as many runs in the last 24 hours as an account may."""
+
+    code = "daily_upload_limit"
+    message_en = (
+        "You have imported {limit} runs in the last 24 hours, the most allowed. "
+        "Please upload the rest tomorrow."
+    )
+    message_zh = "过去 24 小时内你已导入 {limit} 条跑步记录，已达上限，请明天再上传其余的。"
 
 
 # --- entities and state ------------------------------------------------------------------------

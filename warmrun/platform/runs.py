@@ -23,16 +23,14 @@ from tortoise.transactions import in_transaction
 from warmrun.platform import badges, clock, notices, sql
 from warmrun.platform.crediting import CampaignChanged, credit, reverse
 from warmrun.platform.errors import DuplicateRun, NotFound, ReviewNotAllowed
-from warmrun.platform.geo import encode_polyline, haversine_m, simplify
+from warmrun.platform.geo import haversine_m
 from warmrun.platform.models import Resident, Run, RunFile
 from warmrun.platform.plausibility import Reason, TrackSummary, Verdict, worst
-from warmrun.platform.tracks import Track
 
 OVERLAP_S = 60
 # Attempts of a crediting transaction that a campaign closing mid-way rolled back.
 ATTEMPTS = 3
 _T = TypeVar("_T")
-LINE_TOLERANCE_M = 8.0
 # The same run from two sources (a watch file and Strava): same resident, start within two
 # minutes, distance within 3 %.
 SAME_RUN_START = timedelta(minutes=2)
@@ -72,16 +70,9 @@ def _digest_and_compress(data: bytes) -> tuple[str, bytes]:
     return file_digest(data), pack(data)
 
 
-def simplified_line(track: Track) -> str:
-    """An encoded polyline of the track simplified to ~8 m, for maps (not every point)."""
-    pts = list(zip(track.lat.tolist(), track.lon.tolist(), strict=True))
-    return encode_polyline(simplify(pts, LINE_TOLERANCE_M)) if pts else ""
-
-
 async def record_run(
     *,
     resident_id: int,
-    track: Track,
     summary: TrackSummary,
     data: bytes,
     file_name: str,
@@ -398,6 +389,11 @@ async def _review(run_id: int, accept: bool, note: str) -> int:
             resident = await Resident.filter(id=run.resident_id).using_db(conn).get()
             await credit(conn, run, resident)
     return int(run.resident_id)
+
+
+async def stored_since(*, resident_id: int, since: datetime) -> int:
+    """How many runs the resident stored since ``since`` (the daily upload bound)."""
+    return await Run.filter(resident_id=resident_id, created_at__gte=since).count()
 
 
 async def stored_line(*, run_id: int) -> str:

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from warmrun.platform.geo import EARTH_RADIUS_M, gcj02_to_wgs84
+from warmrun.platform.geo import EARTH_RADIUS_M, encode_polyline, gcj02_to_wgs84, simplify
 
 NAN = math.nan
 
@@ -215,3 +215,12 @@ def kcal(*, metres: float, sport: str, body_mass_kg: float, walking_factor: floa
     elif sport != RUN:
         return 0.0
     return per_km * metres / 1000.0
+
+
+LINE_TOLERANCE_M = 8.0
+
+
+def simplified_line(track: Track) -> str:
+    """An encoded polyline of the track simplified to ~8 m, for maps (not every point)."""
+    pts = list(zip(track.lat.tolist(), track.lon.tolist(), strict=True))
+    return encode_polyline(simplify(pts, LINE_TOLERANCE_M)) if pts else ""

@@ -36,10 +36,11 @@ from warmrun.web.security import BodyLimit, Cookies, SecurityHeaders, SessionCod
 
 log = logging.getLogger("warmrun.web")
 STATIC = Path(__file__).parent / "static"
-# Uploads are parsed in worker threads whose regex scans hold the GIL. With Python's default
-# 5 ms switch interval the event loop waited that long for each database reply, and so did
-# every request queued on a row lock its transaction held. At 0.5 ms, runs of
-# bench/http_import.py interleaved with runs at 5 ms went from 23 and 28 to 39 and 43 uploads/s.
+# Worker threads (file digests and compression, password hashing) hold the GIL in stretches.
+# With Python's default 5 ms switch interval the event loop waited that long for each database
+# reply, and so did every request queued on a row lock its transaction held. At 0.5 ms, runs of
+# bench/http_import.py interleaved with runs at 5 ms went from 23 and 28 to 39 and 43 uploads/s
+# (measured while uploads were still parsed in threads).
 GIL_SWITCH_S = 0.0005
 
 
@@ -75,16 +76,23 @@ def create_app(settings: Settings, *, migrate: bool = True) -> Starlette:
         async with open_resources(settings, migrate=migrate) as resources:
             app.state.resources = resources
             app.state.redis = resources.redis
+            app.state.parser = resources.parser
+            # Workers forked before the first upload: none waits for a parser to start.
+            await asyncio.to_thread(resources.parser.warm)
             gateway = StripeGateway(settings.stripe) if settings.stripe is not None else None
             app.state.stripe = gateway
-            strava = Strava.open(settings, resources.redis) if settings.strava else None
+            strava = (
+                Strava.open(settings, resources.redis, resources.parser)
+                if settings.strava
+                else None
+            )
             app.state.strava = strava
             app.state.jobs = jobs.queue(resources.redis) if resources.redis is not None else None
             worker = None
             worker_task = None
             if strava is not None and resources.redis is not None and settings.app_runs_jobs:
                 # On embedded defaults the job worker runs inside the app process.
-                worker = jobs.worker(settings, resources.redis)
+                worker = jobs.worker(settings, resources.redis, resources.parser)
                 worker_task = asyncio.create_task(worker.async_run())
             stop = asyncio.Event()
             relay = None
@@ -154,6 +162,7 @@ def create_app(settings: Settings, *, migrate: bool = True) -> Starlette:
     app.state.codec = SessionCodec(str(settings.secret_key))
     app.state.cookies = Cookies(app.state.codec, secure=settings.secure_cookies)
     app.state.redis = None
+    app.state.parser = None
     app.state.stripe = None
     app.state.strava = None
     app.state.jobs = None

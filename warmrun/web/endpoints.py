@@ -32,6 +32,7 @@ from warmrun.platform.errors import (
     WarmrunError,
 )
 from warmrun.platform.models import Account, Role
+from warmrun.platform.uploads import Parser
 from warmrun.web import i18n
 from warmrun.web.errors import MethodNotAllowed, json_error
 from warmrun.web.security import PRESESSION_COOKIE, SAFE_METHODS, SESSION_COOKIE, same_origin
@@ -70,6 +71,12 @@ class Ctx:
     @property
     def path(self) -> dict[str, Any]:
         return dict(self.request.path_params)
+
+    @property
+    def parser(self) -> Parser:
+        """Reads files from outside in the sandbox's worker processes."""
+        parser: Parser = self.request.app.state.parser
+        return parser
 
     def me(self) -> Account:
         if self.account is None:

@@ -18,6 +18,8 @@ log = logging.getLogger("warmrun.web")
 
 STATUS: dict[type[e.WarmrunError], int] = {
     e.InvalidTrack: 422,
+    e.UploadTooLarge: 413,
+    e.DailyUploadLimit: 429,
     e.InvalidInput: 422,
     e.NotFound: 404,
     e.CampaignStateError: 409,

@@ -28,6 +28,7 @@ from warmrun.platform.errors import (
     TooLarge,
 )
 from warmrun.platform.tracks import Track
+from warmrun.platform.uploads import Budget, UploadBounds
 
 GPX, TCX, FIT, ZIP, GZIP = "gpx", "tcx", "fit", "zip", "gzip"
 _READERS: dict[str, Callable[[bytes, Limits], Track]] = {
@@ -82,75 +83,104 @@ def read_track(data: bytes, limits: Limits) -> Track:
     return _READERS[fmt](data, limits)
 
 
-def read_any(data: bytes, name: str, limits: Limits) -> list[ParsedFile]:
-    """Every activity file in ``data`` (an archive expands to its members), each parsed."""
+def bounds_of(limits: Limits) -> UploadBounds:
+    """The request and account bounds of :class:`Limits`, as the platform counts them."""
+    return UploadBounds(
+        activities=limits.activities,
+        inflated_bytes=limits.decompressed_bytes,
+        per_day=limits.uploads_per_day,
+    )
+
+
+@dataclass
+class Member:
+    """One file found in an upload: the upload itself, or a file inside its archives."""
+
+    name: str
+    data: bytes
+    format: str | None
+
+
+def expand(data: bytes, name: str, limits: Limits, budget: Budget) -> list[Member]:
+    """The activity files of one uploaded file: itself, or its archives' members (nested
+    archives flattened). Every member counts against ``budget``; files that are not tracks
+    inside an archive (READMEs, images) are passed over, a top-level one is kept so that its
+    outcome can say so."""
     if len(data) > limits.upload_bytes:
         raise TooLarge(what="file size", limit=f"{limits.upload_bytes // (1024 * 1024)} MiB")
-    budget = [limits.decompressed_bytes]
-    out = list(_expand(data, name, limits, budget, depth=0))
+    if sniff(data) not in (ZIP, GZIP):
+        budget.take(activities=1, inflated=len(data))
+    out = list(_expand(data, name, budget, depth=0))
     if not out:
         raise EmptyArchive()
     return out
 
 
-def _expand(
-    data: bytes, name: str, limits: Limits, budget: list[int], depth: int
-) -> Iterator[ParsedFile]:
-    fmt = sniff(data)
-    if fmt in (ZIP, GZIP):
-        if depth >= MAX_NESTING:
-            raise TooLarge(what="archive nesting", limit=str(MAX_NESTING))
-        members = (
-            _zip_members(data, limits, budget)
-            if fmt == ZIP
-            else [(name.removesuffix(".gz"), _gunzip(data, budget))]
-        )
-        found = False
-        for member_name, member in members:
-            inner = sniff(member)
-            if inner is None:
-                continue  # READMEs, images, JSON in an export: not ours, not an error
-            found = True
-            yield from _expand(
-                member,
-                f"{name}/{member_name}" if fmt == ZIP else member_name,
-                limits,
-                budget,
-                depth + 1,
-            )
-        if not found and depth == 0:
-            raise EmptyArchive()
-        return
-    if fmt is None:
-        yield ParsedFile(name=name, data=data, format=None, error=NotATrack())
-        return
+def read_member(member: Member, limits: Limits) -> ParsedFile:
+    """Parse one activity file found by :func:`expand`."""
+    if member.format is None or member.format not in _READERS:
+        return ParsedFile(name=member.name, data=member.data, format=None, error=NotATrack())
     try:
-        track = _READERS[fmt](data, limits)
+        track = _READERS[member.format](member.data, limits)
     except InvalidTrack as exc:
-        yield ParsedFile(name=name, data=data, format=fmt, error=exc)
-    else:
-        yield ParsedFile(name=name, data=data, format=fmt, track=track)
+        return ParsedFile(name=member.name, data=member.data, format=member.format, error=exc)
+    return ParsedFile(name=member.name, data=member.data, format=member.format, track=track)
 
 
-def _take(budget: list[int], size: int) -> None:
-    budget[0] -= size
-    if budget[0] < 0:
-        raise TooLarge(what="decompressed size", limit="100 MiB")
+def read_any(data: bytes, name: str, limits: Limits) -> list[ParsedFile]:
+    """Every activity file in ``data`` (an archive expands to its members), each parsed.
+
+    In-process: for files the operator hands the CLI and for tests. Uploads go through the
+    sandboxed worker processes of :mod:`warmrun.integrations.parsing`.
+    """
+    return [
+        read_member(m, limits) for m in expand(data, name, limits, Budget.of(bounds_of(limits)))
+    ]
 
 
-def _zip_members(data: bytes, limits: Limits, budget: list[int]) -> list[tuple[str, bytes]]:
+def _expand(data: bytes, name: str, budget: Budget, depth: int) -> Iterator[Member]:
+    fmt = sniff(data)
+    if fmt not in (ZIP, GZIP):
+        yield Member(name=name, data=data, format=fmt)
+        return
+    if depth >= MAX_NESTING:
+        raise TooLarge(what="archive nesting", limit=str(MAX_NESTING))
+    if fmt == GZIP:
+        budget.take(activities=1)
+    members = (
+        _zip_members(data, budget)
+        if fmt == ZIP
+        else [(name.removesuffix(".gz"), _gunzip(data, budget))]
+    )
+    found = False
+    for member_name, member in members:
+        inner = sniff(member)
+        if inner is None:
+            continue  # READMEs, images, JSON in an export: not ours, not an error
+        found = True
+        yield from _expand(
+            member,
+            f"{name}/{member_name}" if fmt == ZIP else member_name,
+            budget,
+            depth + 1,
+        )
+    if not found and depth == 0:
+        raise EmptyArchive()
+
+
+def _zip_members(data: bytes, budget: Budget) -> list[tuple[str, bytes]]:
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
         infos = [i for i in archive.infolist() if not i.is_dir()]
-        if len(infos) > limits.archive_members:
-            raise TooLarge(what="files in archive", limit=str(limits.archive_members))
+        # Counted before any is read: an archive of 100,000 empty files costs one look.
+        budget.take(activities=len(infos))
         members = []
         for info in infos:
             # Declared sizes can lie (zip bombs): read in bounded chunks and count real bytes.
             chunks = []
             with archive.open(info) as fh:
                 while chunk := fh.read(1 << 20):
-                    _take(budget, len(chunk))
+                    budget.take(inflated=len(chunk))
                     chunks.append(chunk)
             members.append((info.filename, b"".join(chunks)))
         return members
@@ -167,12 +197,12 @@ def _zip_members(data: bytes, limits: Limits, budget: list[int]) -> list[tuple[s
         raise CorruptFile(str(exc)) from exc
 
 
-def _gunzip(data: bytes, budget: list[int]) -> bytes:
+def _gunzip(data: bytes, budget: Budget) -> bytes:
     try:
         chunks = []
         with gzip.GzipFile(fileobj=io.BytesIO(data)) as fh:
             while chunk := fh.read(1 << 20):
-                _take(budget, len(chunk))
+                budget.take(inflated=len(chunk))
                 chunks.append(chunk)
         return b"".join(chunks)
     except (OSError, EOFError, zlib.error) as exc:

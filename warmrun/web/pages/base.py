@@ -19,6 +19,7 @@ from warmrun.platform.errors import (
     WarmrunError,
 )
 from warmrun.platform.models import Account
+from warmrun.platform.uploads import Parser
 from warmrun.web import i18n
 from warmrun.web.endpoints import (
     Access,
@@ -60,6 +61,11 @@ class Page:
     @property
     def settings(self) -> Any:
         return self.request.app.state.settings
+
+    @property
+    def parser(self) -> Parser:
+        parser: Parser = self.request.app.state.parser
+        return parser
 
     def me(self) -> Account:
         if self.account is None:

@@ -9,7 +9,7 @@ from typing import Any
 from starlette.datastructures import UploadFile
 from starlette.responses import Response
 
-from warmrun.integrations.event_day import MAX_ROUTE_BYTES, parse_route_gpx, settle_event
+from warmrun.integrations.event_day import MAX_ROUTE_BYTES, settle_event
 from warmrun.platform import accounts, events, views
 from warmrun.platform.errors import (
     Forbidden,
@@ -131,7 +131,7 @@ async def event_page(p: Page, data: dict[str, Any]) -> Response:
                     if isinstance(upload, UploadFile)
                     else b""
                 )
-                points, length = parse_route_gpx(raw)
+                points, length = await p.parser.route(raw)
                 await events.add_route(
                     event_id=event.id,
                     name=str(data.get("name", "")).strip() or "—",
@@ -141,7 +141,7 @@ async def event_page(p: Page, data: dict[str, Any]) -> Response:
                     distance_m=length,
                 )
             elif action == "settle":
-                n = await settle_event(event_id=event.id, limits=p.settings.limits)
+                n = await settle_event(event_id=event.id, parser=p.parser)
                 notice = n
             else:
                 raise InvalidInput("action", "unknown", "未知操作")

@@ -7,10 +7,9 @@ from typing import Any
 
 from starlette.responses import Response
 
-from warmrun.integrations.importer import map_line
 from warmrun.leaderboard.boards import Boards
 from warmrun.leaderboard.relay import clocks
-from warmrun.platform import accounts, badges, clock, notices, rewards, views
+from warmrun.platform import accounts, badges, clock, ingest, notices, rewards, views
 from warmrun.platform.errors import (
     InvalidInput,
     NotFound,
@@ -59,7 +58,7 @@ async def run_page(p: Page, _: dict[str, Any]) -> Response:
     run = await views.run(run_id=p.request.path_params["run_id"])
     if run.resident_id != p.resident_id():
         raise NotFound("run", "跑步记录")
-    line = await map_line(run_id=run.id, limits=p.settings.limits)
+    line = await ingest.map_line(parser=p.parser, run_id=run.id)
     return p.render("run.html", run=run, map=track_svg(line, title=run.file_name))
 
 

@@ -8,7 +8,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from warmrun.integrations.event_day import parse_route_gpx, settle_event
+from warmrun.integrations.event_day import settle_event
 from warmrun.platform import accounts, events, views
 from warmrun.platform.errors import Forbidden, InvalidInput, NotFound
 from warmrun.platform.models import Account, Event, EventRoute, EventStation, Resident
@@ -67,7 +67,7 @@ async def new_event(ctx: Ctx) -> dict[str, Any]:
 )
 async def new_route(ctx: Ctx) -> dict[str, Any]:
     event = await organizer_event(ctx, ctx.path["event_id"])
-    points, length = parse_route_gpx(ctx.body.gpx.encode())
+    points, length = await ctx.parser.route(ctx.body.gpx.encode())
     r = await events.add_route(
         event_id=event.id,
         name=ctx.body.name,
@@ -233,7 +233,7 @@ async def staff_check_in(ctx: Ctx) -> dict[str, Any]:
 )
 async def settle(ctx: Ctx) -> dict[str, Any]:
     event = await organizer_event(ctx, ctx.path["event_id"])
-    written = await settle_event(event_id=event.id, limits=ctx.settings.limits)
+    written = await settle_event(event_id=event.id, parser=ctx.parser)
     return {"credited": written, "participation": await events.participation(event_id=event.id)}
 
 

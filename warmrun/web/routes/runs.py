@@ -9,12 +9,12 @@ from typing import Any
 
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
-from starlette.responses import Response
+from starlette.responses import JSONResponse, Response
 
-from warmrun.integrations.importer import import_bytes, map_line
-from warmrun.platform import accounts, runs, views
+from warmrun.platform import accounts, ingest, runs, views
 from warmrun.platform.errors import InvalidInput, NotFound
 from warmrun.platform.models import Role
+from warmrun.platform.uploads import Upload
 from warmrun.web import forms, ratelimit
 from warmrun.web.endpoints import Access, Ctx, to_jsonable
 from warmrun.web.presenters import outcome_dict, run_dict, track_svg
@@ -47,9 +47,20 @@ async def readable_run(ctx: Ctx, run_id: int) -> views.RunView:
     multipart=True,
     summary="Upload one or more run files (GPX, TCX, FIT, zip); one outcome per file",
 )
-async def upload(ctx: Ctx) -> dict[str, Any]:
+async def upload(ctx: Ctx) -> Any:
+    """200 with one outcome per activity file; 422 with them when every file was refused."""
     resident_id = ctx.resident_id()
     await ratelimit.check(ctx.redis, ratelimit.UPLOAD, str(resident_id))
+    uploads = await _uploads(ctx)
+    items = await ingest.import_uploads(parser=ctx.parser, resident_id=resident_id, uploads=uploads)
+    results = [outcome_dict(i.name, i.outcome, _error_of(i, ctx.lang)) for i in items]
+    refused = [r for r in results if r["status"] == "error"]
+    if len(refused) == len(results):
+        return JSONResponse({"error": refused[0]["error"], "files": results}, status_code=422)
+    return {"files": results}
+
+
+async def _uploads(ctx: Ctx) -> list[Upload]:
     try:
         form = await ctx.request.form(max_files=MAX_FILES, max_fields=10)
     except HTTPException as exc:  # Starlette's answer to malformed or oversized multipart
@@ -58,26 +69,22 @@ async def upload(ctx: Ctx) -> dict[str, Any]:
             f"{exc.detail} (at most {MAX_FILES} files)",
             f"上传格式不正确（最多 {MAX_FILES} 个文件）",
         ) from exc
-    results = []
     try:
         files = [f for f in form.getlist("files") if isinstance(f, UploadFile)]
         if not files:
             raise InvalidInput("files", "choose at least one file", "请至少选择一个文件")
-        for f in files:
-            data = await f.read()
-            name = (f.filename or "upload")[:255]
-            for item in await import_bytes(
-                resident_id=resident_id, data=data, name=name, limits=ctx.settings.limits
-            ):
-                error = None
-                if item.error is not None:
-                    error = item.error.as_dict(ctx.lang)
-                    if "run_id" in item.error.params:  # a duplicate names the existing run
-                        error["run_id"] = item.error.params["run_id"]
-                results.append(outcome_dict(item.name, item.outcome, error))
+        return [Upload(name=(f.filename or "upload")[:255], data=await f.read()) for f in files]
     finally:
         await form.close()
-    return {"files": results}
+
+
+def _error_of(item: ingest.FileOutcome, lang: str) -> dict[str, Any] | None:
+    if item.error is None:
+        return None
+    error = item.error.as_dict(lang)
+    if "run_id" in item.error.params:  # a duplicate names the existing run
+        error["run_id"] = item.error.params["run_id"]
+    return error
 
 
 @api.route(
@@ -118,7 +125,7 @@ async def one_run(ctx: Ctx) -> dict[str, Any]:
 )
 async def run_map(ctx: Ctx) -> Response:
     run = await readable_run(ctx, ctx.path["run_id"])
-    line = await map_line(run_id=run.id, limits=ctx.settings.limits)
+    line = await ingest.map_line(parser=ctx.parser, run_id=run.id)
     svg = track_svg(line, title=run.file_name or f"run {run.id}")
     return Response(
         svg, media_type="image/svg+xml", headers={"Cache-Control": "private, max-age=3600"}

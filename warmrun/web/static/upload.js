@@ -38,7 +38,7 @@
       bar.value = 100;
       var body;
       try { body = JSON.parse(xhr.responseText); } catch (err) { body = null; }
-      if (xhr.status === 200 && body) {
+      if ((xhr.status === 200 || xhr.status === 422) && body && body.files) {
         text.textContent = body.files.map(describe).join(" · ");
         li.setAttribute("data-status", body.files.map(function (r) { return r.status; }).join(","));
       } else {

@@ -1,0 +1,113 @@
+"""Import: the one path from outside bytes to stored runs, whoever brings them.
+
+The upload API, the pages, the CLI, the demo and Strava sync import through
+:func:`import_uploads`; maps and event settlement re-read stored originals through
+:func:`map_line` and :func:`stored_track`. Reading happens behind a :class:`Parser` (bounded
+worker processes, provided by the composition root); this module applies the bounds of a
+request and of an account, then stores each activity with :func:`runs.record_run`.
+
+A request is parsed whole before anything is stored, so one over its bounds stores nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+
+from warmrun.platform import clock, runs
+from warmrun.platform.errors import DailyUploadLimit, NotFound, WarmrunError
+from warmrun.platform.plausibility import TrackSummary
+from warmrun.platform.runs import RunOutcome
+from warmrun.platform.tracks import Track
+from warmrun.platform.uploads import Budget, ParseOptions, Parser, Prepared, Upload
+
+DAY = timedelta(days=1)
+
+
+@dataclass
+class FileOutcome:
+    """Per activity file: a run outcome or the typed error that refused it."""
+
+    name: str
+    outcome: RunOutcome | None = None
+    error: WarmrunError | None = None
+
+
+async def import_uploads(
+    *,
+    parser: Parser,
+    resident_id: int,
+    uploads: Sequence[Upload],
+    gcj02: bool = False,
+    source: str = "file",
+    draw_line: bool = False,
+) -> list[FileOutcome]:
+    """Import the files of one request for a resident; one outcome per activity file found.
+
+    Raises :class:`UploadTooLarge` (nothing stored) when the request holds more files or bytes
+    than one request may; an activity past the resident's daily bound is refused on its own.
+    """
+    options = ParseOptions(now=clock.now(), gcj02=gcj02, line=draw_line or gcj02)
+    budget = Budget.of(parser.bounds)
+    parsed = [await parser.prepare(u, options=options, budget=budget) for u in uploads]
+    stored = await runs.stored_since(resident_id=resident_id, since=options.now - DAY)
+    left = parser.bounds.per_day - stored
+    outcomes: list[FileOutcome] = []
+    for upload, items in zip(uploads, parsed, strict=True):
+        for item in items:
+            if item.error is not None or item.summary is None:
+                outcomes.append(FileOutcome(name=item.name, error=item.error))
+                continue
+            if left <= 0:
+                error = DailyUploadLimit(limit=parser.bounds.per_day)
+                outcomes.append(FileOutcome(name=item.name, error=error))
+                continue
+            outcome = await _store(resident_id, upload, item, item.summary, source)
+            if outcome.outcome is not None and not outcome.outcome.existing:
+                left -= 1
+            outcomes.append(outcome)
+    return outcomes
+
+
+async def _store(
+    resident_id: int, upload: Upload, item: Prepared, summary: TrackSummary, source: str
+) -> FileOutcome:
+    try:
+        outcome = await runs.record_run(
+            resident_id=resident_id,
+            summary=summary,
+            data=upload.data if item.data is None else item.data,
+            file_name=item.name,
+            file_format=item.format or "",
+            fingerprint=item.fingerprint,
+            line=item.line,
+            source=source,
+        )
+    except WarmrunError as exc:
+        return FileOutcome(name=item.name, error=exc)
+    return FileOutcome(name=item.name, outcome=outcome)
+
+
+async def map_line(*, parser: Parser, run_id: int) -> str:
+    """The run's simplified line for maps, drawn from the original file on first use."""
+    line = await runs.stored_line(run_id=run_id)
+    if line:
+        return line
+    try:
+        file_format, data = await runs.original_file(run_id=run_id)
+    except NotFound:
+        return ""  # erased, or the file was never kept
+    line = await parser.line(data, file_format)
+    if line:
+        await runs.store_line(run_id=run_id, line=line)
+    return line
+
+
+async def stored_track(*, parser: Parser, run_id: int) -> Track | None:
+    """The track of a run's stored original, or None (erased, never kept, or unreadable)."""
+    try:
+        file_format, data = await runs.original_file(run_id=run_id)
+    except NotFound:
+        return None
+    return await parser.track(data, file_format)
