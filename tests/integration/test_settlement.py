@@ -75,3 +75,25 @@ async def test_pro_rata_splits_the_pool_over_all_contributions() -> None:
     assert data["totals"]["value_fen"] > 500
     assert data["totals"]["funded_fen"] == 500
     assert sum(c["funded_fen"] for c in data["compounds"]) == 500
+
+
+async def test_report_cells_never_start_a_spreadsheet_formula() -> None:
+    from warmrun.platform.models import Compound, SponsorPledge
+
+    w = await world()
+    await Compound.filter(id=w.compound_id).update(name='=HYPERLINK("http://evil.example","x")')
+    await SponsorPledge.filter(campaign_id=w.campaign.id).update(sponsor="@SUM(1+1)")
+    await _three_runs(w)
+    rows = settlement.report_rows(await settlement.report(campaign_id=w.campaign.id))
+    cells = [c for row in rows for c in row if isinstance(c, str)]
+    assert '\'=HYPERLINK("http://evil.example","x")' in cells
+    assert "'@SUM(1+1)" in cells
+    assert not [c for c in cells if c[:1] in ("=", "+", "-", "@", "\t", "\r")]
+    csv_text = settlement.render_csv(await settlement.report(campaign_id=w.campaign.id)).decode()
+    assert not [line for line in csv_text.splitlines() if line.split(",")[2:3] == ["=HYPERLINK("]]
+
+
+def test_numbers_stay_numbers_in_spreadsheets() -> None:
+    assert settlement.spreadsheet_cell(-120) == -120
+    assert settlement.spreadsheet_cell("-120") == "'-120"
+    assert settlement.spreadsheet_cell("苏州") == "苏州"

@@ -328,6 +328,16 @@ def _bad_deliveries(fake: FakeStripe) -> dict[str, tuple[bytes, dict[str, str]]]
             list_json,
             {"Stripe-Signature": _header(list_json, SECRET, now)},
         ),
+        # An hour-old signature with a fresh timestamp in front, once spaced so that a parser
+        # which trims keys reads the fresh one, once plain.
+        "old signature behind a spaced fresh t": (
+            body,
+            {"Stripe-Signature": f"t ={now}," + fake.signed(event, at=now - 3600)[1]},
+        ),
+        "old signature behind a second t": (
+            body,
+            {"Stripe-Signature": f"t={now}," + fake.signed(event, at=now - 3600)[1]},
+        ),
     }
 
 
@@ -344,6 +354,8 @@ def _bad_deliveries(fake: FakeStripe) -> dict[str, tuple[bytes, dict[str, str]]]
         "non-UTF-8",
         "signed non-JSON",
         "signed JSON that is not an event",
+        "old signature behind a spaced fresh t",
+        "old signature behind a second t",
     ],
 )
 async def test_a_webhook_that_does_not_verify_is_a_400_never_a_500(pay: Pay, case: str) -> None:

@@ -211,8 +211,26 @@ _CSV_FIGURES = (
 )
 
 
+# A spreadsheet reads a text cell that starts with one of these as a formula (or, for tab and
+# carriage return, shifts it so that the next character does).
+_FORMULA_LEAD = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_cell(value: Any) -> Any:
+    """``value`` as a spreadsheet shows it as text: a string that would start a formula
+    (a compound named ``=HYPERLINK(...)``) gets a leading apostrophe. Numbers stay numbers."""
+    if isinstance(value, str) and value.startswith(_FORMULA_LEAD):
+        return "'" + value
+    return value
+
+
 def report_rows(data: dict[str, Any]) -> list[list[Any]]:
-    """The report as rows (the CSV and XLSX exports share them)."""
+    """The report as rows (the CSV and XLSX exports share them), every text cell made safe
+    for spreadsheets."""
+    return [[spreadsheet_cell(v) for v in row] for row in _report_rows(data)]
+
+
+def _report_rows(data: dict[str, Any]) -> list[list[Any]]:
     rows: list[list[Any]] = [["level", "city", "compound", *_CSV_FIGURES]]
     overall = {
         **data["totals"],
