@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
-from warmrun.config import Settings, load_settings, share_redis_with_workers
+from warmrun.config import Settings, load_settings, serving_problem, share_redis_with_workers
 from warmrun.integrations.readers import read_any
 from warmrun.platform import clock, ingest
 from warmrun.platform.errors import InvalidTrack, UploadTooLarge, WarmrunError
@@ -367,6 +367,14 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
     from warmrun.web.app import create_app
 
+    problem = serving_problem(settings, args.host)
+    if problem is not None:
+        console.print(
+            f"[red]Not serving on {args.host}: {problem}.[/] Set WARMRUN_SECRET_KEY to a random "
+            "value of 32 characters or more (e.g. `python3 -c 'import secrets; "
+            "print(secrets.token_urlsafe(48))'`)."
+        )
+        return 2
     if args.workers <= 1:
         uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="info")
         return 0

@@ -7,6 +7,7 @@ embedded defaults: a SQLite file and a private ``redis-server`` inside ``WARMRUN
 from __future__ import annotations
 
 import os
+import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -80,12 +81,22 @@ class StravaSettings:
     rate_margin: int = 5
 
 
+# Values that have stood in docs, examples or tests: never good enough to serve the public with.
+DEVELOPMENT_KEYS = frozenset(
+    {"dev-insecure-change-me", "change-me", "changeme", "secret", "test-secret", "development"}
+)
+MIN_SECRET_KEY = 32
+KEY_FILE = "secret_key"
+
+
 @dataclass(frozen=True)
 class Settings:
     home: Path
     database_url: str
     redis_url: str | None
     secret_key: Secret
+    # True: no WARMRUN_SECRET_KEY was given; the key is the random one kept in WARMRUN_HOME.
+    key_generated: bool = False
     timezone: str = "Asia/Shanghai"
     limits: Limits = field(default_factory=Limits)
     sandbox: Sandbox = field(default_factory=Sandbox)
@@ -119,7 +130,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     home = Path(config("WARMRUN_HOME", default=".warmrun")).resolve()
     database_url = config("DATABASE_URL", default=f"sqlite://{home / 'warmrun.sqlite3'}")
     redis_url = config("REDIS_URL", default=None)
-    secret = Secret(str(config("WARMRUN_SECRET_KEY", default="dev-insecure-change-me")))
+    given = config("WARMRUN_SECRET_KEY", default=None)
+    secret = Secret(str(given)) if given else Secret(home_secret_key(home))
     stripe_key = config("STRIPE_SECRET_KEY", default=None)
     stripe = None
     if stripe_key:
@@ -164,6 +176,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         database_url=database_url,
         redis_url=redis_url,
         secret_key=secret,
+        key_generated=not given,
         timezone=config("WARMRUN_TIMEZONE", default="Asia/Shanghai"),
         debug=config("WARMRUN_DEBUG", cast=bool, default=False),
         secure_cookies=config("WARMRUN_COOKIE_SECURE", cast=bool, default=True),
@@ -172,6 +185,43 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         app_runs_jobs=config("WARMRUN_APP_RUNS_JOBS", cast=bool, default=True),
         public_url=config("WARMRUN_PUBLIC_URL", default=None),
     )
+
+
+def home_secret_key(home: Path) -> str:
+    """The key kept in ``home`` (created on first use: 64 random bytes, readable by the owner
+    only), so that a trial on the embedded defaults needs no set-up and its sessions survive a
+    restart. Every process of one install reads the same file."""
+    path = home / KEY_FILE
+    home.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        key = path.read_text().strip()
+        if len(key) >= MIN_SECRET_KEY:
+            os.chmod(path, 0o600)
+            return key
+        path.unlink()  # empty or cut short (a crash while writing it): make a new one
+        return home_secret_key(home)
+    with os.fdopen(fd, "w") as f:
+        key = secrets.token_urlsafe(64)
+        f.write(key + "\n")
+    return key
+
+
+def serving_problem(settings: Settings, host: str) -> str | None:
+    """Why these settings must not serve on ``host``, or None. Off the loopback address the
+    key must come from the environment (every process and machine of the site shares it) and
+    be neither a development value nor short."""
+    if host in ("127.0.0.1", "localhost", "::1") or host.startswith("127."):
+        return None
+    if settings.key_generated:
+        return "WARMRUN_SECRET_KEY is not set: a public address needs a key of its own"
+    key = str(settings.secret_key)
+    if key in DEVELOPMENT_KEYS or len(key) < MIN_SECRET_KEY:
+        return (
+            f"WARMRUN_SECRET_KEY is a development value or shorter than {MIN_SECRET_KEY} characters"
+        )
+    return None
 
 
 def share_redis_with_workers(url: str) -> None:
