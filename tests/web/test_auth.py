@@ -150,15 +150,15 @@ async def test_repeated_failed_logins_are_rate_limited_with_retry_after(web: Web
     async with web.client() as client:
         await csrf(client)
         statuses = []
-        for _ in range(12):
+        for _ in range(7):
             r = await client.post(
                 "/api/v1/auth/login",
                 json={"email": web.site.emails["resident"], "password": "guess"},
             )
             statuses.append(r.status_code)
-        assert statuses[:10] == [401] * 10
-        assert statuses[10] == 429
-        assert 1 <= int(r.headers["retry-after"]) <= 300
+        assert statuses[:5] == [401] * 5  # a few tries free, then a growing wait
+        assert statuses[5:] == [429, 429]
+        assert 1 <= int(r.headers["retry-after"]) <= 2
         assert r.json()["error"]["code"] == "rate_limited"
 
 

@@ -102,9 +102,12 @@ async def login_page(p: Page, data: dict[str, Any]) -> Response:
         return p.render("login.html", next=target)
     email = str(data.get("email", ""))
     try:
-        host = p.request.client.host if p.request.client else "?"
-        await ratelimit.check(p.request.app.state.redis, ratelimit.LOGIN, f"{host}:{email.lower()}")
-        account = await accounts.authenticate(email=email, password=str(data.get("password", "")))
+        account = await ratelimit.guarded_sign_in(
+            p.request.app.state.redis,
+            email=email,
+            password=str(data.get("password", "")),
+            address=p.request.client.host if p.request.client else "?",
+        )
     except WarmrunError as exc:
         return p.render(
             "login.html", status=status_of(exc), next=target, error=exc.message(p.lang), email=email

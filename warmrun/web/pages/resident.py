@@ -120,8 +120,11 @@ async def account_page(p: Page, data: dict[str, Any]) -> Response:
                 await accounts.end_all_sessions(account_id=account.id)
                 return p.redirect("/login")
             if action == "erase":
-                await accounts.authenticate(
-                    email=account.email, password=str(data.get("password", ""))
+                await ratelimit.guarded_sign_in(
+                    p.request.app.state.redis,
+                    email=account.email,
+                    password=str(data.get("password", "")),
+                    address=p.request.client.host if p.request.client else "?",
                 )
                 await accounts.erase_resident(account_id=account.id)
                 response = p.redirect("/")

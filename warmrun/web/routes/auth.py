@@ -77,8 +77,9 @@ async def signup(ctx: Ctx) -> Response:
 )
 async def login(ctx: Ctx) -> Response:
     b: forms.Login = ctx.body
-    await ratelimit.check(ctx.redis, ratelimit.LOGIN, f"{ctx.client_ip()}:{b.email.lower()}")
-    account = await accounts.authenticate(email=b.email, password=b.password)
+    account = await ratelimit.guarded_sign_in(
+        ctx.redis, email=b.email, password=b.password, address=ctx.client_ip()
+    )
     return start_session(ctx, account, {"account": account_dict(account)})
 
 
@@ -94,8 +95,9 @@ async def login(ctx: Ctx) -> Response:
 async def grant_token(ctx: Ctx) -> dict[str, Any]:
     # No cookie is read or set here, so there is nothing for a cross-site request to ride on.
     b: forms.TokenGrant = ctx.body
-    await ratelimit.check(ctx.redis, ratelimit.LOGIN, f"{ctx.client_ip()}:{b.email.lower()}")
-    account = await accounts.authenticate(email=b.email, password=b.password)
+    account = await ratelimit.guarded_sign_in(
+        ctx.redis, email=b.email, password=b.password, address=ctx.client_ip()
+    )
     issued = await accounts.issue_token(account_id=account.id, name=b.name)
     return {"token": issued.token, "id": issued.record.id, "name": issued.record.name}
 
@@ -197,7 +199,9 @@ async def switch_language(ctx: Ctx) -> Response:
 )
 async def erase(ctx: Ctx) -> Response:
     account = ctx.me()
-    await accounts.authenticate(email=account.email, password=ctx.body.password)
+    await ratelimit.guarded_sign_in(
+        ctx.redis, email=account.email, password=ctx.body.password, address=ctx.client_ip()
+    )
     await accounts.erase_resident(account_id=account.id)
     response = Json({"ok": True})
     ctx.request.app.state.cookies.end_session(response)
