@@ -27,6 +27,8 @@ _CAPTURE = {
     "DistanceMeters",
     "TotalTimeSeconds",
 }
+# Elements whose start the reader acts on; any other (most of a hostile file) only counts.
+_NOTED = _CAPTURE | {"Trackpoint", "Activity", "TrainingCenterDatabase"}
 
 
 def read_tcx(data: bytes, limits: Limits) -> Track:
@@ -40,15 +42,23 @@ def read_tcx(data: bytes, limits: Limits) -> Track:
     lap_distance: list[float] = []
     lap_time: list[float] = []
     notimed_positions = [0]
+    max_depth = limits.xml_depth
+    # Local names by qualified name: a file of 250,000 tiny elements per MB calls this handler
+    # for each of them.
+    tags: dict[str, str] = {}
 
     def start(name: str, attrs: dict[str, str]) -> None:
         guard.depth += 1
-        if guard.depth > limits.xml_depth:
+        if guard.depth > max_depth:
             guard.too_deep()
-        tag = xmlsafe.local(name)
+        tag = tags.get(name)
+        if tag is None:
+            tag = tags[name] = xmlsafe.local(name)
         if attrs:
             guard.attrs(attrs)
         stack.append(tag)
+        if tag not in _NOTED:
+            return
         if tag == "Trackpoint":
             pt.clear()
         elif tag == "Activity":
@@ -70,8 +80,8 @@ def read_tcx(data: bytes, limits: Limits) -> Track:
     def end(name: str) -> None:
         guard.depth -= 1
         tag = stack.pop()
-        parent = stack[-1] if stack else ""
         if tag in _CAPTURE:
+            parent = stack[-1] if stack else ""
             text = "".join(buf)
             if parent == "Trackpoint" and tag == "Time":
                 pt["t"] = iso_to_posix(text)

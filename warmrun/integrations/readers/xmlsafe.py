@@ -23,8 +23,23 @@ from warmrun.platform.errors import (
 )
 
 _DECL = re.compile(rb"^\s*<\?xml[^>]*?encoding\s*=\s*[\"']([A-Za-z0-9._\-]+)[\"']")
+_DECL_TEXT = re.compile(r"\s*<\?xml[^>]*?encoding\s*=\s*[\"']([A-Za-z0-9._\-]+)[\"']")
+# The declaration is looked for in this many leading bytes (and, once decoded, characters).
+_DECL_SPAN = 512
 _EXPAT_NATIVE = {"utf-8", "utf-16", "iso-8859-1", "us-ascii"}
+# Codecs that name no document character set: hostname codecs (punycode decoding is quadratic:
+# a 256 KiB body took 14 s), besides the bytes-to-bytes ones (base64, zlib...) that
+# bytes.decode refuses with a LookupError.
+_NOT_CHARSETS = {"idna", "punycode"}
 CHUNK = 1 << 16
+# pyexpat hands libexpat at most 1 MiB per XML_Parse call, splitting longer buffers itself.
+_MAX_FEED = 1 << 20
+# Expat 2.5.0 (no reparse deferral) re-tokenises an unfinished token (a start tag with its
+# attributes, a comment, a processing instruction) from its first byte on every call, so a
+# token longer than one call costs its length once per call: quadratic. No GPX or TCX writer
+# emits a tag or comment near this size; longer ones are refused (text and CDATA content are
+# consumed as they arrive and are not bounded by this).
+MAX_TOKEN = 1 << 20
 
 
 def _refuse_dtd(*_args: Any) -> None:
@@ -35,7 +50,7 @@ def prepare(data: bytes) -> bytes:
     """Return bytes expat can read: transcode declared non-native encodings to UTF-8."""
     if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE, codecs.BOM_UTF8)):
         return data
-    m = _DECL.match(data[:512])
+    m = _DECL.match(data[:_DECL_SPAN])
     if not m:
         return data
     declared = m.group(1).decode("ascii").lower()
@@ -45,14 +60,18 @@ def prepare(data: bytes) -> bytes:
         raise UnsupportedEncoding() from exc
     if name in {codecs.lookup(x).name for x in _EXPAT_NATIVE}:
         return data
+    if name in _NOT_CHARSETS:
+        raise UnsupportedEncoding()
     try:
         text = data.decode(name)
-    except (UnicodeDecodeError, ValueError) as exc:
+    except (UnicodeDecodeError, ValueError, LookupError) as exc:
         raise UnsupportedEncoding() from exc
-    head, sep, rest = text.partition("?>")
-    return (
-        re.sub(r"encoding\s*=\s*[\"'][^\"']*[\"']", 'encoding="utf-8"', head) + sep + rest
-    ).encode()
+    # Only the declaration's own value is rewritten, and it is looked for where the byte
+    # pattern found it: never a pass over the document (which may hold no "?>" at all).
+    decl = _DECL_TEXT.match(text, 0, _DECL_SPAN)
+    if decl is None:
+        raise UnsupportedEncoding()  # the declaration does not survive its own encoding
+    return (text[: decl.start(1)] + "utf-8" + text[decl.end(1) :]).encode()
 
 
 def parse(
@@ -75,11 +94,8 @@ def parse(
     parser.StartElementHandler = start
     parser.EndElementHandler = end
     parser.CharacterDataHandler = chars
-    view = memoryview(data)
     try:
-        for offset in range(0, len(view), CHUNK):
-            parser.Parse(view[offset : offset + CHUNK].tobytes(), False)
-        parser.Parse(b"", True)
+        _feed(parser, data)
     except InvalidTrack:
         raise
     except expat.ExpatError as exc:
@@ -90,6 +106,29 @@ def parse(
         raise CorruptFile(str(exc)) from exc
     except RecursionError as exc:  # pragma: no cover - depth is bounded before this
         raise TooLarge(what="nesting", limit=str(limits.xml_depth)) from exc
+
+
+def _feed(parser: expat.XMLParserType, data: bytes) -> None:
+    """Feed ``data`` in 64 KiB pieces, growing a piece while a token is left unfinished.
+
+    After each call, expat holds back the unfinished token (from ``CurrentByteIndex`` on) and
+    tokenises it again from its start on the next call. The next piece is at least twice that
+    held-back length, so the re-reading adds at most the bytes fed: linear for any token up
+    to :data:`MAX_TOKEN`. Ordinary files, whose tokens are small, keep 64 KiB pieces.
+    """
+    view = memoryview(data)
+    end = len(view)
+    pos = 0
+    size = CHUNK
+    while pos < end:
+        parser.Parse(view[pos : pos + size], False)
+        pos = min(pos + size, end)
+        index = parser.CurrentByteIndex
+        held = pos - index if index >= 0 else pos
+        if held > MAX_TOKEN:
+            raise TooLarge(what="XML tag or comment", limit=f"{MAX_TOKEN // (1 << 20)} MiB")
+        size = min(max(CHUNK, 2 * held), _MAX_FEED)
+    parser.Parse(b"", True)
 
 
 def local(name: str) -> str:
