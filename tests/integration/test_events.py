@@ -107,6 +107,26 @@ def test_a_real_route_file_parses_and_a_hostile_one_is_refused() -> None:
         parse_route_gpx(b'<!DOCTYPE x [<!ENTITY a "b">]><gpx>&a;</gpx>')
 
 
+def test_a_route_file_with_a_doctype_is_refused() -> None:
+    from warmrun.platform.errors import InvalidInput
+
+    route = (DATA / "gpx" / "gpxpy__route.gpx").read_bytes()
+    head, _, rest = route.partition(b"<gpx")
+    with pytest.raises(InvalidInput):
+        parse_route_gpx(head + b"<!DOCTYPE gpx>" + b"<gpx" + rest)
+
+
+def test_a_route_file_full_of_namespace_words_is_refused_before_gpxpy() -> None:
+    from warmrun.platform.errors import InvalidInput
+
+    route = (DATA / "gpx" / "gpxpy__route.gpx").read_bytes()
+    head, _, rest = route.partition(b"<rte>")
+    stuffed = head + b"<desc>" + b" xmlns" * 20_000 + b"</desc><rte>" + rest
+    with pytest.raises(InvalidInput) as info:
+        parse_route_gpx(stuffed)
+    assert "namespace" in info.value.message("en")
+
+
 async def test_flat_settlement_credits_each_participant_once_and_shows_it_separately() -> None:
     w = await world()
     event = await event_on_start_day(w, participant_fen=500)
