@@ -18,6 +18,27 @@ async def test_pages_carry_a_strict_csp_and_security_headers(web: Web) -> None:
         assert "<script>" not in r.text  # no inline script anywhere
         api = await client.get("/api/v1/campaigns")
         assert api.headers["x-content-type-options"] == "nosniff"
+        # Cookies are Secure (served over HTTPS): browsers are told to keep to HTTPS.
+        assert r.headers["strict-transport-security"].startswith("max-age=31536000")
+
+
+async def test_no_hsts_on_a_plain_http_trial(tmp_path, template) -> None:  # type: ignore[no-untyped-def]
+    import dataclasses
+    import shutil
+
+    import httpx
+
+    from tests.web.conftest import BASE, settings_for
+    from warmrun.web.app import create_app
+
+    shutil.copy(template[0], tmp_path / "web.sqlite3")
+    app = create_app(dataclasses.replace(settings_for(tmp_path), secure_cookies=False))
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url=BASE) as client:
+            r = await client.get("/")
+    assert r.status_code == 200
+    assert "strict-transport-security" not in r.headers
 
 
 async def test_chinese_by_default_and_english_by_accept_language(web: Web) -> None:

@@ -11,6 +11,7 @@ import asyncio
 import hashlib
 import re
 import secrets
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -46,6 +47,10 @@ from warmrun.platform.models import (
 )
 
 _hasher = PasswordHasher()
+# Each argon2id hash takes 64 MiB and tens of milliseconds of a core. At most two run at once
+# per process, whatever arrives (a burst of sign-ins from random addresses queues here instead
+# of taking the machine's memory); the per-address limits in front bound the queue.
+_HASHING = ThreadPoolExecutor(max_workers=2, thread_name_prefix="warmrun-hash")
 # Verified against when the e-mail is unknown, so both failures take the same time.
 _DUMMY_HASH = _hasher.hash("warmrun-timing-equaliser")
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
@@ -74,7 +79,7 @@ def _check_password(password: str) -> None:
 
 
 async def hash_password(password: str) -> str:
-    return await asyncio.to_thread(_hasher.hash, password)
+    return await asyncio.get_running_loop().run_in_executor(_HASHING, _hasher.hash, password)
 
 
 async def _verify(hashed: str, password: str) -> bool:
@@ -84,7 +89,7 @@ async def _verify(hashed: str, password: str) -> bool:
         except (VerifyMismatchError, VerificationError, InvalidHashError):
             return False
 
-    return await asyncio.to_thread(check)
+    return await asyncio.get_running_loop().run_in_executor(_HASHING, check)
 
 
 async def _credentials(email: str, password: str) -> tuple[str, str]:

@@ -148,7 +148,7 @@ def create_app(settings: Settings, *, migrate: bool = True) -> Starlette:
             Mount("/static", StaticFiles(directory=STATIC), name="static"),
         ],
         middleware=[
-            Middleware(SecurityHeaders),
+            Middleware(SecurityHeaders, hsts=settings.secure_cookies),
             Middleware(BodyLimit, limit=settings.limits.upload_bytes, too_large=too_large),
         ],
         exception_handlers={

@@ -39,7 +39,6 @@ class Limit:
 LOGIN = Limit("login", 10, 300)  # per address and identity
 LOGIN_ADDRESS = Limit("login-ip", 30, 300)  # per address, whatever the e-mail
 SIGNUP = Limit("signup", 20, 3600)  # per address
-HASHING = Limit("hash", 60, 3600)  # per address: unauthenticated requests that hash a password
 UPLOAD = Limit("upload", 60, 3600)  # per account, requests
 REDEEM = Limit("redeem", 20, 600)  # per account
 EXPORT = Limit("export", 5, 3600)  # per account: whole-data exports
