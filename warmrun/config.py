@@ -10,6 +10,7 @@ import os
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 
 from starlette.config import Config
@@ -113,6 +114,12 @@ class Settings:
     strava: StravaSettings | None = None
     # Run queued jobs (Strava sync) inside the web app; `warmrun worker` runs them otherwise.
     app_runs_jobs: bool = True
+    # How long a personal API token works (WARMRUN_TOKEN_DAYS).
+    token_days: int = 90
+
+    @property
+    def token_lifetime(self) -> timedelta:
+        return timedelta(days=self.token_days)
 
     @property
     def embedded_redis_socket(self) -> Path:
@@ -183,6 +190,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         stripe=stripe,
         strava=strava,
         app_runs_jobs=config("WARMRUN_APP_RUNS_JOBS", cast=bool, default=True),
+        token_days=config("WARMRUN_TOKEN_DAYS", cast=int, default=90),
         public_url=config("WARMRUN_PUBLIC_URL", default=None),
     )
 

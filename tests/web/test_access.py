@@ -36,6 +36,7 @@ ALLOWED: dict[str, set[str]] = {
     "POST /api/v1/auth/password": ALL,
     "GET /api/v1/me": ALL,
     "POST /api/v1/me/tokens": ALL,
+    "GET /api/v1/me/tokens": ALL,
     "DELETE /api/v1/me/tokens/{token_id:int}": {"resident"},
     "POST /api/v1/lang": PUBLIC,
     "DELETE /api/v1/me": {"resident", "other_resident"},

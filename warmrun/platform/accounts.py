@@ -13,7 +13,7 @@ import re
 import secrets
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
@@ -44,6 +44,7 @@ from warmrun.platform.models import (
     RunFile,
     StravaAccount,
     StravaActivity,
+    WebSession,
 )
 
 _hasher = PasswordHasher()
@@ -57,6 +58,9 @@ _EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
 MIN_PASSWORD = 8
 MAX_PASSWORD = 256
 TOKEN_TOUCH = timedelta(minutes=1)
+# Defaults: a browser session lasts as long as its cookie; an API token 90 days (config).
+SESSION_TTL = timedelta(days=30)
+TOKEN_TTL = timedelta(days=90)
 TOKEN_PREFIX = "wr_"  # noqa: S105 - a public prefix, not a secret
 
 
@@ -201,25 +205,52 @@ async def authenticate(*, email: str, password: str) -> Account:
 
 
 async def change_password(*, account_id: int, old: str, new: str) -> Account:
-    """Set a new password; every existing session ends (the epoch moves on)."""
+    """Set a new password; every session and every API token of the account ends."""
     account = await Account.get(id=account_id)
     if not await _verify(account.password_hash, old):
         raise InvalidCredentials()
     _check_password(new)
     hashed = await hash_password(new)
-    await Account.filter(id=account_id).update(
-        password_hash=hashed, session_epoch=F("session_epoch") + 1
-    )
+    async with in_transaction():
+        await Account.filter(id=account_id).update(password_hash=hashed)
+        await end_all_sessions(account_id=account_id)
     return await Account.get(id=account_id)
 
 
 async def end_all_sessions(*, account_id: int) -> None:
-    await Account.filter(id=account_id).update(session_epoch=F("session_epoch") + 1)
+    """Sign the account out everywhere: its browser sessions end and its API tokens are
+    revoked (a stolen token must not outlive the owner's "sign out everywhere")."""
+    async with in_transaction():
+        await Account.filter(id=account_id).update(session_epoch=F("session_epoch") + 1)
+        await WebSession.filter(account_id=account_id).delete()
+        await ApiToken.filter(account_id=account_id, revoked_at=None).update(revoked_at=clock.now())
 
 
-async def session_account(account_id: int, epoch: int) -> Account | None:
-    """The account of a session cookie, if its epoch is still current."""
-    return await Account.filter(id=account_id, session_epoch=epoch).first()
+async def start_session(*, account_id: int) -> str:
+    """A new browser session; returns the key its cookie carries (only a digest is kept)."""
+    key = secrets.token_urlsafe(32)
+    await WebSession.create(
+        account_id=account_id, digest=_digest(key), expires_at=clock.now() + SESSION_TTL
+    )
+    return key
+
+
+async def end_session(*, key: str) -> None:
+    """Sign one browser out: its session is gone, whoever still holds the cookie."""
+    await WebSession.filter(digest=_digest(key)).delete()
+
+
+_ACCOUNT_BY_SESSION = (
+    "SELECT a.* FROM web_session s JOIN account a ON a.id = s.account_id"
+    " WHERE s.digest = ? AND s.expires_at > ? AND a.id = ? AND a.session_epoch = ?"
+)
+
+
+async def session_account(account_id: int, epoch: int, key: str) -> Account | None:
+    """The account of a session cookie, if its session still exists and its epoch is current."""
+    conn = sql.default()
+    row = await sql.one(conn, _ACCOUNT_BY_SESSION, _digest(key), clock.now(), account_id, epoch)
+    return None if row is None else sql.instance(Account, row)
 
 
 def _digest(token: str) -> str:
@@ -232,13 +263,47 @@ class IssuedToken:
     record: ApiToken
 
 
-async def issue_token(*, account_id: int, name: str) -> IssuedToken:
+async def issue_token(
+    *, account_id: int, name: str, lifetime: timedelta = TOKEN_TTL
+) -> IssuedToken:
+    """A personal access token, shown once; it stops working after ``lifetime``."""
     name = name.strip()
     if not 1 <= len(name) <= 64:
         raise InvalidInput("name", "1 to 64 characters", "1 到 64 个字符")
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    record = await ApiToken.create(account_id=account_id, name=name, digest=_digest(token))
+    record = await ApiToken.create(
+        account_id=account_id,
+        name=name,
+        digest=_digest(token),
+        expires_at=clock.now() + lifetime,
+    )
     return IssuedToken(token=token, record=record)
+
+
+@dataclass(frozen=True)
+class TokenView:
+    id: int
+    name: str
+    created_at: datetime
+    last_used_at: datetime | None  # to the minute
+    expires_at: datetime
+
+
+async def tokens_of(*, account_id: int) -> list[TokenView]:
+    """The account's tokens that still work, newest first."""
+    now = clock.now()
+    rows = await ApiToken.filter(account_id=account_id, revoked_at=None).order_by("-id")
+    views = [
+        TokenView(
+            id=t.id,
+            name=t.name,
+            created_at=t.created_at,
+            last_used_at=t.last_used_at,
+            expires_at=t.expires_at or t.created_at + TOKEN_TTL,
+        )
+        for t in rows
+    ]
+    return [v for v in views if v.expires_at > now]
 
 
 async def revoke_token(*, account_id: int, token_id: int) -> None:
@@ -254,6 +319,7 @@ _ACCOUNT_BY_DIGEST = (
     "SELECT t.id AS token_id, (t.last_used_at IS NULL OR t.last_used_at < ?) AS stale, a.*"
     " FROM api_token t JOIN account a ON a.id = t.account_id"
     " WHERE t.digest = ? AND t.revoked_at IS NULL"
+    " AND (t.expires_at > ? OR (t.expires_at IS NULL AND t.created_at > ?))"
 )
 
 
@@ -263,7 +329,9 @@ async def token_account(token: str) -> Account | None:
     # Every API request runs this: one prepared statement, not an ORM join built each time.
     conn = sql.default()
     now = clock.now()
-    row = await sql.one(conn, _ACCOUNT_BY_DIGEST, now - TOKEN_TOUCH, _digest(token))
+    row = await sql.one(
+        conn, _ACCOUNT_BY_DIGEST, now - TOKEN_TOUCH, _digest(token), now, now - TOKEN_TTL
+    )
     if row is None:
         return None
     token_id, stale = row.pop("token_id"), row.pop("stale")

@@ -482,9 +482,29 @@ class ApiToken(Model):
     created_at = fields.DatetimeField(auto_now_add=True)
     last_used_at = fields.DatetimeField(null=True)
     revoked_at = fields.DatetimeField(null=True)
+    # After this the token is refused (null on tokens issued before expiry existed: their
+    # creation plus the default lifetime applies).
+    expires_at = fields.DatetimeField(null=True)
 
     class Meta:
         table = "api_token"
+
+
+class WebSession(Model):
+    # A signed-in browser. Its cookie carries a random key; only the key's SHA-256 is stored,
+    # so signing out (or a password change) ends the session here, whatever the cookie says.
+
+    id = fields.IntField(primary_key=True)
+    account_id: int
+    account: fields.ForeignKeyRelation[Account] = fields.ForeignKeyField(
+        "models.Account", related_name="sessions", on_delete=fields.CASCADE
+    )
+    digest = fields.CharField(max_length=64, unique=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    expires_at = fields.DatetimeField()
+
+    class Meta:
+        table = "web_session"
 
 
 class PaymentKind(StrEnum):

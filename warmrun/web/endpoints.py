@@ -153,7 +153,8 @@ async def resolve_account(request: Request) -> tuple[Account | None, bool]:
     session = codec.loads(request.cookies.get(SESSION_COOKIE))
     if session is None:
         return None, False
-    return await accounts.session_account(session.account_id, session.epoch), False
+    account = await accounts.session_account(session.account_id, session.epoch, session.key)
+    return account, False
 
 
 def site_url(request: Request) -> str:

@@ -18,10 +18,13 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from itsdangerous import BadSignature, URLSafeTimedSerializer
+from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from warmrun.platform import accounts
 from warmrun.platform.errors import BodyTooLarge
+from warmrun.platform.models import Account
 from warmrun.web.i18n import LANG_COOKIE
 
 SESSION_COOKIE = "wr_session"
@@ -34,6 +37,7 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 class Session:
     account_id: int
     epoch: int
+    key: str  # the server-side session's key (warmrun.platform.accounts.start_session)
 
 
 class SessionCodec:
@@ -42,7 +46,7 @@ class SessionCodec:
         self._csrf_key = hashlib.sha256(f"warmrun.csrf|{secret}".encode()).digest()
 
     def dumps(self, session: Session) -> str:
-        return self._serializer.dumps([session.account_id, session.epoch])
+        return self._serializer.dumps([session.account_id, session.epoch, session.key])
 
     def loads(self, value: str | None) -> Session | None:
         if not value or len(value) > 512:
@@ -53,11 +57,13 @@ class SessionCodec:
             return None
         if (
             not isinstance(data, list)
-            or len(data) != 2
-            or not all(isinstance(x, int) and not isinstance(x, bool) for x in data)
+            or len(data) != 3
+            or not all(isinstance(x, int) and not isinstance(x, bool) for x in data[:2])
+            or not isinstance(data[2], str)
+            or not 16 <= len(data[2]) <= 64
         ):
             return None
-        return Session(account_id=data[0], epoch=data[1])
+        return Session(account_id=data[0], epoch=data[1], key=data[2])
 
     def csrf_token(self, binding: str) -> str:
         """The CSRF token for a session (``a:<id>:<epoch>``) or a pre-session nonce."""
@@ -167,10 +173,10 @@ class Cookies:
         self.codec = codec
         self.secure = secure
 
-    def start_session(self, response: Response, account_id: int, epoch: int) -> None:
+    def start_session(self, response: Response, session: Session) -> None:
         response.set_cookie(
             SESSION_COOKIE,
-            self.codec.dumps(Session(account_id, epoch)),
+            self.codec.dumps(session),
             max_age=SESSION_MAX_AGE,
             httponly=True,
             secure=self.secure,
@@ -189,3 +195,21 @@ class Cookies:
         response.set_cookie(
             LANG_COOKIE, lang, max_age=365 * 86400, samesite="lax", secure=self.secure
         )
+
+
+async def sign_in(request: Request, response: Response, account: Account) -> None:
+    """Start a server-side session for ``account`` and set its cookie on ``response``."""
+    key = await accounts.start_session(account_id=account.id)
+    cookies: Cookies = request.app.state.cookies
+    cookies.start_session(response, Session(account.id, account.session_epoch, key))
+
+
+async def sign_out(request: Request, response: Response) -> None:
+    """End this browser's session on the server (its cookie is worthless from now on, even
+    if it was copied) and clear the cookie."""
+    codec: SessionCodec = request.app.state.codec
+    session = codec.loads(request.cookies.get(SESSION_COOKIE))
+    if session is not None:
+        await accounts.end_session(key=session.key)
+    cookies: Cookies = request.app.state.cookies
+    cookies.end_session(response)

@@ -30,10 +30,7 @@ from warmrun.web.endpoints import (
     resolve_account,
 )
 from warmrun.web.errors import status_of
-from warmrun.web.security import (
-    Cookies,
-    new_presession,
-)
+from warmrun.web.security import Cookies, new_presession, sign_in, sign_out
 
 TEMPLATES = Path(__file__).parent.parent / "templates"
 env = Environment(
@@ -115,8 +112,11 @@ class Page:
         cookies: Cookies = self.request.app.state.cookies
         return cookies
 
-    def sign_in(self, response: Response, account: Account) -> None:
-        self.cookies.start_session(response, account.id, account.session_epoch)
+    async def sign_in(self, response: Response, account: Account) -> None:
+        await sign_in(self.request, response, account)
+
+    async def sign_out(self, response: Response) -> None:
+        await sign_out(self.request, response)
 
 
 PageHandler = Callable[[Page, dict[str, Any]], Awaitable[Response]]

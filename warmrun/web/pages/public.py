@@ -90,7 +90,7 @@ async def signup_page(p: Page, data: dict[str, Any]) -> Response:
             form=data,
         )
     response = p.redirect("/me")
-    p.sign_in(response, account)
+    await p.sign_in(response, account)
     return response
 
 
@@ -113,7 +113,7 @@ async def login_page(p: Page, data: dict[str, Any]) -> Response:
             "login.html", status=status_of(exc), next=target, error=exc.message(p.lang), email=email
         )
     response = p.redirect(target if target != "/" else _landing(account))
-    p.sign_in(response, account)
+    await p.sign_in(response, account)
     return response
 
 
@@ -128,7 +128,7 @@ def _landing(account: Account) -> str:
 
 async def logout_page(p: Page, _: dict[str, Any]) -> Response:
     response = p.redirect("/")
-    p.cookies.end_session(response)
+    await p.sign_out(response)
     return response
 
 

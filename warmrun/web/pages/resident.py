@@ -113,12 +113,28 @@ async def redemption_page(p: Page, data: dict[str, Any]) -> Response:
 async def account_page(p: Page, data: dict[str, Any]) -> Response:
     account = p.me()
     error = None
+    new_token = None
     if p.request.method == "POST":
         action = data.get("action")
         try:
             if action == "logout_everywhere":
                 await accounts.end_all_sessions(account_id=account.id)
-                return p.redirect("/login")
+                response = p.redirect("/login")
+                await p.sign_out(response)
+                return response
+            if action == "new_token":
+                issued = await accounts.issue_token(
+                    account_id=account.id,
+                    name=str(data.get("name", "")),
+                    lifetime=p.settings.token_lifetime,
+                )
+                new_token = issued.token
+                action = None
+            if action == "revoke_token":
+                await accounts.revoke_token(
+                    account_id=account.id, token_id=form_int(data, "token_id") or 0
+                )
+                return p.redirect("/me/account#tokens")
             if action == "erase":
                 await ratelimit.guarded_sign_in(
                     p.request.app.state.redis,
@@ -128,12 +144,19 @@ async def account_page(p: Page, data: dict[str, Any]) -> Response:
                 )
                 await accounts.erase_resident(account_id=account.id)
                 response = p.redirect("/")
-                p.cookies.end_session(response)
+                await p.sign_out(response)
                 return response
-            raise InvalidInput("action", "unknown", "未知操作")
+            if action is not None:
+                raise InvalidInput("action", "unknown", "未知操作")
         except WarmrunError as exc:
             error = exc.message(p.lang)
-    return p.render("account.html", status=400 if error else 200, error=error)
+    return p.render(
+        "account.html",
+        status=400 if error else 200,
+        error=error,
+        new_token=new_token,
+        tokens=await accounts.tokens_of(account_id=account.id),
+    )
 
 
 async def card_page(p: Page, _: dict[str, Any]) -> Response:

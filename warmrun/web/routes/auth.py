@@ -9,17 +9,25 @@ from starlette.responses import Response
 from warmrun.platform import accounts
 from warmrun.platform.models import Account
 from warmrun.web import forms, ratelimit
-from warmrun.web.endpoints import Access, Ctx, Json
+from warmrun.web.endpoints import Access, Ctx, Json, to_jsonable
 from warmrun.web.presenters import account_dict
 from warmrun.web.routes import api
-from warmrun.web.security import (
-    new_presession,
-)
+from warmrun.web.security import new_presession, sign_in, sign_out
 
 
-def start_session(ctx: Ctx, account: Account, body: Any) -> Response:
+def token_dict(issued: accounts.IssuedToken) -> dict[str, Any]:
+    record = issued.record
+    return {
+        "token": issued.token,
+        "id": record.id,
+        "name": record.name,
+        "expires_at": to_jsonable(record.expires_at),
+    }
+
+
+async def start_session(ctx: Ctx, account: Account, body: Any) -> Response:
     response = Json(body)
-    ctx.request.app.state.cookies.start_session(response, account.id, account.session_epoch)
+    await sign_in(ctx.request, response, account)
     return response
 
 
@@ -64,7 +72,7 @@ async def signup(ctx: Ctx) -> Response:
         public_board=b.public_board,
         locale=ctx.lang,
     )
-    return start_session(ctx, account, {"account": account_dict(account)})
+    return await start_session(ctx, account, {"account": account_dict(account)})
 
 
 @api.route(
@@ -80,7 +88,7 @@ async def login(ctx: Ctx) -> Response:
     account = await ratelimit.guarded_sign_in(
         ctx.redis, email=b.email, password=b.password, address=ctx.client_ip()
     )
-    return start_session(ctx, account, {"account": account_dict(account)})
+    return await start_session(ctx, account, {"account": account_dict(account)})
 
 
 @api.route(
@@ -98,8 +106,10 @@ async def grant_token(ctx: Ctx) -> dict[str, Any]:
     account = await ratelimit.guarded_sign_in(
         ctx.redis, email=b.email, password=b.password, address=ctx.client_ip()
     )
-    issued = await accounts.issue_token(account_id=account.id, name=b.name)
-    return {"token": issued.token, "id": issued.record.id, "name": issued.record.name}
+    issued = await accounts.issue_token(
+        account_id=account.id, name=b.name, lifetime=ctx.settings.token_lifetime
+    )
+    return token_dict(issued)
 
 
 @api.route(
@@ -111,7 +121,7 @@ async def grant_token(ctx: Ctx) -> dict[str, Any]:
 )
 async def logout(ctx: Ctx) -> Response:
     response = Json({"ok": True})
-    ctx.request.app.state.cookies.end_session(response)
+    await sign_out(ctx.request, response)
     return response
 
 
@@ -120,7 +130,7 @@ async def logout(ctx: Ctx) -> Response:
     "/api/v1/auth/logout-everywhere",
     access=Access.SIGNED_IN,
     tag="auth",
-    summary="End every session of this account",
+    summary="End every session of this account and revoke its API tokens",
 )
 async def logout_everywhere(ctx: Ctx) -> Response:
     await accounts.end_all_sessions(account_id=ctx.me().id)
@@ -134,12 +144,12 @@ async def logout_everywhere(ctx: Ctx) -> Response:
     access=Access.SIGNED_IN,
     tag="auth",
     body=forms.PasswordChange,
-    summary="Change the password; other sessions end, this one continues",
+    summary="Change the password; every session and API token ends, this browser signs in anew",
 )
 async def change_password(ctx: Ctx) -> Response:
     b: forms.PasswordChange = ctx.body
     account = await accounts.change_password(account_id=ctx.me().id, old=b.old, new=b.new)
-    return start_session(ctx, account, {"ok": True})
+    return await start_session(ctx, account, {"ok": True})
 
 
 @api.route(
@@ -158,8 +168,21 @@ async def me(ctx: Ctx) -> dict[str, Any]:
     summary="Create a personal access token (shown once)",
 )
 async def new_token(ctx: Ctx) -> dict[str, Any]:
-    issued = await accounts.issue_token(account_id=ctx.me().id, name=ctx.body.name)
-    return {"token": issued.token, "id": issued.record.id, "name": issued.record.name}
+    issued = await accounts.issue_token(
+        account_id=ctx.me().id, name=ctx.body.name, lifetime=ctx.settings.token_lifetime
+    )
+    return token_dict(issued)
+
+
+@api.route(
+    "GET",
+    "/api/v1/me/tokens",
+    access=Access.SIGNED_IN,
+    tag="auth",
+    summary="My API tokens that still work, with when each was last used (to the minute)",
+)
+async def my_tokens(ctx: Ctx) -> dict[str, Any]:
+    return {"items": [to_jsonable(t) for t in await accounts.tokens_of(account_id=ctx.me().id)]}
 
 
 @api.route(
@@ -204,5 +227,5 @@ async def erase(ctx: Ctx) -> Response:
     )
     await accounts.erase_resident(account_id=account.id)
     response = Json({"ok": True})
-    ctx.request.app.state.cookies.end_session(response)
+    await sign_out(ctx.request, response)
     return response
