@@ -220,17 +220,15 @@ async def _revoke(badge: Badge, award: BadgeAward) -> bool:
         if not changed:
             return False
         if badge.points > 0:
-            resident = await Resident.filter(id=award.resident_id).using_db(conn).get()
-            take = min(badge.points, resident.points_balance)
-            if take > 0:
-                await points_ledger.post(
-                    conn,
-                    resident_id=award.resident_id,
-                    delta=-take,
-                    reason="badge_revoked",
-                    key=f"revoke:badge:{badge.id}:{award.resident_id}:r{award.round}",
-                    ref=f"badge:{badge.code}",
-                )
+            await points_ledger.post(
+                conn,
+                resident_id=award.resident_id,
+                delta=-badge.points,
+                reason="badge_revoked",
+                key=f"revoke:badge:{badge.id}:{award.resident_id}:r{award.round}",
+                ref=f"badge:{badge.code}",
+                owe=True,
+            )
     return True
 
 

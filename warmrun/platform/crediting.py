@@ -379,11 +379,15 @@ async def reverse(conn: BaseDBAsyncClient, run: Run, *, reason: str) -> None:
         key = f"reverse:{award.idempotency_key}"
         if await points_ledger.posted(conn, key):
             continue
-        resident = await Resident.filter(id=award.resident_id).using_db(conn).get()
-        # Points already spent cannot be clawed back below zero: take what is there.
-        take = min(award.delta, resident.points_balance)
+        # Taken back whole: what was already spent is owed and repaid by later credits.
         await points_ledger.post(
-            conn, resident_id=resident.id, delta=-take, reason="reversal", key=key, ref=award.ref
+            conn,
+            resident_id=award.resident_id,
+            delta=-award.delta,
+            reason="reversal",
+            key=key,
+            ref=award.ref,
+            owe=True,
         )
 
 

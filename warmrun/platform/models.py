@@ -81,14 +81,21 @@ class Resident(Model):
         "models.Resident", related_name="wards", null=True, on_delete=fields.SET_NULL
     )
     public_board = fields.BooleanField(default=True)
-    # Cached sum of this resident's PointsEntry rows, changed only by conditional updates.
+    # Points the resident may spend, and points owed: a reversal of points already spent
+    # (a run withdrawn after its drink was handed out) is owed, and later credits repay it
+    # first. Both change only by the conditional updates of points_ledger, and their
+    # difference is the sum of the resident's PointsEntry rows.
     points_balance = fields.IntField(default=0)
+    points_debt = fields.IntField(default=0)
     created_at = fields.DatetimeField(auto_now_add=True)
     erased_at = fields.DatetimeField(null=True)
 
     class Meta:
         table = "resident"
-        constraints = (CheckConstraint(check="points_balance >= 0", name="resident_points_ck"),)
+        constraints = (
+            CheckConstraint(check="points_balance >= 0", name="resident_points_ck"),
+            CheckConstraint(check="points_debt >= 0", name="resident_debt_ck"),
+        )
 
 
 class CharityPartner(Model):

@@ -4,6 +4,11 @@ Every points movement (run awards, reversals, grants, redemptions, refunds) goes
 :func:`post`, inside the caller's transaction. A debit is a conditional UPDATE
 (``WHERE points_balance >= amount``) backed by the CHECK constraint, so no balance goes negative
 under concurrency.
+
+One recording earns once: taking back what a run or badge earned (``owe=True``) takes the whole
+amount, from the balance first and as a debt for what was already spent; every later credit
+repays the debt before it adds to the balance. So for every resident
+``points_balance - points_debt`` equals the sum of their ledger entries.
 """
 
 from __future__ import annotations
@@ -14,25 +19,51 @@ from warmrun.platform import clock, sql
 from warmrun.platform.errors import InsufficientPoints
 from warmrun.platform.models import PointsEntry, Resident
 
+# A credit repays the debt first. Both SET expressions read the row as it was (SQL semantics).
+_CREDIT = (
+    "UPDATE resident SET"
+    " points_balance = points_balance + ?"
+    " - (CASE WHEN points_debt < ? THEN points_debt ELSE ? END),"
+    " points_debt = points_debt - (CASE WHEN points_debt < ? THEN points_debt ELSE ? END)"
+    " WHERE id = ?"
+)
+# Taking back what was earned: from the balance, and what is not there becomes owed.
+_OWE = (
+    "UPDATE resident SET"
+    " points_debt = points_debt"
+    " + (CASE WHEN points_balance < ? THEN ? - points_balance ELSE 0 END),"
+    " points_balance = points_balance"
+    " - (CASE WHEN points_balance < ? THEN points_balance ELSE ? END)"
+    " WHERE id = ?"
+)
+_DEBIT = (
+    "UPDATE resident SET points_balance = points_balance + ?"
+    " WHERE id = ? AND points_balance + ? >= 0"
+)
+
 
 async def post(
-    conn: BaseDBAsyncClient, *, resident_id: int, delta: int, reason: str, key: str, ref: str = ""
+    conn: BaseDBAsyncClient,
+    *,
+    resident_id: int,
+    delta: int,
+    reason: str,
+    key: str,
+    ref: str = "",
+    owe: bool = False,
 ) -> None:
     """Append an entry of ``delta`` points under the unique ``key`` and move the balance.
 
-    Raises InsufficientPoints for a debit larger than the balance (nothing is written), and
-    the database's IntegrityError for a key already posted.
+    A debit spends the balance: InsufficientPoints when it is short (nothing is written). A
+    debit with ``owe`` takes back an earlier credit whole, owing what was spent. Raises the
+    database's IntegrityError for a key already posted.
     """
-    if delta:
-        moved = await sql.execute(
-            conn,
-            "UPDATE resident SET points_balance = points_balance + ?"
-            " WHERE id = ? AND points_balance + ? >= 0",
-            delta,
-            resident_id,
-            delta,
-        )
-        if not moved and delta < 0:
+    if delta > 0:
+        await sql.execute(conn, _CREDIT, delta, delta, delta, delta, delta, resident_id)
+    elif delta < 0 and owe:
+        await sql.execute(conn, _OWE, -delta, -delta, -delta, -delta, resident_id)
+    elif delta < 0:
+        if not await sql.execute(conn, _DEBIT, delta, resident_id, delta):
             current = await Resident.filter(id=resident_id).using_db(conn).get()
             raise InsufficientPoints(needed=-delta, balance=current.points_balance)
     await sql.execute(

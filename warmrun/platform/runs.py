@@ -104,7 +104,11 @@ async def record_run(
                 raise NotFound("resident", "居民")
             resident = sql.instance(Resident, found)
             mine = [r for r in seen if r.resident_id == resident_id]
-            twin = next((r for r in mine if r.points_sha256 == fingerprint), None)
+            # A copy whose source withdrew it counts no more (its credit was taken back whole,
+            # spent points owed): the recording may earn through this copy, once.
+            twin = next(
+                (r for r in mine if r.points_sha256 == fingerprint and not _withdrawn(r)), None
+            )
             if twin is not None:
                 raise DuplicateRun(run_id=twin.id)
             same = _same_run_elsewhere(mine, source, summary)
@@ -258,6 +262,10 @@ async def _seen(
     return [_Seen(**r | {k: sql.field_value(Run, k, r[k]) for k in typed}) for r in rows]
 
 
+def _withdrawn(run: _Seen) -> bool:
+    return Reason.SOURCE_WITHDRAWN.value in (run.reasons or [])
+
+
 def _same_run_elsewhere(mine: list[_Seen], source: str, summary: TrackSummary) -> int | None:
     """A run of this resident from another source that is this very run, if any."""
     start = summary.start_time
@@ -269,7 +277,7 @@ def _same_run_elsewhere(mine: list[_Seen], source: str, summary: TrackSummary) -
             continue
         if abs(r.started_at - start) > SAME_RUN_START:
             continue
-        if Reason.SOURCE_WITHDRAWN.value in (r.reasons or []):
+        if _withdrawn(r):
             continue
         if abs(r.distance_m - distance) <= SAME_RUN_DISTANCE * max(r.distance_m, distance):
             return r.id

@@ -137,6 +137,7 @@ class PointsView:
     balance: int
     entries: list[dict[str, Any]]
     total: int
+    debt: int = 0  # owed for points taken back after they were spent
 
 
 async def resident_name(*, resident_id: int) -> str:
@@ -155,7 +156,12 @@ async def points_of(*, resident_id: int, offset: int, limit: int) -> PointsView:
         .limit(limit)
         .values("id", "delta", "reason", "ref", "created_at")
     )
-    return PointsView(balance=resident.points_balance, entries=rows, total=await query.count())
+    return PointsView(
+        balance=resident.points_balance,
+        entries=rows,
+        total=await query.count(),
+        debt=resident.points_debt,
+    )
 
 
 @dataclass(frozen=True)
