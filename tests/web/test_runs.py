@@ -128,6 +128,13 @@ async def test_export_holds_my_data_and_original_files(web: Web) -> None:
         assert z.read(original) == RUN_GPX.read_bytes()
 
 
+async def test_exports_are_limited_per_account(web: Web) -> None:
+    async with web.signed_in("resident") as client:
+        statuses = [(await client.get("/api/v1/me/export")).status_code for _ in range(6)]
+        assert statuses == [200] * 5 + [429]
+        assert int((await client.get("/api/v1/me/export")).headers["retry-after"]) >= 1
+
+
 async def test_erasure_removes_tracks_and_keeps_totals_and_the_ledger_valid(web: Web) -> None:
     async with web.signed_in("resident") as client:
         await client.post("/api/v1/runs", files=files(RUN_GPX))

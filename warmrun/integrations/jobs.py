@@ -32,8 +32,11 @@ log = logging.getLogger("warmrun.jobs")
 
 QUEUE = "wr:jobs"
 MAX_TRIES = 12
-# How long a finished job's id keeps dropping redeliveries of the same event.
-KEEP_RESULT_S = 24 * 3600
+# Results are not kept: a job's id drops repeats of its event only while it waits or runs. A
+# kept id would also drop the genuine event that follows a forged one about the same object
+# (Strava sends each event once); repeats after a job ran cost one re-fetch, and each
+# athlete's events are throttled at the webhook.
+KEEP_RESULT_S = 0
 
 
 def _dumps(value: dict[str, Any]) -> bytes:
@@ -56,8 +59,10 @@ def queue(redis: Redis) -> ArqRedis:
 
 
 async def enqueue_strava_event(jobs: ArqRedis, event: dict[str, Any]) -> bool:
-    """Queue a (validated) Strava webhook event; False if the same event is already queued."""
-    job_id = "strava:{object_type}:{object_id}:{aspect_type}:{event_time}".format(**event)
+    """Queue a (validated) Strava webhook event; False while one about the same object and
+    aspect waits or runs (the worker fetches the object's current state anyway). The sender's
+    ``event_time`` is not part of the id: a forger could otherwise queue one event endlessly."""
+    job_id = "strava:{object_type}:{object_id}:{aspect_type}".format(**event)
     job = await jobs.enqueue_job("strava_event", event, _job_id=job_id)
     return job is not None
 

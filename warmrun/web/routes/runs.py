@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-import io
+import asyncio
 import json
+import tempfile
 import zipfile
-from typing import Any
+from collections.abc import AsyncIterator
+from typing import IO, Any
 
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, Response, StreamingResponse
 
 from warmrun.platform import accounts, ingest, runs, views
 from warmrun.platform.errors import InvalidInput, NotFound
@@ -191,8 +193,11 @@ async def my_points(ctx: Ctx) -> dict[str, Any]:
     summary="All my data: JSON and my original files",
 )
 async def export(ctx: Ctx) -> Response:
+    """Written to a temporary file one original at a time (compressed on a worker thread),
+    then streamed: an export's size never sits in memory, and the event loop never packs it."""
     resident_id = ctx.resident_id()
     account = ctx.me()
+    await ratelimit.check(ctx.redis, ratelimit.EXPORT, str(account.id))
     all_runs, _ = await views.runs_of(resident_id=resident_id, offset=0, limit=100_000)
     points = await views.points_of(resident_id=resident_id, offset=0, limit=100_000)
     data = {
@@ -203,21 +208,45 @@ async def export(ctx: Ctx) -> Response:
         },
         "runs": [run_dict(r) for r in all_runs],
         "impact": await views.impact(resident_id=resident_id),
-        "points": {"balance": points.balance, "entries": points.entries},
+        "points": {"balance": points.balance, "debt": points.debt, "entries": points.entries},
         "redemptions": await views.redemptions(resident_id=resident_id),
     }
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
-        z.writestr("warmrun.json", json.dumps(to_jsonable(data), ensure_ascii=False, indent=2))
-        for r in all_runs:
-            try:
-                original = await runs.original_bytes(run_id=r.id)
-            except NotFound:
-                continue
-            safe = "".join(c for c in r.file_name if c.isalnum() or c in "._-") or "run"
-            z.writestr(f"files/{r.id}-{safe}", original)
-    return Response(
-        buf.getvalue(),
+    spool = tempfile.TemporaryFile()
+    try:
+        size = await _write_export(spool, data, all_runs)
+    except BaseException:
+        spool.close()
+        raise
+    return StreamingResponse(
+        _stream(spool),
         media_type="application/zip",
-        headers={"Content-Disposition": 'attachment; filename="warmrun-export.zip"'},
+        headers={
+            "Content-Disposition": 'attachment; filename="warmrun-export.zip"',
+            "Content-Length": str(size),
+        },
     )
+
+
+async def _write_export(spool: IO[bytes], data: dict[str, Any], all_runs: list[Any]) -> int:
+    archive = zipfile.ZipFile(spool, "w", zipfile.ZIP_DEFLATED)
+    text = json.dumps(to_jsonable(data), ensure_ascii=False, indent=2)
+    await asyncio.to_thread(archive.writestr, "warmrun.json", text)
+    for r in all_runs:
+        try:
+            original = await runs.original_bytes(run_id=r.id)
+        except NotFound:
+            continue
+        safe = "".join(c for c in r.file_name if c.isalnum() or c in "._-") or "run"
+        await asyncio.to_thread(archive.writestr, f"files/{r.id}-{safe}", original)
+    await asyncio.to_thread(archive.close)
+    size = spool.tell()
+    spool.seek(0)
+    return size
+
+
+async def _stream(spool: IO[bytes]) -> AsyncIterator[bytes]:
+    try:
+        while chunk := await asyncio.to_thread(spool.read, 1 << 16):
+            yield chunk
+    finally:
+        spool.close()

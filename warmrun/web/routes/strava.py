@@ -7,6 +7,7 @@ trusted (Strava does not sign them): a job only learns which athlete and activit
 from __future__ import annotations
 
 import hmac
+import logging
 from typing import Any
 
 from starlette.requests import Request
@@ -14,10 +15,15 @@ from starlette.responses import JSONResponse
 
 from warmrun.integrations import jobs
 from warmrun.integrations.strava_sync import Strava, disconnect
-from warmrun.platform.errors import Forbidden, InvalidInput, NotFound, TryLater
+from warmrun.platform.errors import Forbidden, InvalidInput, NotFound, RateLimited, TryLater
 from warmrun.platform.models import StravaAccount, StravaActivity
+from warmrun.web import ratelimit
 from warmrun.web.endpoints import Access, Ctx
 from warmrun.web.routes import api
+
+log = logging.getLogger("warmrun.strava")
+# A real athlete's device and edits make a few events an hour; more are dropped.
+ATHLETE_EVENTS = ratelimit.Limit("strava-athlete", 20, 600)
 
 _OBJECTS = {"activity", "athlete"}
 _ASPECTS = {"create", "update", "delete"}
@@ -94,6 +100,16 @@ async def strava_webhook(ctx: Ctx) -> dict[str, Any]:
     queue = ctx.request.app.state.jobs
     if queue is None:
         raise TryLater()
+    # Anyone can post here: events about athletes we do not know are acknowledged and
+    # dropped, and each athlete's events are throttled, so forged events cannot spend the
+    # shared Strava quota. (Strava wants a 200 either way.)
+    if not await StravaAccount.exists(athlete_id=event["owner_id"]):
+        return {"queued": False}
+    try:
+        await ratelimit.check(ctx.redis, ATHLETE_EVENTS, str(event["owner_id"]))
+    except RateLimited:
+        log.warning("strava events of athlete %s throttled", event["owner_id"])
+        return {"queued": False}
     try:
         queued = await jobs.enqueue_strava_event(queue, event)
     except OSError as exc:  # Redis unreachable: Strava retries the delivery
