@@ -18,6 +18,7 @@ from warmrun.platform import clock
 
 DATA = Path(__file__).parent / "data" / "tracks"
 TABLES = [
+    "privacy_zone",
     "web_session",
     "challenge_team",
     "challenge",

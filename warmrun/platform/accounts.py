@@ -33,9 +33,12 @@ from warmrun.platform.models import (
     Account,
     ApiToken,
     CampaignCity,
+    CharityPartner,
+    City,
     Compound,
     OrganizerCity,
     Payment,
+    PrivacyZone,
     Redemption,
     RedemptionState,
     Resident,
@@ -182,9 +185,14 @@ async def create_staff(
         raise InvalidInput("role", "residents sign up themselves", "居民需自行注册")
     if role is Role.PARTNER and partner_id is None:
         raise InvalidInput("partner", "a partner account names its charity", "需指定公益伙伴")
+    if partner_id is not None and not await CharityPartner.exists(id=partner_id):
+        raise NotFound("partner", "公益伙伴")
+    cities = sorted(set(city_ids or []))
+    if await City.filter(id__in=cities).count() != len(cities):
+        raise NotFound("city", "城市")
     async with in_transaction():
         account = await _new_account(email, password, role, partner_id=partner_id)
-        for city_id in city_ids or []:
+        for city_id in cities:
             await OrganizerCity.create(account_id=account.id, city_id=city_id)
     return account
 
@@ -397,6 +405,7 @@ async def erase_resident(*, account_id: int) -> None:
         await Payment.filter(resident_id=resident_id).update(donor_name="")
         await StravaActivity.filter(resident_id=resident_id).delete()
         await StravaAccount.filter(resident_id=resident_id).delete()
+        await PrivacyZone.filter(resident_id=resident_id).delete()
         await Resident.filter(id=resident_id).update(
             display_name="",
             birth_year=None,

@@ -87,6 +87,8 @@ class Resident(Model):
     # difference is the sum of the resident's PointsEntry rows.
     points_balance = fields.IntField(default=0)
     points_debt = fields.IntField(default=0)
+    # Metres of every track hidden from others around its start and end (at least 200).
+    privacy_radius_m = fields.IntField(default=200)
     created_at = fields.DatetimeField(auto_now_add=True)
     erased_at = fields.DatetimeField(null=True)
 
@@ -96,6 +98,22 @@ class Resident(Model):
             CheckConstraint(check="points_balance >= 0", name="resident_points_ck"),
             CheckConstraint(check="points_debt >= 0", name="resident_debt_ck"),
         )
+
+
+class PrivacyZone(Model):
+    # A place a resident wants kept off every map others see (home, a parent's flat).
+
+    id = fields.IntField(primary_key=True)
+    resident_id: int
+    resident: fields.ForeignKeyRelation[Resident] = fields.ForeignKeyField(
+        "models.Resident", related_name="privacy_zones", on_delete=fields.CASCADE
+    )
+    lat = fields.FloatField()
+    lon = fields.FloatField()
+    radius_m = fields.IntField()
+
+    class Meta:
+        table = "privacy_zone"
 
 
 class CharityPartner(Model):

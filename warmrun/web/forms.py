@@ -257,3 +257,16 @@ class NewChallenge(Form):
     points_per_km: int = Field(0, ge=0, le=1000)
     weekly_cap_m: int = Field(20_000, ge=0, le=10**7)
     decline_permille: int = Field(500, ge=0, le=1000)
+
+
+class ZoneIn(Form):
+    lat: float = Field(ge=-90, le=90)
+    lon: float = Field(ge=-180, le=180)
+    radius_m: int = Field(ge=100, le=1000)
+
+
+class PrivacySettings(Form):
+    """What of a resident's tracks others may not see (API and account page alike)."""
+
+    radius_m: int = Field(200, ge=200, le=2000)
+    zones: list[ZoneIn] = Field(default_factory=list, max_length=5)

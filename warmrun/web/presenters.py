@@ -9,7 +9,6 @@ from xml.sax.saxutils import escape
 
 import segno
 
-from warmrun.platform.geo import decode_polyline, trim_ends
 from warmrun.platform.models import Account
 from warmrun.platform.runs import RunOutcome
 from warmrun.platform.views import RunView
@@ -68,9 +67,16 @@ def outcome_dict(
     }
 
 
-def track_svg(line: str, *, width: int = 320, height: int = 240, title: str = "") -> str:
-    """The track as an SVG path (equirectangular, north up), its ends trimmed for privacy."""
-    points = trim_ends(decode_polyline(line)) if line else []
+def track_svg(
+    segments: list[list[tuple[float, float]]],
+    *,
+    width: int = 320,
+    height: int = 240,
+    title: str = "",
+) -> str:
+    """The track's visible segments (privacy zones already applied) as SVG polylines
+    (equirectangular, north up)."""
+    points = [p for s in segments for p in s]
     head = (
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
         f'width="{width}" height="{height}" role="img" aria-label="{_attr(title)}">'
@@ -89,18 +95,40 @@ def track_svg(line: str, *, width: int = 320, height: int = 240, title: str = ""
     ox = (width - (max(xs) - min(xs)) / span * scale) / 2
     oy = (height - (max(lats) - min(lats)) / span * scale) / 2
     x0, y0 = min(xs), min(lats)
-    coords = " ".join(
-        f"{ox + (x - x0) / span * scale:.1f},{height - oy - (la - y0) / span * scale:.1f}"
-        for x, la in zip(xs, lats, strict=True)
+
+    def xy(lat: float, lon: float) -> str:
+        x = ox + (lon * kx - x0) / span * scale
+        return f"{x:.1f},{height - oy - (lat - y0) / span * scale:.1f}"
+
+    lines = "".join(
+        f'<polyline points="{" ".join(xy(la, lo) for la, lo in s)}" fill="none" '
+        'stroke="#c0392b" stroke-width="3" stroke-linejoin="round" stroke-linecap="round"/>'
+        for s in segments
     )
-    first, last = coords.split(" ")[0].split(","), coords.split(" ")[-1].split(",")
+    first, last = xy(*points[0]).split(","), xy(*points[-1]).split(",")
     return (
-        head + f'<polyline points="{coords}" fill="none" stroke="#c0392b" stroke-width="3" '
-        'stroke-linejoin="round" stroke-linecap="round"/>'
+        head
+        + lines
         + f'<circle cx="{first[0]}" cy="{first[1]}" r="5" fill="#27ae60"/>'
         + f'<circle cx="{last[0]}" cy="{last[1]}" r="5" fill="#2c3e50"/>'
         + "</svg>"
     )
+
+
+def track_gpx(segments: list[list[tuple[float, float]]], *, name: str) -> bytes:
+    """The track's visible segments as a GPX file (no times, no heart rate): what staff get
+    instead of the original file."""
+    parts = [
+        '<?xml version="1.0" encoding="UTF-8"?>\n<gpx version="1.1" creator="warmrun" '
+        'xmlns="http://www.topografix.com/GPX/1/1"><trk>'
+        f"<name>{escape(name)}</name>"
+    ]
+    for s in segments:
+        parts.append("<trkseg>")
+        parts.extend(f'<trkpt lat="{la:.6f}" lon="{lo:.6f}"/>' for la, lo in s)
+        parts.append("</trkseg>")
+    parts.append("</trk></gpx>\n")
+    return "".join(parts).encode()
 
 
 def bar_chart_svg(

@@ -5,17 +5,28 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from pydantic import ValidationError
 from starlette.responses import Response
 
 from warmrun.leaderboard.boards import Boards
 from warmrun.leaderboard.relay import clocks
-from warmrun.platform import accounts, badges, clock, ingest, notices, rewards, views
+from warmrun.platform import (
+    accounts,
+    badges,
+    clock,
+    maps,
+    notices,
+    privacy_zones,
+    rewards,
+    views,
+)
 from warmrun.platform.errors import (
     InvalidInput,
     NotFound,
     WarmrunError,
 )
-from warmrun.web import ratelimit
+from warmrun.platform.privacy import MAX_ZONES, Zone
+from warmrun.web import forms, ratelimit
 from warmrun.web.codes import member_code
 from warmrun.web.pages.base import Page, form_int
 from warmrun.web.presenters import qr_svg, track_svg
@@ -58,8 +69,8 @@ async def run_page(p: Page, _: dict[str, Any]) -> Response:
     run = await views.run(run_id=p.request.path_params["run_id"])
     if run.resident_id != p.resident_id():
         raise NotFound("run", "跑步记录")
-    line = await ingest.map_line(parser=p.parser, run_id=run.id)
-    return p.render("run.html", run=run, map=track_svg(line, title=run.file_name))
+    shown = await maps.shown_segments(parser=p.parser, run_id=run.id, owner_id=run.resident_id)
+    return p.render("run.html", run=run, map=track_svg(shown, title=run.file_name))
 
 
 async def points_page(p: Page, _: dict[str, Any]) -> Response:
@@ -130,6 +141,9 @@ async def account_page(p: Page, data: dict[str, Any]) -> Response:
                 )
                 new_token = issued.token
                 action = None
+            if action == "privacy":
+                await _save_privacy(p.resident_id(), data)
+                return p.redirect("/me/account#privacy")
             if action == "revoke_token":
                 await accounts.revoke_token(
                     account_id=account.id, token_id=form_int(data, "token_id") or 0
@@ -150,12 +164,39 @@ async def account_page(p: Page, data: dict[str, Any]) -> Response:
                 raise InvalidInput("action", "unknown", "未知操作")
         except WarmrunError as exc:
             error = exc.message(p.lang)
+    policy = None
+    if account.resident_id is not None:
+        policy = await privacy_zones.policy_of(resident_id=account.resident_id)
     return p.render(
         "account.html",
         status=400 if error else 200,
         error=error,
         new_token=new_token,
         tokens=await accounts.tokens_of(account_id=account.id),
+        privacy=policy,
+        zone_rows=range(MAX_ZONES),
+    )
+
+
+async def _save_privacy(resident_id: int, data: dict[str, Any]) -> None:
+    """The account page's privacy form, checked by the API's own request model."""
+    zones = []
+    for i in range(MAX_ZONES):
+        row = {k: str(data.get(f"zone_{k}_{i}", "")).strip() for k in ("lat", "lon", "radius_m")}
+        if any(row.values()):
+            zones.append(row)
+    try:
+        settings = forms.PrivacySettings.model_validate(
+            {"radius_m": str(data.get("radius_m", "")).strip() or 200, "zones": zones}
+        )
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(x) for x in first["loc"])
+        raise InvalidInput(field, first["msg"], "位置或距离无效") from exc
+    await privacy_zones.set_policy(
+        resident_id=resident_id,
+        radius_m=settings.radius_m,
+        zones=[Zone(lat=z.lat, lon=z.lon, radius_m=z.radius_m) for z in settings.zones],
     )
 
 

@@ -13,13 +13,14 @@ from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
-from warmrun.platform import accounts, ingest, runs, views
+from warmrun.platform import accounts, ingest, maps, privacy_zones, runs, views
 from warmrun.platform.errors import InvalidInput, NotFound
 from warmrun.platform.models import Role
+from warmrun.platform.privacy import Policy, Zone
 from warmrun.platform.uploads import Upload
 from warmrun.web import forms, ratelimit
 from warmrun.web.endpoints import Access, Ctx, to_jsonable
-from warmrun.web.presenters import outcome_dict, run_dict, track_svg
+from warmrun.web.presenters import outcome_dict, run_dict, track_gpx, track_svg
 from warmrun.web.routes import api
 
 MAX_FILES = 20
@@ -123,12 +124,12 @@ async def one_run(ctx: Ctx) -> dict[str, Any]:
     access=Access.SIGNED_IN,
     tag="runs",
     produces="image/svg+xml",
-    summary="The run's map, start and end trimmed",
+    summary="The run's map, without what lies near its start, end or the owner's home zones",
 )
 async def run_map(ctx: Ctx) -> Response:
     run = await readable_run(ctx, ctx.path["run_id"])
-    line = await ingest.map_line(parser=ctx.parser, run_id=run.id)
-    svg = track_svg(line, title=run.file_name or f"run {run.id}")
+    shown = await maps.shown_segments(parser=ctx.parser, run_id=run.id, owner_id=run.resident_id)
+    svg = track_svg(shown, title=run.file_name or f"run {run.id}")
     return Response(
         svg, media_type="image/svg+xml", headers={"Cache-Control": "private, max-age=3600"}
     )
@@ -140,16 +141,28 @@ async def run_map(ctx: Ctx) -> Response:
     access=Access.SIGNED_IN,
     tag="runs",
     produces="application/octet-stream",
-    summary="The original uploaded file",
+    summary="The original file for its owner; for staff, the track as GPX without its ends",
 )
 async def run_file(ctx: Ctx) -> Response:
     run = await readable_run(ctx, ctx.path["run_id"])
-    data = await runs.original_bytes(run_id=run.id)
     name = "".join(c for c in (run.file_name or f"run-{run.id}") if c.isalnum() or c in "._-")
+    if ctx.me().resident_id == run.resident_id:
+        data = await runs.original_bytes(run_id=run.id)
+        media, filename = "application/octet-stream", name or "run"
+    else:
+        # Staff review a run by its shape, never by where the runner lives: the original
+        # (first point at the front door, times, heart rate) stays with its owner.
+        shown = await maps.shown_segments(
+            parser=ctx.parser, run_id=run.id, owner_id=run.resident_id
+        )
+        if not shown:  # erased, or no part of it far enough from home
+            raise NotFound("track", "轨迹")
+        data = track_gpx(shown, name=run.file_name or f"run {run.id}")
+        media, filename = "application/gpx+xml", f"run-{run.id}-trimmed.gpx"
     return Response(
         data,
-        media_type="application/octet-stream",
-        headers={"Content-Disposition": f'attachment; filename="{name or "run"}"'},
+        media_type=media,
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )
 
 
@@ -250,3 +263,39 @@ async def _stream(spool: IO[bytes]) -> AsyncIterator[bytes]:
             yield chunk
     finally:
         spool.close()
+
+
+@api.route(
+    "GET",
+    "/api/v1/me/privacy",
+    access=Access.RESIDENT,
+    tag="runs",
+    summary="What of my tracks others may not see: the radius around start and end, home zones",
+)
+async def my_privacy(ctx: Ctx) -> dict[str, Any]:
+    return privacy_dict(await privacy_zones.policy_of(resident_id=ctx.resident_id()))
+
+
+@api.route(
+    "PUT",
+    "/api/v1/me/privacy",
+    access=Access.RESIDENT,
+    tag="runs",
+    body=forms.PrivacySettings,
+    summary="Set the radius hidden around my tracks' ends (200-2000 m) and up to 5 home zones",
+)
+async def set_my_privacy(ctx: Ctx) -> dict[str, Any]:
+    b: forms.PrivacySettings = ctx.body
+    policy = await privacy_zones.set_policy(
+        resident_id=ctx.resident_id(),
+        radius_m=b.radius_m,
+        zones=[Zone(lat=z.lat, lon=z.lon, radius_m=z.radius_m) for z in b.zones],
+    )
+    return privacy_dict(policy)
+
+
+def privacy_dict(policy: Policy) -> dict[str, Any]:
+    return {
+        "radius_m": policy.radius_m,
+        "zones": [{"lat": z.lat, "lon": z.lon, "radius_m": z.radius_m} for z in policy.zones],
+    }
