@@ -20,7 +20,7 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
-from warmrun.platform import badges, clock, notices, sql
+from warmrun.platform import badges, clock, notices, serial, sql
 from warmrun.platform.crediting import CampaignChanged, credit, reverse
 from warmrun.platform.errors import DuplicateRun, NotFound, ReviewNotAllowed
 from warmrun.platform.geo import haversine_m
@@ -85,10 +85,17 @@ async def record_run(
     # Both release the GIL on large buffers: a worker thread lets other requests run meanwhile.
     digest, compressed = await asyncio.to_thread(_digest_and_compress, data)
 
+    # The decisions below (same file, same points, the same run from elsewhere, overlap, a
+    # track someone else uploaded) read what competing uploads write: they are taken while
+    # holding the resident and the recording, so concurrent re-exports of one activity, or
+    # one track from two residents, are judged one after the other as if sent in sequence.
+    names = [f"resident:{resident_id}", f"recording:{fingerprint}"]
+
     async def attempt() -> RunOutcome:
         # Checks and writes share one connection and transaction: outside a transaction every
         # query would take a pooled connection and reset it afterwards.
-        async with in_transaction() as conn:
+        async with serial.held(names) as ordered, in_transaction() as conn:
+            await serial.lock_in_database(conn, ordered)
             seen = await _seen(conn, resident_id, digest, fingerprint, summary)
             existing = next(
                 (r for r in seen if r.resident_id == resident_id and r.file_sha256 == digest),
