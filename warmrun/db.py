@@ -2,15 +2,28 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from tortoise import Tortoise
 from tortoise.migrations.api.migrate import migrate
 
+# Seconds a new PostgreSQL connection may take (asyncpg's ``timeout``): while the server is
+# away, requests fail fast with 503 instead of waiting on the operating system's timeout.
+CONNECT_TIMEOUT_S = 5
+
+
+def with_connect_timeout(database_url: str) -> str:
+    if not database_url.startswith(("postgres://", "postgresql://", "asyncpg://")):
+        return database_url
+    if "timeout=" in database_url:
+        return database_url
+    return f"{database_url}{'&' if '?' in database_url else '?'}timeout={CONNECT_TIMEOUT_S}"
+
 
 def tortoise_config(database_url: str) -> dict[str, Any]:
     return {
-        "connections": {"default": database_url},
+        "connections": {"default": with_connect_timeout(database_url)},
         "apps": {
             "models": {
                 "models": ["warmrun.platform.models"],
@@ -40,3 +53,16 @@ async def connect(database_url: str, *, run_migrations: bool = True) -> None:
 
 async def close() -> None:
     await Tortoise.close_connections()
+
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+async def pending_migrations() -> list[str]:
+    """Migrations on disk that the connected database has not applied (``/readyz``)."""
+    on_disk = sorted(p.stem for p in MIGRATIONS.glob("[0-9]*.py"))
+    rows = await Tortoise.get_connection("default").execute_query_dict(
+        "SELECT name FROM tortoise_migrations WHERE app = 'models'"
+    )
+    applied = {str(r["name"]) for r in rows}
+    return [name for name in on_disk if name not in applied]

@@ -14,6 +14,8 @@ from warmrun.config import Settings
 from warmrun.integrations.parsing import SandboxedParser
 from warmrun.redis_server import EmbeddedRedis
 
+REDIS_TIMEOUT_S = 2.0
+
 
 @dataclass
 class Resources:
@@ -22,6 +24,20 @@ class Resources:
     # Reads every file from outside in bounded worker processes (started on first use, or
     # at once by the app's lifespan).
     parser: SandboxedParser
+
+
+def redis_client(url: str) -> Redis:
+    """A client on a blocking pool (it waits for a free connection instead of failing under
+    load) whose every call ends within REDIS_TIMEOUT_S: a frozen Redis costs a request that
+    long, never forever (the limiter then counts in-process, pages go on without boards)."""
+    pool = BlockingConnectionPool.from_url(
+        url,
+        max_connections=64,
+        timeout=5,
+        socket_connect_timeout=REDIS_TIMEOUT_S,
+        socket_timeout=REDIS_TIMEOUT_S,
+    )
+    return Redis(connection_pool=pool)
 
 
 @asynccontextmanager
@@ -40,9 +56,7 @@ async def open_resources(
             if url is None:
                 embedded = EmbeddedRedis(settings.home)
                 url = embedded.start()
-            # A blocking pool waits for a free connection instead of raising under load.
-            pool = BlockingConnectionPool.from_url(url, max_connections=64, timeout=5)
-            client = Redis(connection_pool=pool)
+            client = redis_client(url)
         yield Resources(settings=settings, redis=client, parser=parser)
     finally:
         await asyncio.to_thread(parser.close)
@@ -52,3 +66,21 @@ async def open_resources(
         if embedded is not None:
             embedded.stop()
         await db.close()
+
+
+async def readiness(redis: Redis | None) -> dict[str, str]:
+    """What ``/readyz`` reports: the database answers and its migrations are current, Redis
+    answers. Each value is "ok" or what is wrong."""
+    checks: dict[str, str] = {}
+    try:
+        pending = await db.pending_migrations()
+        checks["database"] = "ok" if not pending else f"migrations pending: {', '.join(pending)}"
+    except Exception as exc:
+        checks["database"] = f"unavailable: {type(exc).__name__}"
+    if redis is not None:
+        try:
+            await redis.ping()
+            checks["redis"] = "ok"
+        except Exception as exc:
+            checks["redis"] = f"unavailable: {type(exc).__name__}"
+    return checks

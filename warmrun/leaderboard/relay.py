@@ -16,10 +16,9 @@ from datetime import date, timedelta
 from typing import Any, cast
 
 from redis.asyncio import Redis
-from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
-from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from warmrun import outages
 from warmrun.leaderboard import keys
 from warmrun.leaderboard.boards import Boards, Call
 from warmrun.leaderboard.windows import CampaignClock
@@ -150,13 +149,20 @@ async def run_forever(redis: Redis, *, interval: float = 1.0, stop: asyncio.Even
     while not stop.is_set():
         try:
             await drain(redis)
-        except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
-            # Redis is away: the outbox keeps every entry; try again next cycle.
-            log.warning("leaderboard relay waiting for Redis: %s", exc)
         except RedisError as exc:
-            # Redis refused a command (out of memory, say): nothing was applied or marked, so
-            # the loop lives on and the entries wait in the outbox.
-            log.error("leaderboard relay: Redis refused the batch: %s", exc)
+            what = outages.component(exc)
+            if what is None:
+                # Redis refused a command (out of memory, say): nothing was applied or marked,
+                # so the loop lives on and the entries wait in the outbox.
+                log.error("leaderboard relay: Redis refused the batch: %s", exc)
+            else:  # Redis is away: the outbox keeps every entry; try again next cycle
+                log.warning("leaderboard relay waiting for Redis: %s", exc)
+        except Exception as exc:
+            what = outages.component(exc)
+            if what is None:
+                raise
+            # The database is away (the outbox lives there): nothing was applied or marked.
+            log.warning("leaderboard relay waiting for the %s: %s", what, exc)
         try:
             await asyncio.wait_for(stop.wait(), timeout=interval)
         except TimeoutError:

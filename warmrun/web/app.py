@@ -7,7 +7,7 @@ import contextlib
 import json
 import logging
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -18,19 +18,19 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
-from starlette.types import Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from warmrun import __version__
+from warmrun import __version__, outages
 from warmrun.config import Settings, load_settings
 from warmrun.integrations import jobs
 from warmrun.integrations.strava_sync import Strava
 from warmrun.integrations.stripe_gateway import StripeGateway
 from warmrun.leaderboard.relay import run_forever
-from warmrun.platform.errors import BodyTooLarge, NotFound, WarmrunError
-from warmrun.resources import open_resources
+from warmrun.platform.errors import BodyTooLarge, NotFound, TryLater, WarmrunError
+from warmrun.resources import open_resources, readiness
 from warmrun.web import i18n, pages
 from warmrun.web.endpoints import openapi
-from warmrun.web.errors import Internal, MethodNotAllowed, error_body, json_error
+from warmrun.web.errors import RETRY_AFTER_S, Internal, MethodNotAllowed, error_body, json_error
 from warmrun.web.routes import api
 from warmrun.web.security import BodyLimit, Cookies, SecurityHeaders, SessionCodec
 
@@ -46,6 +46,40 @@ GIL_SWITCH_S = 0.0005
 
 async def health(request: Request) -> Response:
     return JSONResponse({"status": "ok"})
+
+
+class Outages:
+    """The database or Redis away for a moment is answered 503 with ``Retry-After`` (JSON or
+    a page), logged in one line without a traceback. Any other failure goes on to the server
+    error handler, which logs it in full."""
+
+    def __init__(
+        self, app: ASGIApp, *, render: Callable[[Request, Exception], Awaitable[Response]]
+    ) -> None:
+        self.app = app
+        self.render = render
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def watch(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, watch)
+        except Exception as exc:
+            what = outages.component(exc)
+            if what is None or started:
+                raise
+            request = Request(scope, receive)
+            log.warning("%s unavailable on %s %s: %s", what, request.method, scope["path"], exc)
+            response = await self.render(request, TryLater(component=what))
+            await response(scope, receive, send)
 
 
 def worker_app() -> Starlette:
@@ -133,6 +167,15 @@ def create_app(settings: Settings, *, migrate: bool = True) -> Starlette:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
         return await domain_error(request, Internal())
 
+    async def ready(request: Request) -> Response:
+        checks = await readiness(request.app.state.redis)
+        ok = all(v == "ok" for v in checks.values())
+        return JSONResponse(
+            {"status": "ok" if ok else "unavailable", "checks": checks},
+            status_code=200 if ok else 503,
+            headers={} if ok else {"Retry-After": str(RETRY_AFTER_S)},
+        )
+
     async def too_large(scope: Scope, receive: Receive, send: Send) -> None:
         exc = BodyTooLarge(limit_mib=settings.limits.upload_bytes // (1024 * 1024))
         response = JSONResponse(error_body(exc, "zh-CN"), status_code=413)
@@ -142,12 +185,14 @@ def create_app(settings: Settings, *, migrate: bool = True) -> Starlette:
         debug=False,
         routes=[
             Route("/healthz", health),
+            Route("/readyz", ready),
             Route("/api/v1/openapi.json", openapi_json),
             *api.routes(),
             *pages.routes(),
             Mount("/static", StaticFiles(directory=STATIC), name="static"),
         ],
         middleware=[
+            Middleware(Outages, render=domain_error),
             Middleware(SecurityHeaders, hsts=settings.secure_cookies),
             Middleware(BodyLimit, limit=settings.limits.upload_bytes, too_large=too_large),
         ],

@@ -78,10 +78,16 @@ def error_body(exc: e.WarmrunError, lang: str) -> dict[str, Any]:
     return {"error": exc.as_dict(lang)}
 
 
+# Seconds a client waits before retrying when the database or Redis is away.
+RETRY_AFTER_S = 5
+
+
 def json_error(request: Request, exc: e.WarmrunError) -> Response:
     headers = {}
     if isinstance(exc, e.RateLimited):
         headers["Retry-After"] = str(exc.params.get("retry_after", 60))
+    if isinstance(exc, e.TryLater):
+        headers["Retry-After"] = str(RETRY_AFTER_S)
     if isinstance(exc, e.NotAuthenticated):
         headers["WWW-Authenticate"] = 'Bearer realm="warmrun"'
     return JSONResponse(

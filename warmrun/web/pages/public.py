@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 import secrets
 from typing import Any
 
 from pydantic import ValidationError
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
 from starlette.responses import Response
 
 from warmrun.leaderboard.boards import Boards
@@ -24,6 +27,8 @@ from warmrun.web.errors import status_of
 from warmrun.web.pages.base import Page, form_int
 from warmrun.web.routes.payments import start_donation
 
+log = logging.getLogger("warmrun.web")
+
 
 async def home(p: Page, _: dict[str, Any]) -> Response:
     if p.account is not None and p.account.role is Role.RESIDENT:
@@ -39,27 +44,42 @@ async def campaign_page(p: Page, _: dict[str, Any]) -> Response:
         raise InvalidInput("board", "unknown window or measure", "未知的时间段或指标")
     d = await views.dashboard(code=code)
     boards: dict[str, list[dict[str, Any]]] = {}
+    boards_down = False
     redis = p.request.app.state.redis
     if redis is not None:
-        key = (await clocks())[d.campaign.id].current(clock.now(), window)
-        # Residents always by metres; compounds and cities also per household and by
-        # participation, so that the largest compound does not win by size alone.
-        for scope, name in (("R", "residents"), ("P", "compounds"), ("C", "cities")):
-            m = "m" if scope == "R" else metric
-            entries, _total = await Boards(redis).top(d.campaign.id, scope, key, m, limit=10)
-            boards[name] = [
-                {**row, "value": row[UNITS[m]]}
-                for row in await board_rows(entries, scope=scope, metric=m, now=clock.now())
-            ]
+        try:
+            boards = await _boards(redis, d.campaign.id, window, metric)
+        except (RedisError, OSError) as exc:
+            # The boards live in Redis only; the rest of the page does not need it.
+            log.warning("campaign page without its boards (Redis: %s)", exc)
+            boards_down = True
     return p.render(
         "campaign.html",
         d=d,
         boards=boards,
+        boards_down=boards_down,
         window=window,
         metric=metric,
         donations_open=p.request.app.state.stripe is not None and d.campaign.state == "active",
         donation_key=secrets.token_urlsafe(12),
     )
+
+
+async def _boards(
+    redis: Redis, campaign_id: int, window: str, metric: str
+) -> dict[str, list[dict[str, Any]]]:
+    key = (await clocks())[campaign_id].current(clock.now(), window)
+    boards: dict[str, list[dict[str, Any]]] = {}
+    # Residents always by metres; compounds and cities also per household and by
+    # participation, so that the largest compound does not win by size alone.
+    for scope, name in (("R", "residents"), ("P", "compounds"), ("C", "cities")):
+        m = "m" if scope == "R" else metric
+        entries, _total = await Boards(redis).top(campaign_id, scope, key, m, limit=10)
+        boards[name] = [
+            {**row, "value": row[UNITS[m]]}
+            for row in await board_rows(entries, scope=scope, metric=m, now=clock.now())
+        ]
+    return boards
 
 
 async def signup_page(p: Page, data: dict[str, Any]) -> Response:
