@@ -28,8 +28,9 @@ from redis.asyncio import Redis
 
 from warmrun import db
 from warmrun.leaderboard.boards import Boards
+from warmrun.leaderboard.campaigns import clocks, households
 from warmrun.leaderboard.rebuild import rebuild
-from warmrun.leaderboard.relay import BATCH, apply_call, clocks, households, relay_once
+from warmrun.leaderboard.relay import BATCH, apply_call, relay_once
 from warmrun.platform import campaigns
 from warmrun.platform.models import CampaignState
 from warmrun.redis_server import EmbeddedRedis

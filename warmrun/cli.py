@@ -265,9 +265,10 @@ def cmd_campaign(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_leaderboard(args: argparse.Namespace, settings: Settings) -> int:
     from warmrun.leaderboard import keys
     from warmrun.leaderboard.boards import Boards
+    from warmrun.leaderboard.campaigns import clocks
     from warmrun.leaderboard.present import rows
     from warmrun.leaderboard.rebuild import rebuild
-    from warmrun.leaderboard.relay import clocks, drain, run_forever
+    from warmrun.leaderboard.relay import drain, run_forever
     from warmrun.platform.campaigns import get_campaign
     from warmrun.platform.models import Campaign
 

@@ -54,12 +54,16 @@ class EmbeddedRedis:
             str(self.directory),
             "--dbfilename",
             "redis.rdb",
-            # Snapshot on shutdown (and every minute under load): boards survive restarts.
+            # Snapshot on shutdown (and every minute under load), and an append-only file
+            # synced every second: boards survive a restart and a kill -9 of the server, up
+            # to the last second; what is lost then, the relay's check rebuilds.
             "--save",
             "60",
             "1000",
             "--appendonly",
-            "no",
+            "yes",
+            "--appendfsync",
+            "everysec",
             "--daemonize",
             "no",
             "--loglevel",

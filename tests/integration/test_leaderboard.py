@@ -18,16 +18,10 @@ from warmrun.integrations.synthetic import synthetic_run_gpx
 from warmrun.leaderboard import boards as boards_module
 from warmrun.leaderboard import keys
 from warmrun.leaderboard.boards import Boards
+from warmrun.leaderboard.campaigns import clocks, households
 from warmrun.leaderboard.present import rows
 from warmrun.leaderboard.rebuild import rebuild
-from warmrun.leaderboard.relay import (
-    apply_call,
-    clocks,
-    drain,
-    households,
-    relay_once,
-    run_forever,
-)
+from warmrun.leaderboard.relay import apply_call, drain, heal, relay_once, run_forever
 from warmrun.platform import campaigns, runs
 from warmrun.platform.models import Contribution, Outbox
 from warmrun.redis_server import EmbeddedRedis
@@ -501,3 +495,93 @@ async def test_relay_loop_outlives_a_refusing_redis(redis: Redis) -> None:
         stop.set()
         await loop
     assert (await Boards(redis).top(w.campaign.id, "R"))[1] == 1
+
+
+
+async def _everything(redis: Redis, campaign_id: int) -> dict[str, object]:
+    """Every board of the campaign with its content, for comparing before and after."""
+    out: dict[str, object] = {}
+    async for raw in redis.scan_iter(match=f"{keys.prefix(campaign_id)}:*"):
+        key = raw.decode() if isinstance(raw, bytes) else str(raw)
+        if key.endswith((":version", ":stamp", ":applied")):
+            continue
+        kind = await redis.type(key)
+        kind = kind.decode() if isinstance(kind, bytes) else kind
+        if kind == "zset":
+            out[key] = await redis.zrange(key, 0, -1, withscores=True)
+        elif kind == "hash":
+            out[key] = await redis.hgetall(key)  # type: ignore[misc]
+    return out
+
+
+async def test_boards_lost_with_redis_are_rebuilt_by_the_relay_check(redis: Redis) -> None:
+    w = await world()
+    await upload(w.alice.id, run_file(seed=1))
+    await upload(w.bob.id, run_file(seed=2, minutes_after=10, points=600))
+    await drain(redis)
+    before = await _everything(redis, w.campaign.id)
+    assert before
+    await redis.flushall()  # Redis came back empty after a crash
+    assert await heal(redis) == [w.campaign.id]
+    assert await _everything(redis, w.campaign.id) == before
+
+
+async def test_boards_missing_their_last_writes_are_rebuilt(redis: Redis) -> None:
+    w = await world()
+    await upload(w.alice.id, run_file(seed=1))
+    await drain(redis)
+    await upload(w.bob.id, run_file(seed=2, minutes_after=10, points=600))
+    stamp = await redis.get(keys.stamp(w.campaign.id))
+    await drain(redis)
+    before = await _everything(redis, w.campaign.id)
+    # Redis restarted from an append-only file one write short: Bob's run and the stamp that
+    # covered it are gone, while the ledger marked it applied.
+    await redis.zrem(keys.board(w.campaign.id, "R", "campaign"), str(w.bob.id))
+    await redis.set(keys.stamp(w.campaign.id), stamp or b"0")
+    assert await heal(redis) == [w.campaign.id]
+    assert await _everything(redis, w.campaign.id) == before
+
+
+async def test_boards_that_hold_everything_are_left_alone(redis: Redis) -> None:
+    w = await world()
+    await upload(w.alice.id, run_file(seed=1))
+    await drain(redis)
+    assert await heal(redis) == []
+    await rebuild(redis, w.campaign.id)
+    assert await heal(redis) == []
+
+
+async def test_the_relay_loop_checks_the_boards_when_it_starts(redis: Redis) -> None:
+    w = await world()
+    await upload(w.alice.id, run_file(seed=1))
+    await drain(redis)
+    before = await _everything(redis, w.campaign.id)
+    await redis.flushall()
+    stop = asyncio.Event()
+    loop = asyncio.create_task(run_forever(redis, interval=0.05, stop=stop))
+    for _ in range(200):
+        if await _everything(redis, w.campaign.id) == before:
+            break
+        await asyncio.sleep(0.05)
+    stop.set()
+    await loop
+    assert await _everything(redis, w.campaign.id) == before
+
+
+async def test_the_embedded_redis_keeps_its_boards_through_a_kill_9(tmp_path: Path) -> None:
+    server = EmbeddedRedis(tmp_path / "redis")
+    client = Redis.from_url(server.start())
+    try:
+        await client.zadd("wr:c{1}:R:campaign", {"7": 1234})
+        await client.set("wr:c{1}:stamp", "42")
+        await asyncio.sleep(1.5)  # appendfsync everysec: the write reaches the file
+        assert server.process is not None
+        server.process.kill()  # no shutdown snapshot
+        server.process.wait()
+        await client.aclose()
+        client = Redis.from_url(server.start())
+        assert await client.zscore("wr:c{1}:R:campaign", "7") == 1234
+        assert await client.get("wr:c{1}:stamp") == b"42"
+    finally:
+        await client.aclose()
+        server.stop()

@@ -49,6 +49,11 @@ def applied(campaign_id: int) -> str:
     return f"{prefix(campaign_id)}:applied"
 
 
+def stamp(campaign_id: int) -> str:
+    """The newest outbox id the campaign's boards hold (set by the relay and the rebuild)."""
+    return f"{prefix(campaign_id)}:stamp"
+
+
 def version(campaign_id: int) -> str:
     """Counted up by every write of the campaign's boards (relay chunks, rebuild swaps)."""
     return f"{prefix(campaign_id)}:version"

@@ -22,9 +22,10 @@ from tortoise.transactions import in_transaction
 
 from warmrun.leaderboard import keys
 from warmrun.leaderboard.boards import rebuilding_flag
-from warmrun.leaderboard.relay import clocks, households
+from warmrun.leaderboard.campaigns import clocks, households
 from warmrun.leaderboard.resp import Channel, int_pairs, pack
 from warmrun.leaderboard.windows import CampaignClock
+from warmrun.platform import outbox
 
 # Pairs per ZADD/HSET command, and commands per round trip of the bulk writer.
 CHUNK = 1_000
@@ -345,6 +346,9 @@ async def rebuild(redis: Redis, campaign_id: int) -> RebuildResult:
             async for k in redis.scan_iter(match=f"{keys.prefix(campaign_id)}:*", count=1000)
         ]
         version = keys.version(campaign_id)
+        # The relay defers this campaign's entries while the flag is up, so what is marked
+        # applied now is what the new boards hold.
+        upto = await outbox.processed_upto(campaign_id)
         swap = redis.pipeline(transaction=True)
         for key in live:
             if ":tmp:" in key or key in (flag, version) or key in written:
@@ -352,6 +356,7 @@ async def rebuild(redis: Redis, campaign_id: int) -> RebuildResult:
             swap.delete(key)
         for final, temp in written.items():
             swap.rename(temp, final)
+        swap.set(keys.stamp(campaign_id), str(upto or 0))
         swap.incr(version)  # a relay that read the old boards will not commit onto the new
         await swap.execute()
         return RebuildResult(campaign_id, len(table), len(written))

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import secrets
+import time
 from collections import defaultdict
 from collections.abc import Awaitable
-from datetime import date, timedelta
+from datetime import date
 from typing import Any, cast
 
 from redis.asyncio import Redis
@@ -21,32 +23,16 @@ from redis.exceptions import RedisError
 from warmrun import outages
 from warmrun.leaderboard import keys
 from warmrun.leaderboard.boards import Boards, Call
+from warmrun.leaderboard.campaigns import clocks, households
+from warmrun.leaderboard.rebuild import rebuild
 from warmrun.leaderboard.windows import CampaignClock
 from warmrun.platform import outbox
-from warmrun.platform.models import Campaign, Compound, Outbox
+from warmrun.platform.models import Outbox
 
 log = logging.getLogger("warmrun.relay")
-DEFAULT_RETENTION = timedelta(days=35)
 # Outbox entries per relay round: large batches commit in large chunks (see boards.CHUNK),
 # which keeps Redis's own work per entry low when a backlog is caught up.
 BATCH = 8000
-
-
-async def households() -> tuple[dict[int, tuple[int, int]], dict[int, int]]:
-    """compound → (city, households) and city → households (registered, summed)."""
-    compounds: dict[int, tuple[int, int]] = {}
-    cities: dict[int, int] = defaultdict(int)
-    for row in await Compound.all().values("id", "city_id", "households"):
-        compounds[row["id"]] = (row["city_id"], row["households"])
-        cities[row["city_id"]] += row["households"]
-    return compounds, dict(cities)
-
-
-async def clocks(retention: timedelta = DEFAULT_RETENTION) -> dict[int, CampaignClock]:
-    return {
-        c["id"]: CampaignClock(c["id"], c["timezone"], c["starts_on"], retention)
-        for c in await Campaign.all().values("id", "timezone", "starts_on")
-    }
 
 
 def apply_call(
@@ -98,10 +84,50 @@ async def relay_once(redis: Redis, *, batch: int = BATCH) -> int:
         if result >= 0:  # -1: deferred while that campaign's boards are rebuilt
             done.append(entry_id)
             by_campaign[campaign_id].append(entry_id)
+    for campaign_id, ids in by_campaign.items():
+        # Before the rows are marked processed: boards never claim less than the ledger
+        # says they got, unless Redis lost what it was sent (then heal() rebuilds them).
+        await cast(
+            Awaitable[Any], redis.eval(_RAISE_STAMP, 1, keys.stamp(campaign_id), str(max(ids)))
+        )
     await outbox.mark_processed(done)
     for campaign_id, ids in by_campaign.items():
         await cast(Awaitable[int], redis.srem(keys.applied(campaign_id), *ids))
     return len(done)
+
+
+_RAISE_STAMP = """
+local current = tonumber(redis.call('GET', KEYS[1]) or '0')
+if tonumber(ARGV[1]) > current then redis.call('SET', KEYS[1], ARGV[1]) end
+return 0
+"""
+# How often the relay checks the boards against the ledger (and once when it starts).
+HEAL_INTERVAL_S = 60.0
+
+
+async def heal(redis: Redis) -> list[int]:
+    """Rebuild every campaign whose boards are behind the ledger: empty or missing (Redis came
+    back without them) or holding less than the outbox rows already marked applied (Redis lost
+    its last writes). Returns the campaigns rebuilt. Run under the relay lock."""
+    rebuilt = []
+    for campaign_id in await clocks():
+        upto = await outbox.processed_upto(campaign_id)
+        if upto is None:
+            continue  # nothing applied yet: nothing to lose
+        raw = await redis.get(keys.stamp(campaign_id))
+        stamp = int(raw) if raw is not None else None
+        if stamp is not None and stamp >= upto:
+            continue
+        log.warning(
+            "boards of campaign %s are behind the ledger (they hold outbox id %s, the ledger "
+            "applied %s): rebuilding them",
+            campaign_id,
+            stamp,
+            upto,
+        )
+        await rebuild(redis, campaign_id)
+        rebuilt.append(campaign_id)
+    return rebuilt
 
 
 LOCK_KEY = "wr:relay:lock"
@@ -117,7 +143,7 @@ return 0
 """
 
 
-async def drain(redis: Redis, *, batch: int = BATCH) -> int:
+async def drain(redis: Redis, *, batch: int = BATCH, check: bool = False) -> int:
     """Relay until the outbox is empty (or only deferred entries remain).
 
     One relay at a time: several app workers (and a ``warmrun leaderboard relay``) may run,
@@ -131,6 +157,8 @@ async def drain(redis: Redis, *, batch: int = BATCH) -> int:
         return 0
     total = 0
     try:
+        if check:
+            await heal(redis)
         while True:
             n = await relay_once(redis, batch=batch)
             total += n
@@ -145,10 +173,15 @@ async def drain(redis: Redis, *, batch: int = BATCH) -> int:
 
 
 async def run_forever(redis: Redis, *, interval: float = 1.0, stop: asyncio.Event) -> None:
-    """The relay loop of ``warmrun serve`` / ``warmrun leaderboard relay``."""
+    """The relay loop of ``warmrun serve`` / ``warmrun leaderboard relay``; it checks the
+    boards against the ledger when it starts and every HEAL_INTERVAL_S."""
+    checked = -math.inf
     while not stop.is_set():
         try:
-            await drain(redis)
+            due = time.monotonic() - checked >= HEAL_INTERVAL_S
+            await drain(redis, check=due)
+            if due:
+                checked = time.monotonic()
         except RedisError as exc:
             what = outages.component(exc)
             if what is None:

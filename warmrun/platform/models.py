@@ -441,9 +441,13 @@ class Outbox(Model):
     payload: fields.Field[dict[str, object]] = fields.JSONField()
     created_at = fields.DatetimeField()
     processed_at = fields.DatetimeField(null=True, db_index=True)
+    # The campaign whose boards the event changes: how far the boards must have got, per
+    # campaign, is the newest processed row's id (see leaderboard.relay.heal).
+    campaign_id = fields.IntField(null=True)
 
     class Meta:
         table = "outbox"
+        indexes = (("campaign_id", "id"),)
 
 
 class Role(StrEnum):

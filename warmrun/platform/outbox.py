@@ -12,13 +12,25 @@ from warmrun.platform.models import Outbox
 
 
 async def emit(conn: BaseDBAsyncClient, topic: str, payload: dict[str, Any]) -> None:
+    campaign = payload.get("campaign_id")
     await sql.execute(
         conn,
-        "INSERT INTO outbox (topic, payload, created_at) VALUES (?, ?, ?)",
+        "INSERT INTO outbox (topic, payload, created_at, campaign_id) VALUES (?, ?, ?, ?)",
         topic,
         sql.db_value(Outbox, "payload", payload),
         clock.now(),
+        int(campaign) if isinstance(campaign, int) else None,
     )
+
+
+async def processed_upto(campaign_id: int) -> int | None:
+    """The newest outbox row of the campaign that the relay has applied, or None."""
+    row = await sql.one(
+        sql.default(),
+        "SELECT MAX(id) AS upto FROM outbox WHERE campaign_id = ? AND processed_at IS NOT NULL",
+        campaign_id,
+    )
+    return int(row["upto"]) if row and row["upto"] is not None else None
 
 
 async def pending(limit: int = 500) -> list[Outbox]:

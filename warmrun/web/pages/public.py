@@ -12,9 +12,9 @@ from redis.exceptions import RedisError
 from starlette.responses import Response
 
 from warmrun.leaderboard.boards import Boards
+from warmrun.leaderboard.campaigns import clocks
 from warmrun.leaderboard.present import UNITS
 from warmrun.leaderboard.present import rows as board_rows
-from warmrun.leaderboard.relay import clocks
 from warmrun.platform import accounts, clock, payments, views
 from warmrun.platform.errors import (
     InvalidInput,

@@ -9,7 +9,7 @@ from pydantic import ValidationError
 from starlette.responses import Response
 
 from warmrun.leaderboard.boards import Boards
-from warmrun.leaderboard.relay import clocks
+from warmrun.leaderboard.campaigns import clocks
 from warmrun.platform import (
     accounts,
     badges,

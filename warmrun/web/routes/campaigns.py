@@ -10,8 +10,8 @@ from starlette.responses import Response
 
 from warmrun.leaderboard import keys as board_keys
 from warmrun.leaderboard.boards import Boards
+from warmrun.leaderboard.campaigns import clocks
 from warmrun.leaderboard.present import rows as board_rows
-from warmrun.leaderboard.relay import clocks
 from warmrun.platform import accounts, clock, settlement, views
 from warmrun.platform.errors import NotFound
 from warmrun.platform.models import CampaignCity, Role

@@ -8,7 +8,7 @@ from typing import Any
 from starlette.responses import Response
 
 from warmrun.leaderboard.boards import Boards
-from warmrun.leaderboard.relay import clocks
+from warmrun.leaderboard.campaigns import clocks
 from warmrun.platform import accounts, badges, challenges, clock, notices, views
 from warmrun.platform.errors import Forbidden, NotFound
 from warmrun.web import cards, forms, i18n
