@@ -81,6 +81,8 @@ def test_a_cookie_signed_with_the_old_development_key_signs_nobody_in(tmp_path: 
     from warmrun.web.security import Session, SessionCodec
 
     settings = load_settings({"WARMRUN_HOME": str(tmp_path)})
-    forged = SessionCodec("dev-insecure-change-me").dumps(Session(account_id=1, epoch=0))
+    forged = SessionCodec("dev-insecure-change-me").dumps(
+        Session(account_id=1, epoch=0, key="k" * 43)
+    )
     assert SessionCodec(str(settings.secret_key)).loads(forged) is None
     assert isinstance(settings.secret_key, Secret)
