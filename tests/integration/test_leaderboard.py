@@ -497,7 +497,6 @@ async def test_relay_loop_outlives_a_refusing_redis(redis: Redis) -> None:
     assert (await Boards(redis).top(w.campaign.id, "R"))[1] == 1
 
 
-
 async def _everything(redis: Redis, campaign_id: int) -> dict[str, object]:
     """Every board of the campaign with its content, for comparing before and after."""
     out: dict[str, object] = {}

@@ -55,6 +55,8 @@ async def create_city(
 async def create_compound(*, city_id: int, name: str, households: int) -> Compound:
     if households < 0:
         raise InvalidInput("households", "must not be negative", "不能为负数")
+    if not await City.exists(id=city_id):
+        raise NotFound("city", "城市")
     compound, _ = await Compound.get_or_create(
         city_id=city_id, name=name, defaults={"households": households}
     )
@@ -107,6 +109,11 @@ async def create_bundle(
     """A bundle at its own price (the warm pack is 365 CNY whatever its items cost apart)."""
     if price_fen <= 0:
         raise InvalidInput("price_fen", "must be positive", "必须大于零")
+    item_ids = [item_id for item_id, _ in lines]
+    if len(set(item_ids)) != len(item_ids):
+        raise InvalidInput("lines", "each item once", "每种物品只能列一次")
+    if await Goods.filter(id__in=item_ids).count() != len(item_ids):
+        raise NotFound("goods", "物品")
     async with in_transaction():
         bundle, created = await Goods.get_or_create(
             code=code,
@@ -139,6 +146,12 @@ async def create_campaign(
 ) -> Campaign:
     if ends_on < starts_on:
         raise InvalidInput("ends_on", "must not be before the start", "不能早于开始日期")
+    if not await CharityPartner.exists(id=partner_id):
+        raise NotFound("partner", "公益伙伴")
+    if not await Goods.exists(id=goods_id):
+        raise NotFound("goods", "物品")
+    if await City.filter(id__in=list(city_goals)).count() != len(city_goals):
+        raise NotFound("city", "城市")
     async with in_transaction():
         campaign, created = await Campaign.get_or_create(
             code=code,

@@ -20,6 +20,7 @@ from warmrun.platform.errors import (
     RewardNotAvailable,
 )
 from warmrun.platform.models import (
+    Compound,
     PointsEntry,
     Redemption,
     RedemptionState,
@@ -27,6 +28,8 @@ from warmrun.platform.models import (
     Reward,
 )
 from warmrun.platform.points import pickup_code
+
+MAX_STOCK = 1_000_000  # per reward: a compound's desk never holds more
 
 
 async def balance(*, resident_id: int) -> int:
@@ -65,6 +68,10 @@ async def create_reward(
         raise InvalidInput(
             "reward", "price must be positive and stock not negative", "价格须大于零，库存不能为负"
         )
+    if stock > MAX_STOCK:
+        raise InvalidInput("stock", f"at most {MAX_STOCK}", f"最多 {MAX_STOCK}")
+    if not await Compound.exists(id=compound_id):
+        raise NotFound("compound", "小区")
     return await Reward.create(
         compound_id=compound_id,
         name_zh=name_zh,
@@ -78,7 +85,14 @@ async def create_reward(
 async def restock(*, reward_id: int, add: int) -> None:
     if add <= 0:
         raise InvalidInput("add", "must be positive", "必须大于零")
-    await Reward.filter(id=reward_id).update(stock=F("stock") + add)
+    # Conditional, so that repeated restocks can never run the stock column past its range.
+    done = await Reward.filter(id=reward_id, stock__lte=MAX_STOCK - add).update(
+        stock=F("stock") + add
+    )
+    if not done:
+        if not await Reward.exists(id=reward_id):
+            raise NotFound("reward", "奖品")
+        raise InvalidInput("add", f"stock at most {MAX_STOCK}", f"库存最多 {MAX_STOCK}")
 
 
 async def redeem(

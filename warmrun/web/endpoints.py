@@ -132,7 +132,8 @@ class Json(JSONResponse):
         return json.dumps(to_jsonable(content), ensure_ascii=False, separators=(",", ":")).encode()
 
 
-def _invalid(exc: ValidationError) -> InvalidInput:
+def invalid_input(exc: ValidationError) -> InvalidInput:
+    """The first complaint of an input model, as the domain error (API and pages alike)."""
     first = exc.errors()[0]
     where = ".".join(str(p) for p in first.get("loc", ())) or "body"
     return InvalidInput(where, str(first.get("msg", "invalid")), "格式不正确")
@@ -183,9 +184,12 @@ async def check_csrf(request: Request, account: Account | None, form_token: str 
 
 
 def check_path_ids(request: Request) -> None:
-    """Ids in paths are database integers: anything out of their range names nothing."""
+    """Ids in paths are database integers: anything out of their range names nothing. Nor
+    does a code with a NUL character in it (PostgreSQL text cannot even compare with one)."""
     for value in request.path_params.values():
         if isinstance(value, int) and not 0 < value < 2**31:
+            raise NotFound("page", "页面")
+        if isinstance(value, str) and "\x00" in value:
             raise NotFound("page", "页面")
 
 
@@ -225,13 +229,13 @@ def wrap(endpoint: Endpoint) -> Callable[[Request], Awaitable[Response]]:
                 try:
                     ctx.query = endpoint.query.model_validate(dict(request.query_params))
                 except ValidationError as exc:
-                    raise _invalid(exc) from exc
+                    raise invalid_input(exc) from exc
             if endpoint.body is not None:
                 raw = await request.body()
                 try:
                     ctx.body = endpoint.body.model_validate_json(raw or b"{}")
                 except ValidationError as exc:
-                    raise _invalid(exc) from exc
+                    raise invalid_input(exc) from exc
             result = await endpoint.handler(ctx)
         except WarmrunError as exc:
             return json_error(request, exc)

@@ -3,13 +3,26 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+# The largest value of a 32-bit integer column (every id): past it PostgreSQL refuses the query
+# (and past 2**63 SQLite cannot even bind the value), so an id past it can only name nothing.
+MAX_INT = 2**31 - 1
+Id = Annotated[int, Field(ge=1, le=MAX_INT)]
 
 
 class Form(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _no_nul(cls, value: Any) -> Any:
+        # PostgreSQL text cannot hold NUL: refused here rather than by the database.
+        if isinstance(value, str) and "\x00" in value:
+            raise ValueError("must not contain NUL characters")
+        return value
 
 
 class Page(Form):
@@ -21,7 +34,7 @@ class SignUp(Form):
     email: str = Field(min_length=3, max_length=254)
     password: str = Field(min_length=1, max_length=256)
     display_name: str = Field(min_length=1, max_length=64)
-    compound_id: int = Field(ge=1, le=2**31 - 1)
+    compound_id: Id
     birth_year: int | None = Field(None, ge=1900, le=2100)
     public_board: bool = True
 
@@ -49,7 +62,7 @@ class Erase(Form):
 
 
 class Redeem(Form):
-    reward_id: int = Field(ge=1, le=2**31 - 1)
+    reward_id: Id
     idempotency_key: str = Field(min_length=8, max_length=64, pattern=r"^[A-Za-z0-9_\-]+$")
     slot: str | None = Field(None, max_length=32)
 
@@ -60,7 +73,7 @@ class Review(Form):
 
 
 class BulkReview(Review):
-    run_ids: list[int] = Field(min_length=1, max_length=100)
+    run_ids: list[Id] = Field(min_length=1, max_length=100)
 
 
 class Code(Form):
@@ -82,7 +95,7 @@ class RankQuery(Form):
 
 
 class NewReward(Form):
-    compound_id: int = Field(ge=1, le=2**31 - 1)
+    compound_id: Id
     name_zh: str = Field(min_length=1, max_length=128)
     name_en: str = Field(min_length=1, max_length=128)
     points_price: int = Field(ge=1, le=1_000_000)
@@ -106,7 +119,7 @@ class NewCity(Form):
 
 
 class NewCompound(Form):
-    city_id: int = Field(ge=1, le=2**31 - 1)
+    city_id: Id
     name: str = Field(min_length=1, max_length=128)
     households: int = Field(ge=0, le=1_000_000)
 
@@ -123,7 +136,7 @@ class NewItem(Form):
 
 
 class BundleLine(Form):
-    goods_id: int = Field(ge=1, le=2**31 - 1)
+    goods_id: Id
     quantity: int = Field(1, ge=1, le=1000)
 
 
@@ -136,15 +149,15 @@ class NewBundle(Form):
 
 
 class CityGoal(Form):
-    city_id: int = Field(ge=1, le=2**31 - 1)
+    city_id: Id
     goal_fen: int = Field(0, ge=0, le=10**12)
 
 
 class NewCampaign(Form):
     code: str = Code64
     name: str = Field(min_length=1, max_length=200)
-    partner_id: int = Field(ge=1, le=2**31 - 1)
-    goods_id: int = Field(ge=1, le=2**31 - 1)
+    partner_id: Id
+    goods_id: Id
     starts_on: date
     ends_on: date
     cities: list[CityGoal] = Field(min_length=1, max_length=100)
@@ -174,8 +187,8 @@ class NewStaff(Form):
     email: str = Field(min_length=3, max_length=254)
     password: str = Field(min_length=1, max_length=256)
     role: Literal["partner", "organizer", "admin"]
-    partner_id: int | None = Field(None, ge=1, le=2**31 - 1)
-    city_ids: list[int] = Field(default_factory=list, max_length=100)
+    partner_id: Id | None = None
+    city_ids: list[Id] = Field(default_factory=list, max_length=100)
 
 
 class Donation(Form):
@@ -195,7 +208,7 @@ class SessionQuery(Form):
 
 
 class NewEvent(Form):
-    city_id: int = Field(ge=1, le=2**31 - 1)
+    city_id: Id
     name: str = Field(min_length=1, max_length=128)
     day: date
     place: str = Field("", max_length=200)
@@ -217,11 +230,11 @@ class NewStation(Form):
 
 class ScanCheckIn(Form):
     token: str = Field(min_length=1, max_length=200)
-    for_resident_id: int | None = Field(None, ge=1, le=2**31 - 1)
+    for_resident_id: Id | None = None
 
 
 class StaffCheckIn(Form):
-    station_id: int = Field(ge=1, le=2**31 - 1)
+    station_id: Id
     member_code: str = Field(min_length=3, max_length=20)
 
 
@@ -249,7 +262,7 @@ class CardQuery(Form):
 
 class NewChallenge(Form):
     name: str = Field(min_length=1, max_length=128)
-    compound_ids: list[int] = Field(min_length=2, max_length=50)
+    compound_ids: list[Id] = Field(min_length=2, max_length=50)
     starts_on: date
     ends_on: date
     target_m_per_household: int = Field(ge=1, le=10**7)

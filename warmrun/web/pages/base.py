@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
+from pydantic import BaseModel, ValidationError
 from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
@@ -27,6 +28,7 @@ from warmrun.web.endpoints import (
     check_csrf,
     check_path_ids,
     csrf_binding,
+    invalid_input,
     resolve_account,
 )
 from warmrun.web.errors import status_of
@@ -152,6 +154,9 @@ def page(
                 await check_csrf(request, account, str(data.get("csrf_token", "")) or None)
             authorise(access, account)
             check_path_ids(request)
+            if any(isinstance(v, str) and "\x00" in v for v in data.values()):
+                # As in the API's input models: PostgreSQL text cannot hold NUL.
+                raise InvalidInput("form", "must not contain NUL characters", "不能含 NUL 字符")
             return await handler(p, data)
         except NotAuthenticated:
             return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
@@ -182,3 +187,21 @@ def form_int(data: dict[str, Any], name: str, *, required: bool = True) -> int |
     if not 0 <= value < 2**31:
         raise InvalidInput(name, "out of range", "超出范围")
     return value
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def form_model(model: type[M], data: Mapping[str, Any], **values: Any) -> M:
+    """A submitted form parsed by the API's input model, so that a page and the endpoint doing
+    the same thing share one set of bounds. The model's fields come from the form (blank ones
+    left to the model's defaults); ``values`` give those the form spells differently."""
+    fields = {
+        name: data[name]
+        for name in model.model_fields
+        if name in data and str(data[name]).strip() != ""
+    }
+    try:
+        return model.model_validate({**fields, **values})
+    except ValidationError as exc:
+        raise invalid_input(exc) from exc

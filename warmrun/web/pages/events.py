@@ -18,9 +18,9 @@ from warmrun.platform.errors import (
     WarmrunError,
 )
 from warmrun.platform.models import Event, EventStation, Resident
-from warmrun.web import codes
+from warmrun.web import codes, forms
 from warmrun.web.errors import status_of
-from warmrun.web.pages.base import Page, form_int
+from warmrun.web.pages.base import Page, form_int, form_model
 from warmrun.web.presenters import qr_svg
 from warmrun.web.routes.events import check_in_with_token, event_of, station_links
 
@@ -77,23 +77,21 @@ async def events_page(p: Page, data: dict[str, Any]) -> Response:
     error, status = None, 200
     if p.request.method == "POST":
         try:
-            city_id = form_int(data, "city_id") or 0
-            if scope is not None and city_id not in scope:
-                raise Forbidden()
-            campaign = await views.campaign_summary(code=str(data.get("campaign", "")))
             try:
                 day = date.fromisoformat(str(data.get("day", "")))
             except ValueError:
                 raise InvalidInput("day", "a date (YYYY-MM-DD)", "日期格式为 年-月-日") from None
-            event = await events.create_event(
-                campaign_id=campaign.id,
-                city_id=city_id,
+            new = form_model(
+                forms.NewEvent,
+                data,
                 name=str(data.get("name", "")).strip() or "—",
                 day=day,
-                place=str(data.get("place", "")),
                 credit_mode="route" if data.get("credit_mode") == "route" else "flat",
-                participant_fen=form_int(data, "participant_fen", required=False) or 0,
             )
+            if scope is not None and new.city_id not in scope:
+                raise Forbidden()
+            campaign = await views.campaign_summary(code=str(data.get("campaign", "")))
+            event = await events.create_event(campaign_id=campaign.id, **new.model_dump())
             return p.redirect(f"/events/{event.id}")
         except WarmrunError as exc:
             error, status = exc.message(p.lang), status_of(exc)
@@ -119,11 +117,10 @@ async def event_page(p: Page, data: dict[str, Any]) -> Response:
         action = data.get("action")
         try:
             if action == "station":
-                await events.add_station(
-                    event_id=event.id,
-                    name=str(data.get("name", "")).strip() or "—",
-                    points=form_int(data, "points", required=False) or 0,
+                station = form_model(
+                    forms.NewStation, data, name=str(data.get("name", "")).strip() or "—"
                 )
+                await events.add_station(event_id=event.id, **station.model_dump())
             elif action == "route":
                 upload = data.get("gpx")
                 raw = (

@@ -10,17 +10,11 @@ from starlette.responses import Response
 
 from warmrun.platform import accounts, campaigns, views
 from warmrun.platform.errors import Forbidden, InvalidInput, WarmrunError
-from warmrun.platform.models import Basis, CampaignState, Role
+from warmrun.platform.models import Basis, CampaignState, Role, SettlementMode
+from warmrun.web import forms
 from warmrun.web.errors import status_of
-from warmrun.web.pages.base import Page, form_int
+from warmrun.web.pages.base import Page, form_int, form_model
 from warmrun.web.routes.payments import collect_pledge
-
-
-def _text(data: dict[str, Any], name: str, limit: int = 128) -> str:
-    value = str(data.get(name, "")).strip()
-    if not value:
-        raise InvalidInput(name, "required", "必填")
-    return value[:limit]
 
 
 def _day(data: dict[str, Any], name: str) -> date:
@@ -35,43 +29,43 @@ async def _setup_action(p: Page, data: dict[str, Any]) -> None:
     admin = account.role is Role.ADMIN
     action = data.get("action")
     if action == "compound":
-        city_id = form_int(data, "city_id") or 0
-        if not await accounts.covers_city(account, city_id):
+        compound = form_model(forms.NewCompound, data)
+        if not await accounts.covers_city(account, compound.city_id):
             raise Forbidden()
-        await campaigns.create_compound(
-            city_id=city_id, name=_text(data, "name"), households=form_int(data, "households") or 0
-        )
+        await campaigns.create_compound(**compound.model_dump())
         return
     if not admin:
         raise Forbidden()
     if action == "city":
-        await campaigns.create_city(
-            code=_text(data, "code", 32),
-            name_zh=_text(data, "name_zh", 64),
-            name_en=_text(data, "name_en", 64),
-        )
+        await campaigns.create_city(**form_model(forms.NewCity, data).model_dump())
     elif action == "goods":
-        await campaigns.create_item(
-            code=_text(data, "code", 64),
-            name_zh=_text(data, "name_zh"),
-            name_en=_text(data, "name_en"),
-            unit_price_fen=form_int(data, "unit_price_fen") or 0,
-        )
+        await campaigns.create_item(**form_model(forms.NewItem, data).model_dump())
     elif action == "partner":
-        await campaigns.create_partner(name=_text(data, "name"))
+        await campaigns.create_partner(name=form_model(forms.NewPartner, data).name)
     elif action == "campaign":
-        cities = [int(v) for k, v in data.items() if k.startswith("city_") and str(v).isdigit()]
-        if not cities:
+        # One checkbox per city (city_<id>), and one goal for all of them.
+        goal = str(data.get("goal_fen", "")).strip() or 0
+        chosen = [
+            {"city_id": v, "goal_fen": goal} for k, v in data.items() if k.startswith("city_")
+        ]
+        if not chosen:
             raise InvalidInput("cities", "choose at least one city", "请至少选择一个城市")
-        goal = form_int(data, "goal_fen", required=False) or 0
-        await campaigns.create_campaign(
-            code=_text(data, "code", 64),
-            name=_text(data, "name", 200),
-            partner_id=form_int(data, "partner_id") or 0,
-            goods_id=form_int(data, "goods_id") or 0,
+        c = form_model(
+            forms.NewCampaign,
+            data,
+            cities=chosen,
             starts_on=_day(data, "starts_on"),
             ends_on=_day(data, "ends_on"),
-            city_goals={c: goal for c in cities},
+        )
+        await campaigns.create_campaign(
+            code=c.code,
+            name=c.name,
+            partner_id=c.partner_id,
+            goods_id=c.goods_id,
+            starts_on=c.starts_on,
+            ends_on=c.ends_on,
+            city_goals={g.city_id: g.goal_fen for g in c.cities},
+            settlement_mode=SettlementMode(c.settlement_mode),
         )
     else:
         raise InvalidInput("action", "unknown", "未知操作")
@@ -110,28 +104,22 @@ async def _campaign_action(campaign_id: int, data: dict[str, Any]) -> None:
         sport = str(data.get("sport"))
         if sport not in ("run", "walk"):
             raise InvalidInput("sport", "run or walk", "跑步或步行")
-        cap = form_int(data, "daily_cap_fen", required=False)
+        rule = form_model(forms.Rule, data)
         await campaigns.set_rule(
             campaign_id=campaign_id,
             sport=sport,
-            fen=form_int(data, "fen") or 0,
-            per=form_int(data, "per") or 0,
-            basis=Basis.KCAL if data.get("basis") == "kcal" else Basis.METRES,
-            daily_cap_fen=cap,
+            fen=rule.fen,
+            per=rule.per,
+            basis=Basis(rule.basis),
+            daily_cap_fen=rule.daily_cap_fen,
         )
     elif action == "points":
         await campaigns.set_points_rule(
-            campaign_id=campaign_id,
-            points_per_km=form_int(data, "points_per_km") or 0,
-            points_per_run=form_int(data, "points_per_run") or 0,
-            daily_cap=form_int(data, "daily_cap", required=False),
+            campaign_id=campaign_id, **form_model(forms.PointsRuleForm, data).model_dump()
         )
     elif action == "pledge":
         await campaigns.add_pledge(
-            campaign_id=campaign_id,
-            sponsor=_text(data, "sponsor"),
-            cap_fen=form_int(data, "cap_fen") or 0,
-            priority=form_int(data, "priority") or 0,
+            campaign_id=campaign_id, **form_model(forms.Pledge, data).model_dump()
         )
     elif action in ("active", "closed"):
         await campaigns.advance(campaign_id=campaign_id, to=CampaignState(action))

@@ -14,9 +14,9 @@ from warmrun.platform.errors import (
     WarmrunError,
 )
 from warmrun.platform.models import Role
-from warmrun.web import scoped
+from warmrun.web import forms, scoped
 from warmrun.web.errors import status_of
-from warmrun.web.pages.base import Page, form_int
+from warmrun.web.pages.base import Page, form_int, form_model
 from warmrun.web.presenters import bar_chart_svg, line_chart_svg
 
 
@@ -66,21 +66,28 @@ async def partner_dashboard(p: Page, _: dict[str, Any]) -> Response:
 async def review_page(p: Page, data: dict[str, Any]) -> Response:
     account = p.me()
     scope = await accounts.organizer_city_ids(account)
-    message = None
+    message, error, status = None, None, 200
     if p.request.method == "POST":
-        accept = data.get("decision") == "accept"
-        note = str(data.get("note", ""))[:500]
-        ids = [int(v) for k, v in data.items() if k.startswith("run_") and str(v).isdigit()]
+        ids = [v for k, v in data.items() if k.startswith("run_")]
         done = 0
-        for run_id in ids:
-            try:
-                await scoped.review(account, run_id, accept=accept, note=note)
-                done += 1
-            except WarmrunError:
-                continue
-        message = done
+        try:
+            if ids:  # the same bounds as the API's bulk review
+                b = form_model(
+                    forms.BulkReview, data, run_ids=ids, accept=data.get("decision") == "accept"
+                )
+                for run_id in dict.fromkeys(b.run_ids):
+                    try:
+                        await scoped.review(account, run_id, accept=b.accept, note=b.note)
+                        done += 1
+                    except WarmrunError:
+                        continue
+            message = done
+        except WarmrunError as exc:
+            error, status = exc.message(p.lang), status_of(exc)
     items, total = await views.review_queue(city_ids=scope, offset=0, limit=50)
-    return p.render("review.html", items=items, total=total, done=message)
+    return p.render(
+        "review.html", status=status, items=items, total=total, done=message, error=error
+    )
 
 
 async def desk_page(p: Page, data: dict[str, Any]) -> Response:
@@ -106,20 +113,14 @@ async def stock_page(p: Page, data: dict[str, Any]) -> Response:
                 city = await views.compound_city(compound_id=reward.compound_id)
                 if not await accounts.covers_city(account, city):
                     raise NotFound("reward", "奖品")
-                await rewards.restock(reward_id=reward.id, add=form_int(data, "add") or 0)
+                add = form_model(forms.Restock, data).add
+                await rewards.restock(reward_id=reward.id, add=add)
             else:
-                compound_id = form_int(data, "compound_id") or 0
-                city = await views.compound_city(compound_id=compound_id)
+                new = form_model(forms.NewReward, data, needs_slot=data.get("needs_slot") == "on")
+                city = await views.compound_city(compound_id=new.compound_id)
                 if not await accounts.covers_city(account, city):
                     raise Forbidden()
-                await rewards.create_reward(
-                    compound_id=compound_id,
-                    name_zh=str(data.get("name_zh", "")).strip()[:128],
-                    name_en=str(data.get("name_en", "")).strip()[:128],
-                    points_price=form_int(data, "points_price") or 0,
-                    stock=form_int(data, "stock") or 0,
-                    needs_slot=data.get("needs_slot") == "on",
-                )
+                await rewards.create_reward(**new.model_dump())
             done = True
         except WarmrunError as exc:
             error, status = exc.message(p.lang), status_of(exc)
