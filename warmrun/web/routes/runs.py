@@ -76,9 +76,14 @@ async def _uploads(ctx: Ctx) -> list[Upload]:
         files = [f for f in form.getlist("files") if isinstance(f, UploadFile)]
         if not files:
             raise InvalidInput("files", "choose at least one file", "请至少选择一个文件")
-        return [Upload(name=(f.filename or "upload")[:255], data=await f.read()) for f in files]
+        return [Upload(name=_file_name(f.filename), data=await f.read()) for f in files]
     finally:
         await form.close()
+
+
+def _file_name(name: str | None) -> str:
+    """The name as sent, without control characters (PostgreSQL text holds no NUL)."""
+    return "".join(c for c in (name or "") if c >= " " and c != "\x7f")[:255] or "upload"
 
 
 def _error_of(item: ingest.FileOutcome, lang: str) -> dict[str, Any] | None:
