@@ -351,9 +351,9 @@ HOSTILE = {
     "fit/alternating_definitions": "track",
     "fit/distinct_definitions": "too_large",
     "fit/wide_definitions": "corrupt_file",
-    "fit/tiny_records": "not_an_activity",
-    "fit/tiny_records_mixed": "not_an_activity",
-    "fit/tiny_definitions": "not_an_activity",
+    "fit/tiny_records": "too_large",
+    "fit/tiny_records_mixed": "too_large",
+    "fit/tiny_definitions": "too_large",
     "fit/absurd_sizes": "corrupt_file",
     "fit/body_larger_than_file": "corrupt_file",
     "fit/zero_size_fields": "corrupt_file",
@@ -478,3 +478,17 @@ def test_damaged_files_read_as_fitdecode_read_them() -> None:
         except AssertionError:
             differences.append(i)
     assert differences == []
+
+
+
+def test_a_stream_of_one_byte_messages_is_refused_for_its_density() -> None:
+    with pytest.raises(InvalidTrack) as info:
+        read_fit(hf.GENERATORS["fit/tiny_records_mixed"](1 << 20), Limits())
+    assert info.value.code == "too_large"
+    assert "per byte" in info.value.message("en")
+
+
+def test_a_real_file_is_far_from_the_density_bounds() -> None:
+    # The densest corpus file averages 22.9 bytes a message and 850 bytes a definition.
+    data = (DATA / "fit" / "fitparse__coros-pace-2-cycling-misaligned-fields.fit").read_bytes()
+    assert len(read_fit(data, Limits())) > 0
