@@ -1,15 +1,20 @@
-"""HTTP import benchmark: uploads of 3,600-point run files through the real app.
+"""HTTP import benchmark: uploads of one-hour (3,600-point) runs through the real app.
 
-Starts `warmrun serve` (uvicorn, ``--workers`` processes) on PostgreSQL and a private Redis,
-then concurrent clients on loopback upload distinct files for distinct residents (bearer tokens)
-for a fixed time; the clients speak HTTP/1.1 on raw sockets so that they take little of the
-two cores. It also reports the CPU time each program (app, postgres, redis, clients, kernel
-writeback) spent per upload. Reports uploads/s and latency percentiles and, in the same run,
-how long gpxpy takes to parse each file alone. Last line: one JSON object.
+Starts `warmrun serve` (uvicorn, ``--workers`` processes, each with its sandboxed parse
+workers) on PostgreSQL and a private Redis, then concurrent clients on loopback upload distinct
+files for distinct residents (bearer tokens) for a fixed time: half GPX, half FIT, as watches
+write them. The clients speak HTTP/1.1 on raw sockets so that they take little of the two
+cores. It also reports the CPU time each program (app, parse workers, postgres, redis, clients,
+kernel writeback) spent per upload, and how long gpxpy takes to parse each GPX file alone.
+
+Then the hostile files (tests/hostile_files.py, tests/hostile_fit.py: unclosed tags, one huge
+token, deep nesting, looping FIT definitions...) are uploaded one at a time while a health
+check is polled: it reports the slowest hostile upload and the longest health-check answer
+meanwhile. Last line: one JSON object.
 
 Usage: python bench/http_import.py [--database-url postgres://...] [--seconds 20]
        [--clients 4] [--workers 2]. Without --database-url a throw-away PostgreSQL is started with
-       scripts/postgres (fsync off, as for the tests).
+       scripts/postgres, durable (fsync and synchronous_commit on) as in production.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from concurrent.futures import ProcessPoolExecutor
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -32,7 +38,7 @@ import httpx
 from tortoise import Tortoise
 
 from warmrun import db
-from warmrun.integrations.synthetic import synthetic_run_gpx
+from warmrun.integrations.synthetic import synthetic_run_fit, synthetic_run_gpx
 from warmrun.platform import accounts, campaigns
 from warmrun.platform.models import Account, CampaignState, Role
 
@@ -76,7 +82,7 @@ def pct(values: list[float], p: float) -> float:
     return values[min(len(values) - 1, int(p / 100 * len(values)))]
 
 
-async def seed(url: str, residents: int) -> tuple[list[str], str]:
+async def seed(url: str, residents: int) -> tuple[list[str], dict[str, str]]:
     """A campaign, one compound, ``residents`` residents with an API token each."""
     await db.connect(url)
     try:
@@ -113,25 +119,49 @@ async def seed(url: str, residents: int) -> tuple[list[str], str]:
             )
             tokens.append((await accounts.issue_token(account_id=a.id, name="bench")).token)
         conn = Tortoise.get_connection("default")
-        fsync = (await conn.execute_query_dict("SELECT current_setting('fsync') AS v"))[0]["v"]
-        return tokens, str(fsync)
+        rows = await conn.execute_query_dict(
+            "SELECT current_setting('fsync') AS fsync, "
+            "current_setting('synchronous_commit') AS synchronous_commit"
+        )
+        return tokens, {k: str(v) for k, v in rows[0].items()}
     finally:
         await db.close()
 
 
-class Files:
-    """Distinct files, cheaply: 20 generated recordings (one per start hour), each re-dated
-    to a different day. Every file differs in bytes and in its points fingerprint."""
+def _fit_file(i: int) -> bytes:
+    day = date(2025, 1, 1) + timedelta(days=i // 20)
+    start = datetime(day.year, day.month, day.day, i % 20, 30, tzinfo=UTC)
+    return synthetic_run_fit(points=POINTS, start=start, seed=i % 20 + 101)
 
-    def __init__(self) -> None:
+
+class Files:
+    """Distinct files: even uploads GPX, odd ones FIT. GPX cheaply, 20 generated recordings
+    (one per start hour) each re-dated to a different day; FIT files generated before the
+    load (on both cores). Every file differs in bytes and in its points fingerprint."""
+
+    def __init__(self, count: int) -> None:
         self.bases = [
             synthetic_run_gpx(
                 points=POINTS, start=datetime(2025, 6, 1, h, 0, tzinfo=UTC), seed=h + 1
             )
             for h in range(20)
         ]
+        with ProcessPoolExecutor(2) as pool:
+            self.fit = dict(
+                zip(
+                    range(1, count, 2),
+                    pool.map(_fit_file, range(1, count, 2), chunksize=16),
+                    strict=True,
+                )
+            )
+
+    @staticmethod
+    def name(i: int) -> str:
+        return f"run-{i}.fit" if i % 2 else f"run-{i}.gpx"
 
     def __getitem__(self, i: int) -> bytes:
+        if i % 2:
+            return self.fit[i]
         day = date(2025, 1, 1) + timedelta(days=i // len(self.bases))
         return self.bases[i % len(self.bases)].replace(b"2025-06-01T", f"{day}T".encode())
 
@@ -205,8 +235,9 @@ class Uploader:
 
 async def load(
     base: str, tokens: list[str], files: Files, first: int, seconds: float, clients: int
-) -> tuple[list[float], int, float]:
+) -> tuple[list[float], int, float, list[int]]:
     latencies: list[float] = []
+    done: list[int] = []
     errors = 0
     queue: asyncio.Queue[int] = asyncio.Queue()
     for i in range(first, first + len(tokens)):
@@ -221,8 +252,9 @@ async def load(
             while time.perf_counter() < deadline and not queue.empty():
                 i = queue.get_nowait()
                 t = time.perf_counter()
-                status, body = await uploader.post_file(tokens[i - first], f"run-{i}.gpx", files[i])
+                status, body = await uploader.post_file(tokens[i - first], files.name(i), files[i])
                 latencies.append((time.perf_counter() - t) * 1e3)
+                done.append(i)
                 if status != 200 or json.loads(body)["files"][0]["status"] != "accepted":
                     errors += 1
         finally:
@@ -230,7 +262,82 @@ async def load(
 
     t0 = time.perf_counter()
     await asyncio.gather(*(client() for _ in range(clients)))
-    return latencies, errors, time.perf_counter() - t0
+    return latencies, errors, time.perf_counter() - t0, done
+
+
+def hostile_catalogue(size: int) -> dict[str, bytes]:
+    """The test suite's hostile files at about ``size`` bytes each."""
+    sys.path.insert(0, str(ROOT))
+    from tests import hostile_files, hostile_fit
+
+    made = {f"gpx:{k}": make(size) for k, make in hostile_files.GPX_CATALOGUE.items()}
+    made.update({f"tcx:{k}": make(size) for k, make in hostile_files.TCX_CATALOGUE.items()})
+    made.update({f"fit:{k}": make(size) for k, make in hostile_fit.GENERATORS.items()})
+    return made
+
+
+async def hostile_uploads(base: str, tokens: list[str], size: int = 1 << 20) -> dict[str, object]:
+    """Each hostile file uploaded alone while /healthz is polled: the slowest upload and the
+    longest health answer meanwhile (the event loop must never wait for a parser)."""
+    host, port = base.removeprefix("http://").split(":")
+    # The reported attack first, then the suite's hostile files.
+    catalogue = {"gpx:link-attack-302KB": link_attack(), **hostile_catalogue(size)}
+    stalls: list[float] = []
+    stop = asyncio.Event()
+
+    async def poll() -> None:
+        async with httpx.AsyncClient(base_url=base) as client:
+            while not stop.is_set():
+                t = time.perf_counter()
+                await client.get("/healthz")
+                stalls.append((time.perf_counter() - t) * 1e3)
+                await asyncio.sleep(0.01)
+
+    poller = asyncio.create_task(poll())
+    await asyncio.sleep(0.2)
+    times: dict[str, float] = {}
+    codes: dict[str, str] = {}
+    uploader = Uploader(host, int(port))
+    try:
+        for i, (name, data) in enumerate(catalogue.items()):
+            # Spread over residents: one resident may upload 60 times an hour.
+            token = tokens[i % len(tokens)]
+            t = time.perf_counter()
+            status, body = await uploader.post_file(token, name.replace(":", "-"), data)
+            times[name] = (time.perf_counter() - t) * 1e3
+            outcome = json.loads(body)
+            first = (outcome.get("files") or [{}])[0]
+            codes[name] = (first.get("error") or {}).get("code") or first.get("status", status)
+    finally:
+        await uploader.close()
+        stop.set()
+        await poller
+    worst = max(times, key=lambda k: times[k])
+    for name in sorted(times, key=lambda k: -times[k])[:8]:
+        print(f"hostile {name}: {times[name]:.0f} ms -> {codes[name]}")
+    print(
+        f"{len(times)} hostile files of ~{size >> 10} KiB: slowest {worst} {times[worst]:.0f} ms; "
+        f"longest health answer meanwhile {max(stalls):.1f} ms "
+        f"(p50 {statistics.median(stalls):.1f})"
+    )
+    return {
+        "hostile_files": len(times),
+        "hostile_worst": worst,
+        "hostile_worst_ms": round(times[worst], 1),
+        "link_attack_ms": round(times["gpx:link-attack-302KB"], 1),
+        "link_attack_outcome": codes["gpx:link-attack-302KB"],
+        "health_max_ms_during_hostile": round(max(stalls), 1),
+    }
+
+
+def link_attack() -> bytes:
+    """The reported attack: a 302 KB GPX whose <trk> holds 50,000 unclosed <link tags."""
+    return (
+        b'<?xml version="1.0"?><gpx version="1.1" creator="x"><trk>'
+        + b"<link " * 50_000
+        + b'<trkseg><trkpt lat="31.3" lon="120.6"><time>2025-06-01T00:00:00Z</time></trkpt>'
+        + b"</trkseg></trk></gpx>"
+    )
 
 
 def main() -> int:
@@ -250,15 +357,17 @@ def main() -> int:
         os.chmod(home, 0o755)  # noqa: S103 - the postgres user must reach its data directory
         port = 25000 + os.getpid() % 10000
         url = subprocess.check_output(
-            [str(ROOT / "scripts/postgres"), "start", str(pg_dir), str(port)], text=True
+            [str(ROOT / "scripts/postgres"), "start", str(pg_dir), str(port), "durable"],
+            text=True,
         ).strip()
     server = None
     try:
         t = time.perf_counter()
-        files = Files()
-        tokens, fsync = asyncio.run(seed(url, args.files))
+        files = Files(args.files)
+        tokens, pg = asyncio.run(seed(url, args.files))
         print(
-            f"files of {POINTS} points ({len(files[0]) // 1024} KiB each) and "
+            f"files of {POINTS} points (GPX {len(files[0]) // 1024} KiB, "
+            f"FIT {len(files[1]) // 1024} KiB) and "
             f"{len(tokens)} residents ready in {time.perf_counter() - t:.0f} s"
         )
         baseline = gpxpy_parse_ms(files)
@@ -289,7 +398,7 @@ def main() -> int:
         # Warm-up (connections, caches), not measured.
         asyncio.run(load(base, tokens[-20:], files, len(tokens) - 20, 5, 4))
         cpu_before, own_before, machine_before = cpu_by_program(), os.times(), machine_cpu()
-        latencies, errors, elapsed = asyncio.run(
+        latencies, errors, elapsed, done = asyncio.run(
             load(base, tokens[:-20], files, 0, args.seconds, args.clients)
         )
         cpu_after, own_after, machine_after = cpu_by_program(), os.times(), machine_cpu()
@@ -322,11 +431,15 @@ def main() -> int:
             "errors": errors,
             "clients": args.clients,
             "workers": args.workers,
-            "postgres_fsync": fsync,
+            "fit_share": round(sum(1 for i in done if i % 2) / max(len(done), 1), 3),
+            "postgres_fsync": pg["fsync"],
+            "synchronous_commit": pg["synchronous_commit"],
             "cpu_ms_per_upload": cpu_ms,
             "cpu_idle_pct": round(idle, 1),
             "cpu_steal_pct": round(steal, 1),
         }
+        hostile = asyncio.run(hostile_uploads(base, tokens[-20:]))
+        result.update(hostile)
         print(json.dumps(result))
         return 0 if errors == 0 else 1
     finally:

@@ -1,7 +1,10 @@
-"""Track import benchmark: warmrun's reader + metrics + plausibility against gpxpy and expat.
+"""Track import benchmark: warmrun's readers + metrics + plausibility against gpxpy, expat and
+fitdecode, and the hostile files' cost per MB against canonical files of the same size.
 
-Prints each figure, then one JSON line with the headline numbers. Every baseline is measured in
-the same run on the same bytes. Usage: python bench/import_tracks.py [--quick]
+Reader figures are in-process (the reader alone); the same pipeline through the sandbox's
+worker processes (what an upload pays) is reported in fields of its own. Prints each figure,
+then one JSON line with the headline numbers. Every baseline is measured in the same run on the
+same bytes. Usage: python bench/import_tracks.py [--quick]
 """
 
 from __future__ import annotations
@@ -25,19 +28,22 @@ import fitdecode
 import gpxpy
 
 from warmrun import db
-from warmrun.config import Limits
-from warmrun.integrations.importer import import_bytes
+from warmrun.config import Limits, Sandbox
+from warmrun.integrations.parsing import SandboxedParser, job_prepare
 from warmrun.integrations.readers import read_track
 from warmrun.integrations.readers.fit import read_fit
-from warmrun.integrations.synthetic import synthetic_run_gpx
-from warmrun.platform import campaigns
+from warmrun.integrations.synthetic import synthetic_run_fit, synthetic_run_gpx
+from warmrun.platform import campaigns, ingest
+from warmrun.platform.errors import WarmrunError
 from warmrun.platform.models import CampaignState
 from warmrun.platform.plausibility import analyse
+from warmrun.platform.uploads import ParseOptions, Upload
 
 NOW = datetime(2026, 11, 21, tzinfo=UTC)
 LIMITS = Limits(points=200_000)
 IGNORE = fitdecode.ErrorHandling.IGNORE
-FIT = Path(__file__).resolve().parents[1] / "tests/data/tracks/fit"
+ROOT = Path(__file__).resolve().parents[1]
+FIT = ROOT / "tests/data/tracks/fit"
 
 
 def median_time(fn: Callable[[], object], repeat: int) -> float:
@@ -84,30 +90,79 @@ def peak_bytes(data: bytes) -> int:
     return peak
 
 
-def fit_records_per_s(repeat: int) -> tuple[float, float]:
+def fit_ratios(repeat: int) -> tuple[float, float, float]:
+    """(median per-file ratio of records/s, ours over a plain fitdecode loop; our records/s
+    and fitdecode's over the whole corpus)."""
     files = [
         p.read_bytes()
         for p in sorted(FIT.glob("*.fit"))
         if "invalid" not in p.name and "Settings" not in p.name
     ]
-    records = 0
+    ratios, ours_s, theirs_s, records = [], 0.0, 0.0, 0
     for data in files:
         with fitdecode.FitReader(io.BytesIO(data), error_handling=IGNORE) as r:
-            records += sum(
-                1 for f in r if isinstance(f, fitdecode.FitDataMessage) and f.name == "record"
-            )
+            n = sum(1 for f in r if isinstance(f, fitdecode.FitDataMessage) and f.name == "record")
 
-    def ours() -> None:
-        for data in files:
-            read_fit(data, LIMITS)
-
-    def plain() -> None:
-        for data in files:
-            with fitdecode.FitReader(io.BytesIO(data), error_handling=IGNORE) as r:
+        def plain(d: bytes = data) -> None:
+            with fitdecode.FitReader(io.BytesIO(d), error_handling=IGNORE) as r:
                 for _ in r:
                     pass
 
-    return records / median_time(ours, repeat), records / median_time(plain, repeat)
+        ours = median_time(lambda d=data: read_fit(d, LIMITS), repeat)  # type: ignore[misc]
+        theirs = median_time(plain, max(1, repeat // 2))
+        ratios.append(theirs / ours)
+        ours_s, theirs_s, records = ours_s + ours, theirs_s + theirs, records + n
+    return statistics.median(ratios), records / ours_s, records / theirs_s
+
+
+def cpu_per_mb(data: bytes, repeat: int) -> float:
+    """CPU seconds per MB to read ``data`` to a Track or to its typed refusal."""
+    times = []
+    for _ in range(repeat):
+        t = time.process_time()
+        try:
+            read_track(data, LIMITS)
+        except WarmrunError:
+            pass
+        times.append(time.process_time() - t)
+    return min(times) / (len(data) / 1e6)
+
+
+def hostile(size: int, repeat: int) -> tuple[str, float, dict[str, float]]:
+    """The worst hostile file's CPU per MB over a canonical file of the same format and size."""
+    sys.path.insert(0, str(ROOT))
+    from tests import hostile_files, hostile_fit
+
+    canonical = {
+        "gpx": cpu_per_mb(hostile_files.canonical_gpx(size), repeat),
+        "tcx": cpu_per_mb(hostile_files.canonical_tcx(size), repeat),
+        "fit": cpu_per_mb(hostile_fit.canonical_fit(size), repeat),
+    }
+    ratios = {}
+    for fmt, catalogue in (
+        ("gpx", hostile_files.GPX_CATALOGUE),
+        ("tcx", hostile_files.TCX_CATALOGUE),
+        ("fit", hostile_fit.GENERATORS),
+    ):
+        for name, make in catalogue.items():
+            ratios[f"{fmt}:{name}"] = cpu_per_mb(make(size), repeat) / canonical[fmt]
+    worst = max(ratios, key=lambda k: ratios[k])
+    return worst, ratios[worst], canonical
+
+
+def via_pool(data: bytes, repeat: int) -> tuple[float, float]:
+    """(median seconds for the reader pipeline through a sandbox worker, the same in-process)."""
+    parser = SandboxedParser(Sandbox(workers=1), LIMITS)
+    parser.warm()
+    options = ParseOptions(now=NOW)
+    try:
+        pooled = median_time(
+            lambda: parser.pool.call(job_prepare, data, "r.gpx", "gpx", LIMITS, options), repeat
+        )
+    finally:
+        parser.close()
+    local = median_time(lambda: job_prepare(data, "r.gpx", "gpx", LIMITS, options), repeat)
+    return pooled, local
 
 
 async def full_import(repeat: int) -> tuple[float, float]:
@@ -144,15 +199,23 @@ async def full_import(repeat: int) -> tuple[float, float]:
             )
             for i in range(repeat + 1)
         ]
-        await import_bytes(resident_id=resident.id, data=files[-1], name="warm.gpx", limits=LIMITS)
+        parser = SandboxedParser(Sandbox(workers=1), LIMITS)
+        parser.warm()
+
+        async def one(data: bytes, name: str) -> ingest.FileOutcome:
+            (outcome,) = await ingest.import_uploads(
+                parser=parser, resident_id=resident.id, uploads=[Upload(name=name, data=data)]
+            )
+            return outcome
+
+        await one(files[-1], "warm.gpx")
         times = []
         for data in files[:-1]:
             t0 = time.perf_counter()
-            (outcome,) = await import_bytes(
-                resident_id=resident.id, data=data, name="r.gpx", limits=LIMITS
-            )
+            outcome = await one(data, "r.gpx")
             times.append(time.perf_counter() - t0)
             assert outcome.outcome is not None and outcome.outcome.value_fen > 0
+        parser.close()
         gpx_times = [median_time(lambda d=d: gpxpy.parse(d), 1) for d in files[:-1]]
         return statistics.median(times), statistics.median(gpx_times)
     finally:
@@ -164,7 +227,7 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="fewer repetitions")
     args = parser.parse_args()
     repeat = 3 if args.quick else 7
-    result: dict[str, float] = {}
+    result: dict[str, object] = {}
     for n in (10_000, 100_000):
         data = synthetic_run_gpx(points=n)
         ours = median_time(lambda d=data: warmrun_pipeline(d), repeat)
@@ -192,12 +255,34 @@ def main() -> int:
                 f"peak memory (tracemalloc, input bytes excluded): "
                 f"{result['peak_bytes_per_point_100k']} bytes/point"
             )
-    ours_fit, plain_fit = fit_records_per_s(repeat)
+    fit_ratio, ours_fit, plain_fit = fit_ratios(repeat)
     print(
-        f"FIT: warmrun {ours_fit:,.0f} records/s | plain fitdecode loop {plain_fit:,.0f} "
-        f"records/s | ratio {ours_fit / plain_fit:.2f}"
+        f"FIT corpus: warmrun {ours_fit:,.0f} records/s | plain fitdecode loop {plain_fit:,.0f} "
+        f"records/s | median per-file ratio {fit_ratio:.1f}x"
     )
     result["fit_records_per_s"] = round(ours_fit)
+    result["fit_ratio_vs_fitdecode"] = round(fit_ratio, 1)
+    one_hour = synthetic_run_fit(points=3600)
+    ours_1h = median_time(lambda: read_fit(one_hour, LIMITS), repeat)
+    print(f"one-hour FIT run (3,600 records): read in {ours_1h * 1e3:.2f} ms")
+    result["fit_one_hour_ms"] = round(ours_1h * 1e3, 2)
+    data = synthetic_run_gpx(points=3600)
+    pooled, local = via_pool(data, repeat * 3)
+    print(
+        f"one-hour GPX run through a sandbox worker: {pooled * 1e3:.1f} ms, in-process "
+        f"{local * 1e3:.1f} ms (the pool adds {(pooled - local) * 1e3:.2f} ms)"
+    )
+    result["pool_overhead_ms"] = round((pooled - local) * 1e3, 2)
+    result["gpx_one_hour_via_pool_ms"] = round(pooled * 1e3, 2)
+    worst, ratio, canonical = hostile(1 << 20, 3)
+    print(
+        f"hostile files of 1 MiB: worst {worst} costs {ratio:.2f}x the CPU per MB of a canonical "
+        f"file (canonical ms/MB: "
+        + ", ".join(f"{k} {v * 1e3:.1f}" for k, v in canonical.items())
+        + ")"
+    )
+    result["hostile_worst"] = worst
+    result["hostile_worst_cpu_per_mb_ratio"] = round(ratio, 2)
     full, gpx_parse = asyncio.run(full_import(repeat * 2 + 1))
     print(
         f"full import of a 3,600-point run into SQLite: {full * 1e3:.1f} ms | gpxpy parse "
