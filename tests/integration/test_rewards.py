@@ -170,3 +170,48 @@ async def test_restock_adds_stock_and_refuses_non_positive_amounts() -> None:
     with pytest.raises(WarmrunError) as info:
         await rewards.restock(reward_id=reward.id, add=0)
     assert info.value.code == "invalid_input"
+
+
+async def test_one_key_sent_at_once_redeems_once_when_only_one_is_affordable() -> None:
+    w = await world()
+    await rewards.grant(resident_id=w.alice.id, points=30, reason="volunteer", idempotency_key="v")
+    reward = await rewards.create_reward(
+        compound_id=w.compound_id, name_zh="热饮", name_en="Hot drink", points_price=30, stock=5
+    )
+    for trial in range(3):
+        if trial:  # afford one more
+            await rewards.grant(
+                resident_id=w.alice.id, points=30, reason="volunteer", idempotency_key=f"v{trial}"
+            )
+        results = await asyncio.gather(
+            *(
+                rewards.redeem(
+                    resident_id=w.alice.id, reward_id=reward.id, idempotency_key=f"tap-{trial}"
+                )
+                for _ in range(20)
+            ),
+            return_exceptions=True,
+        )
+        assert not [r for r in results if isinstance(r, BaseException)], results
+        assert len({r.code for r in results if not isinstance(r, BaseException)}) == 1
+    assert await rewards.balance(resident_id=w.alice.id) == 0
+    assert (await Reward.get(id=reward.id)).stock == 2
+
+
+async def test_one_key_sent_at_once_for_the_last_item_returns_the_same_redemption() -> None:
+    w = await world()
+    await rewards.grant(resident_id=w.alice.id, points=300, reason="volunteer", idempotency_key="v")
+    reward = await rewards.create_reward(
+        compound_id=w.compound_id, name_zh="热饮", name_en="Hot drink", points_price=30, stock=1
+    )
+    results = await asyncio.gather(
+        *(
+            rewards.redeem(resident_id=w.alice.id, reward_id=reward.id, idempotency_key="last")
+            for _ in range(20)
+        ),
+        return_exceptions=True,
+    )
+    assert not [r for r in results if isinstance(r, BaseException)], results
+    assert len({r.code for r in results if not isinstance(r, BaseException)}) == 1
+    assert await rewards.balance(resident_id=w.alice.id) == 270
+    assert (await Reward.get(id=reward.id)).stock == 0

@@ -7,11 +7,12 @@ redemptions can neither overdraw a balance nor oversell stock, on SQLite or Post
 
 from __future__ import annotations
 
+from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
-from warmrun.platform import clock, notices, points_ledger
+from warmrun.platform import clock, notices, points_ledger, serial
 from warmrun.platform.errors import (
     InvalidInput,
     NotFound,
@@ -100,7 +101,9 @@ async def redeem(
 ) -> Redemption:
     """Spend points on a reward; returns the redemption with its pickup code.
 
-    The same ``idempotency_key`` (a client's retry) returns the first redemption.
+    The same ``idempotency_key`` (a client's retry) returns the first redemption, also while
+    the first is still being written: requests with one key are served one at a time, and
+    each looks for an earlier redemption under the key before it spends anything.
     """
     key = f"redeem:{idempotency_key}"
     prior = await _redeemed(key)
@@ -116,7 +119,11 @@ async def redeem(
         raise RewardNotAvailable()
     price = reward.points_price
     try:
-        async with in_transaction() as conn:
+        async with serial.held([key]) as names, in_transaction() as conn:
+            await serial.lock_in_database(conn, names)
+            prior = await _redeemed(key, conn)
+            if prior is not None:
+                return prior
             took = (
                 await Reward.filter(id=reward_id, stock__gt=0)
                 .using_db(conn)
@@ -154,9 +161,11 @@ async def redeem(
     return redemption
 
 
-async def _redeemed(key: str) -> Redemption | None:
-    entry = await PointsEntry.filter(idempotency_key=key).first()
-    return None if entry is None else await Redemption.get(code=entry.ref)
+async def _redeemed(key: str, conn: BaseDBAsyncClient | None = None) -> Redemption | None:
+    entry = await PointsEntry.filter(idempotency_key=key).using_db(conn).first()
+    if entry is None:
+        return None
+    return await Redemption.filter(code=entry.ref).using_db(conn).get()
 
 
 async def _unique_code(conn: object) -> str:
