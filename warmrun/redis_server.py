@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import signal
 import subprocess
 import time
 from pathlib import Path
@@ -38,8 +39,28 @@ class EmbeddedRedis:
     def url(self) -> str:
         return f"unix://{self.socket}"
 
+    @property
+    def pidfile(self) -> Path:
+        return self.directory / "redis.pid"
+
+    def _end_orphan(self) -> None:
+        """A server left running by an app that was killed (kill -9 ends the app, not its
+        redis-server): stopped before a new one starts on the same files."""
+        try:
+            pid = int(self.pidfile.read_text().strip())
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+        except (OSError, ValueError):
+            return
+        if b"redis-server" not in cmdline:
+            return  # the pid was reused by something else
+        os.kill(pid, signal.SIGTERM)  # it saves and exits
+        deadline = time.monotonic() + 10
+        while Path(f"/proc/{pid}").exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+
     def start(self, timeout: float = 10.0) -> str:
         self.directory.mkdir(parents=True, exist_ok=True)
+        self._end_orphan()
         with contextlib.suppress(FileNotFoundError):
             self.socket.unlink()
         args = [
@@ -52,6 +73,8 @@ class EmbeddedRedis:
             "700",
             "--dir",
             str(self.directory),
+            "--pidfile",
+            str(self.pidfile),
             "--dbfilename",
             "redis.rdb",
             # Snapshot on shutdown (and every minute under load), and an append-only file

@@ -584,3 +584,23 @@ async def test_the_embedded_redis_keeps_its_boards_through_a_kill_9(tmp_path: Pa
     finally:
         await client.aclose()
         server.stop()
+
+
+async def test_a_redis_server_orphaned_by_a_killed_app_is_ended_before_a_new_one_starts(
+    tmp_path: Path,
+) -> None:
+    first = EmbeddedRedis(tmp_path / "redis")
+    first.start()
+    assert first.process is not None
+    orphan = first.process  # the app that started it died with kill -9: nobody stops it
+    client = Redis.from_url(first.url)
+    await client.set("kept", "1")
+    await client.aclose()
+    second = EmbeddedRedis(tmp_path / "redis")
+    try:
+        client = Redis.from_url(second.start())
+        assert orphan.wait(timeout=10) is not None  # ended, not left writing the same files
+        assert await client.get("kept") == b"1"
+        await client.aclose()
+    finally:
+        second.stop()
