@@ -84,10 +84,13 @@ async def test_async_callers_share_the_workers() -> None:
 def test_a_closed_pool_ends_its_workers() -> None:
     import multiprocessing
 
+    def parse_workers() -> set[int | None]:
+        return {p.pid for p in multiprocessing.active_children() if p.name == "warmrun-parse"}
+
+    before = parse_workers()  # other pools' (the suite's own parser)
     pool = WorkerPool(Sandbox(workers=2))
     pool.warm()
-    started = {p.pid for p in multiprocessing.active_children() if p.name == "warmrun-parse"}
-    assert started
+    mine = parse_workers() - before
+    assert len(mine) == 2
     pool.close()
-    still = {p.pid for p in multiprocessing.active_children() if p.name == "warmrun-parse"}
-    assert not started & still
+    assert not mine & parse_workers()
