@@ -480,7 +480,6 @@ def test_damaged_files_read_as_fitdecode_read_them() -> None:
     assert differences == []
 
 
-
 def test_a_stream_of_one_byte_messages_is_refused_for_its_density() -> None:
     with pytest.raises(InvalidTrack) as info:
         read_fit(hf.GENERATORS["fit/tiny_records_mixed"](1 << 20), Limits())

@@ -117,9 +117,7 @@ class _Walker:
         if self.messages() > p // BYTES_PER_MESSAGE + SLACK:
             raise TooLarge(what="FIT messages per byte", limit=f"1 per {BYTES_PER_MESSAGE}")
         if len(self.defined) > p // BYTES_PER_DEFINITION + SLACK:
-            raise TooLarge(
-                what="FIT definitions per byte", limit=f"1 per {BYTES_PER_DEFINITION}"
-            )
+            raise TooLarge(what="FIT definitions per byte", limit=f"1 per {BYTES_PER_DEFINITION}")
 
     def run(self) -> None:
         data, n, p = self.data, len(self.data), 0
