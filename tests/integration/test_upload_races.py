@@ -63,3 +63,30 @@ async def test_one_track_from_two_residents_at_once_ends_as_in_sequence() -> Non
     net = sum(c.value_fen for c in await Contribution.filter(campaign_id=w.campaign.id))
     assert net == 0
     assert (await settlement.verify(campaign_id=w.campaign.id)).entries % 2 == 0
+
+
+async def test_the_daily_bound_holds_for_uploads_sent_at_once() -> None:
+    from tests.integration.factory import run_file
+    from warmrun.config import Limits, Sandbox
+    from warmrun.integrations.parsing import SandboxedParser
+    from warmrun.platform import ingest
+    from warmrun.platform.uploads import Upload
+
+    w = await world()
+    parser = SandboxedParser(Sandbox(workers=2), Limits(uploads_per_day=2))
+    try:
+        results = await asyncio.gather(
+            *(
+                ingest.import_uploads(
+                    parser=parser,
+                    resident_id=w.alice.id,
+                    uploads=[Upload(f"r{i}.gpx", run_file(seed=i, minutes_after=180 * i))],
+                )
+                for i in range(5)
+            )
+        )
+    finally:
+        parser.close()
+    refused = [o.error.code for (o,) in results if o.error is not None]
+    assert refused == ["daily_upload_limit"] * 3
+    assert await Run.filter(resident_id=w.alice.id).count() == 2

@@ -13,16 +13,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import timedelta
 
 from warmrun.platform import clock, runs
-from warmrun.platform.errors import DailyUploadLimit, NotFound, WarmrunError
+from warmrun.platform.errors import NotFound, WarmrunError
 from warmrun.platform.plausibility import TrackSummary
 from warmrun.platform.runs import RunOutcome
 from warmrun.platform.tracks import Track
 from warmrun.platform.uploads import Budget, ParseOptions, Parser, Prepared, Upload
-
-DAY = timedelta(days=1)
 
 
 @dataclass
@@ -51,27 +48,24 @@ async def import_uploads(
     options = ParseOptions(now=clock.now(), gcj02=gcj02, line=draw_line or gcj02)
     budget = Budget.of(parser.bounds)
     parsed = [await parser.prepare(u, options=options, budget=budget) for u in uploads]
-    stored = await runs.stored_since(resident_id=resident_id, since=options.now - DAY)
-    left = parser.bounds.per_day - stored
     outcomes: list[FileOutcome] = []
     for upload, items in zip(uploads, parsed, strict=True):
         for item in items:
             if item.error is not None or item.summary is None:
                 outcomes.append(FileOutcome(name=item.name, error=item.error))
                 continue
-            if left <= 0:
-                error = DailyUploadLimit(limit=parser.bounds.per_day)
-                outcomes.append(FileOutcome(name=item.name, error=error))
-                continue
-            outcome = await _store(resident_id, upload, item, item.summary, source)
-            if outcome.outcome is not None and not outcome.outcome.existing:
-                left -= 1
-            outcomes.append(outcome)
+            per_day = parser.bounds.per_day
+            outcomes.append(await _store(resident_id, upload, item, item.summary, source, per_day))
     return outcomes
 
 
 async def _store(
-    resident_id: int, upload: Upload, item: Prepared, summary: TrackSummary, source: str
+    resident_id: int,
+    upload: Upload,
+    item: Prepared,
+    summary: TrackSummary,
+    source: str,
+    per_day: int,
 ) -> FileOutcome:
     try:
         outcome = await runs.record_run(
@@ -83,6 +77,7 @@ async def _store(
             fingerprint=item.fingerprint,
             line=item.line,
             source=source,
+            per_day=per_day,
         )
     except WarmrunError as exc:
         return FileOutcome(name=item.name, error=exc)

@@ -22,7 +22,7 @@ from tortoise.transactions import in_transaction
 
 from warmrun.platform import badges, clock, notices, serial, sql
 from warmrun.platform.crediting import CampaignChanged, credit, reverse
-from warmrun.platform.errors import DuplicateRun, NotFound, ReviewNotAllowed
+from warmrun.platform.errors import DailyUploadLimit, DuplicateRun, NotFound, ReviewNotAllowed
 from warmrun.platform.geo import haversine_m
 from warmrun.platform.models import Resident, Run, RunFile
 from warmrun.platform.plausibility import Reason, TrackSummary, Verdict, worst
@@ -80,8 +80,14 @@ async def record_run(
     fingerprint: str,
     line: str,
     source: str = "file",
+    per_day: int | None = None,
 ) -> RunOutcome:
-    """Store a parsed run and credit it if plausible; idempotent per (resident, file bytes)."""
+    """Store a parsed run and credit it if plausible; idempotent per (resident, file bytes).
+
+    With ``per_day``, a new run is refused (DailyUploadLimit) once the resident stored that
+    many in the last 24 hours; counted under the resident's lock, so concurrent uploads
+    cannot pass it together.
+    """
     # Both release the GIL on large buffers: a worker thread lets other requests run meanwhile.
     digest, compressed = await asyncio.to_thread(_digest_and_compress, data)
 
@@ -104,6 +110,11 @@ async def record_run(
             if existing is not None:
                 run = await Run.filter(id=existing.id).using_db(conn).get()
                 return RunOutcome(run=run, existing=True)
+            if per_day is not None:
+                since = clock.now() - timedelta(days=1)
+                recent = Run.filter(resident_id=resident_id, created_at__gte=since)
+                if await recent.using_db(conn).count() >= per_day:
+                    raise DailyUploadLimit(limit=per_day)
             found = await sql.one(
                 conn, "SELECT * FROM resident WHERE id = ? AND erased_at IS NULL", resident_id
             )
@@ -404,11 +415,6 @@ async def _review(run_id: int, accept: bool, note: str) -> int:
             resident = await Resident.filter(id=run.resident_id).using_db(conn).get()
             await credit(conn, run, resident)
     return int(run.resident_id)
-
-
-async def stored_since(*, resident_id: int, since: datetime) -> int:
-    """How many runs the resident stored since ``since`` (the daily upload bound)."""
-    return await Run.filter(resident_id=resident_id, created_at__gte=since).count()
 
 
 async def stored_line(*, run_id: int) -> str:
