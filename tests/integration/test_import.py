@@ -209,3 +209,11 @@ async def test_uploads_racing_a_campaign_close_are_all_stored_and_the_chain_veri
     credited = await Contribution.filter(kind="run").count()
     assert credited == await Outbox.filter(topic="contribution").count()
     assert (await settlement.verify(campaign_id=w.campaign.id)).entries == credited
+
+
+async def test_a_run_knows_its_energy_from_the_residents_body_mass() -> None:
+    w = await world()  # Alice weighs 60 kg
+    (o,) = await upload(w.alice.id, run_file(seed=1))
+    assert o.outcome is not None
+    run = o.outcome.run
+    assert run.kcal == round(1.036 * 60 * run.credited_m / 1000) > 0

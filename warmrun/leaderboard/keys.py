@@ -83,11 +83,6 @@ def month_window(day: date) -> str:
     return f"m{day.year}-{day.month:02d}"
 
 
-def windows_for(day: date) -> list[str]:
-    """The windows a campaign-local day counts in: the whole campaign, its ISO week, its month."""
-    return ["all", week_window(day), month_window(day)]
-
-
 def compose(metres: int, t: int) -> int:
     t = min(max(t, 0), SHIFT - 1)
     return metres * SHIFT + (SHIFT - 1 - t)

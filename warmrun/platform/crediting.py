@@ -16,6 +16,7 @@ from tortoise.exceptions import DoesNotExist
 
 from warmrun.platform import clock, outbox, points_ledger, sql
 from warmrun.platform.conversion import allocate_first_come, cap_daily, value_fen
+from warmrun.platform.errors import WarmrunError
 from warmrun.platform.ledger import entry_hash
 from warmrun.platform.models import (
     Basis,
@@ -63,11 +64,16 @@ def local_day(moment: datetime, tz: str) -> date:
     return moment.astimezone(ZoneInfo(tz)).date()
 
 
-class CampaignChanged(Exception):
+class CampaignChanged(WarmrunError):
     """A campaign left the active state between the credit's checks and its chain append.
 
     Raised inside the caller's transaction so that everything it wrote rolls back; the caller
-    runs the whole transaction again, which then sees the campaign as it is now."""
+    runs the whole transaction again, which then sees the campaign as it is now. Only if that
+    keeps happening does a resident see it."""
+
+    code = "campaign_changed"
+    message_en = "A campaign changed while your run was being counted. Please upload it again."
+    message_zh = "计入跑步记录时活动状态发生了变化，请重新上传。"
 
 
 @dataclass
@@ -201,7 +207,7 @@ async def credit(conn: BaseDBAsyncClient, run: Run, resident: Resident) -> Credi
                 )
         head = await lock_campaign(conn, campaign_id)
         if head.state != CampaignState.ACTIVE.value:
-            raise CampaignChanged(campaign_id)
+            raise CampaignChanged(campaign_id=campaign_id)
         entry = await _append(
             conn,
             head,

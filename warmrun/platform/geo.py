@@ -23,11 +23,6 @@ def haversine_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     return 2 * EARTH_RADIUS_M * math.asin(min(1.0, math.sqrt(a)))
 
 
-def valid_coordinate(lat: float, lon: float) -> bool:
-    """True for finite coordinates on the globe, excluding the (0, 0) "null island" placeholder."""
-    return -90.0 <= lat <= 90.0 and -180.0 <= lon <= 180.0 and not (lat == 0.0 and lon == 0.0)
-
-
 # --- GCJ-02 -------------------------------------------------------------------------------------
 # The published "Mars coordinates" transform (Krasovsky ellipsoid constants). GCJ-02 applies only
 # inside mainland China; points outside are returned unchanged.

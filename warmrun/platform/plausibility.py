@@ -37,7 +37,6 @@ class Reason(StrEnum):
     NO_GPS = "no_gps"
     GAPS = "gaps"
     FUTURE_TIME = "future_time"
-    OUT_OF_WINDOW = "out_of_window"
     TIME_NOT_INCREASING = "time_not_increasing"
     IMPLAUSIBLE_TIME = "implausible_time"
     SPORT_NOT_ELIGIBLE = "sport_not_eligible"

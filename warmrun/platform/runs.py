@@ -26,6 +26,7 @@ from warmrun.platform.errors import DailyUploadLimit, DuplicateRun, NotFound, Re
 from warmrun.platform.geo import haversine_m
 from warmrun.platform.models import Resident, Run, RunFile
 from warmrun.platform.plausibility import Reason, TrackSummary, Verdict, worst
+from warmrun.platform.tracks import kcal
 
 OVERLAP_S = 60
 # Attempts of a crediting transaction that a campaign closing mid-way rolled back.
@@ -168,6 +169,7 @@ async def record_run(
                 start_city_id,
                 line,
                 clock.now(),
+                _run_kcal(resident, summary),
             )
             run = sql.instance(Run, row)
             await sql.execute(
@@ -219,7 +221,7 @@ INSERT INTO run (resident_id, source, file_name, file_sha256, points_sha256, sta
                  sport, distance_m, credited_m, moving_s, elapsed_s, elevation_gain_m, points,
                  device_distance_m, verdict, reasons, start_city_id, line, created_at,
                  kcal, review_note)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, '')
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '')
 RETURNING *
 """
 
@@ -278,6 +280,18 @@ async def _seen(
     )
     typed = ("started_at", "ended_at", "reasons")  # text on SQLite
     return [_Seen(**r | {k: sql.field_value(Run, k, r[k]) for k in typed}) for r in rows]
+
+
+# The run's own energy, shown on its page: the resident's body mass, or this default. What a
+# campaign credits uses that campaign's defaults and is on its contributions.
+DEFAULT_BODY_MASS_KG = 60
+
+
+def _run_kcal(resident: Resident, summary: TrackSummary) -> int:
+    mass = resident.body_mass_kg or DEFAULT_BODY_MASS_KG
+    return round(
+        kcal(metres=summary.credited_distance_m, sport=summary.sport or "", body_mass_kg=mass)
+    )
 
 
 def _withdrawn(run: _Seen) -> bool:
