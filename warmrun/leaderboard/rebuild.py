@@ -26,6 +26,7 @@ from warmrun.leaderboard.campaigns import clocks, households
 from warmrun.leaderboard.resp import Channel, int_pairs, pack
 from warmrun.leaderboard.windows import CampaignClock
 from warmrun.platform import outbox
+from warmrun.platform.refs import RESIDENT_ID_SQL
 
 # Pairs per ZADD/HSET command, and commands per round trip of the bulk writer.
 CHUNK = 1_000
@@ -75,8 +76,7 @@ class _Writer:
 # order) that numpy parses in C: a million rows load in about a second instead of building
 # seven million Python integers.
 _COLUMNS_SQL = (
-    "CASE WHEN c.resident_ref LIKE 'resident:%' "
-    "THEN CAST(substr(c.resident_ref, 10) AS BIGINT) ELSE -1 END AS a, "
+    f"{RESIDENT_ID_SQL} AS a, "
     "c.compound_id AS b, c.city_id AS y, {day} AS d, c.metres AS m, {second} AS s, "
     "CASE WHEN r.source = 'strava' THEN 1 ELSE 0 END AS v "
     "FROM contribution c LEFT JOIN run r ON r.id = c.run_id WHERE c.campaign_id = {param}"

@@ -30,6 +30,7 @@ from warmrun.platform.models import (
     Resident,
     Run,
 )
+from warmrun.platform.refs import resident_ref
 
 DEFAULTS: list[tuple[str, str, str, str, int, int]] = [
     # code, zh, en, kind, threshold, points
@@ -93,7 +94,7 @@ async def _credited_runs(campaign: Campaign, resident_ids: list[int]) -> dict[in
     """Per resident: runs whose net credit in the campaign is positive."""
     rows = await Contribution.filter(
         campaign_id=campaign.id,
-        resident_ref__in=[f"resident:{r}" for r in resident_ids],
+        resident_ref__in=[resident_ref(r) for r in resident_ids],
         run_id__not_isnull=True,
     ).values("run_id", "resident_ref", "metres", "local_day", "city_id")
     net: dict[int, int] = defaultdict(int)

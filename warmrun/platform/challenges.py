@@ -27,6 +27,7 @@ from warmrun.platform.models import (
     Contribution,
     PointsEntry,
 )
+from warmrun.platform.refs import resident_of
 
 
 async def create_challenge(
@@ -97,9 +98,9 @@ async def _metres(c: Challenge) -> tuple[dict[int, tuple[int, int]], dict[int, d
     totals: dict[int, tuple[int, int]] = {}
     weekly: dict[int, dict[date, int]] = defaultdict(lambda: defaultdict(int))
     for r in rows:
-        if not r["resident_ref"].startswith("resident:"):
+        rid = resident_of(r["resident_ref"])
+        if rid is None:
             continue
-        rid = int(r["resident_ref"].split(":")[1])
         compound, metres = totals.get(rid, (r["compound_id"], 0))
         totals[rid] = (compound, metres + r["metres"])
         day: date = r["local_day"]

@@ -33,6 +33,7 @@ from warmrun.platform.models import (
 )
 from warmrun.platform.plausibility import Reason
 from warmrun.platform.points import EarningRule, run_points
+from warmrun.platform.refs import resident_of, resident_ref
 from warmrun.platform.tracks import HIKE, WALK, kcal
 
 
@@ -154,7 +155,7 @@ async def credit(conn: BaseDBAsyncClient, run: Run, resident: Resident) -> Credi
     if not campaigns:
         return out
     await lock_resident(conn, resident.id)
-    ref = f"resident:{resident.id}"
+    ref = resident_ref(resident.id)
     for c in campaigns:
         campaign_id = int(c["id"])
         day = local_day(run.started_at, c["timezone"])
@@ -407,7 +408,7 @@ async def _emit(conn: BaseDBAsyncClient, entry: Entry, *, source: str, **extra: 
         {
             "campaign_id": f["campaign_id"],
             "run_id": f["run_id"],
-            "resident_id": int(ref.split(":")[1]) if ref.startswith("resident:") else None,
+            "resident_id": resident_of(ref),
             "compound_id": f["compound_id"],
             "city_id": f["city_id"],
             "metres": f["metres"],
@@ -447,7 +448,7 @@ async def credit_offline(
         campaign,
         kind="offline",
         run_id=None,
-        resident_ref=f"resident:{resident.id}",
+        resident_ref=resident_ref(resident.id),
         city_id=compound.city_id,
         compound_id=compound.id,
         day=day,

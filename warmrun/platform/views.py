@@ -29,6 +29,7 @@ from warmrun.platform.models import (
     SponsorPledge,
 )
 from warmrun.platform.plausibility import Verdict
+from warmrun.platform.refs import resident_ref
 from warmrun.platform.rewards import typed_code
 
 
@@ -277,7 +278,7 @@ class ImpactView:
 
 
 async def impact(*, resident_id: int) -> list[ImpactView]:
-    rows = await Contribution.filter(resident_ref=f"resident:{resident_id}").values(
+    rows = await Contribution.filter(resident_ref=resident_ref(resident_id)).values(
         "campaign_id", "metres", "kcal", "value_fen", "funded_fen"
     )
     acc: dict[int, list[int]] = {}
