@@ -16,6 +16,8 @@ from datetime import UTC, datetime, timedelta
 
 import numpy as np
 
+from warmrun.integrations.readers.fit_format import crc16
+
 _HEADER = (
     '<?xml version="1.0" encoding="UTF-8"?>\n'
     '<gpx version="1.1" creator="warmrun-synthetic" xmlns="http://www.topografix.com/GPX/1/1" '
@@ -112,32 +114,12 @@ FIT_EPOCH = 631_065_600  # 1989-12-31T00:00:00Z in POSIX seconds
 SEMICIRCLES = 2**31 / 180.0
 
 
-def _crc_table() -> tuple[int, ...]:
-    table = []
-    for i in range(256):
-        c = i
-        for _ in range(8):
-            c = (c >> 1) ^ 0xA001 if c & 1 else c >> 1
-        table.append(c)
-    return tuple(table)
-
-
-_CRC_TABLE = _crc_table()
 # (field number, base type) per message, all little-endian; sizes follow from the base type.
 _FILE_ID = (0, [(0, 0x00), (1, 0x84), (2, 0x84), (3, 0x8C), (4, 0x86)])
 _RECORD = (20, [(253, 0x86), (0, 0x85), (1, 0x85), (2, 0x84), (3, 0x02), (5, 0x86)])
 _SESSION = (18, [(253, 0x86), (2, 0x86), (7, 0x86), (9, 0x86), (5, 0x00), (6, 0x00)])
 _SIZES = {0x00: 1, 0x02: 1, 0x84: 2, 0x85: 4, 0x86: 4, 0x8C: 4}
 _FORMATS = {0x00: "B", 0x02: "B", 0x84: "H", 0x85: "i", 0x86: "I", 0x8C: "I"}
-
-
-def fit_crc(data: bytes, crc: int = 0) -> int:
-    """The FIT SDK's CRC-16 (CRC-16/ARC: polynomial 0x8005 reflected, initial value 0), a
-    byte at a time."""
-    table = _CRC_TABLE
-    for byte in data:
-        crc = (crc >> 8) ^ table[(crc ^ byte) & 0xFF]
-    return crc
 
 
 def _definition(local: int, message: tuple[int, list[tuple[int, int]]]) -> bytes:
@@ -204,6 +186,6 @@ def synthetic_run_fit(
         ]
     )
     header = struct.pack("<BBHI4s", 14, 0x20, 2132, len(body), b".FIT")
-    header += struct.pack("<H", fit_crc(header))
+    header += struct.pack("<H", crc16(header, 0, len(header)))
     data = header + body
-    return data + struct.pack("<H", fit_crc(data))
+    return data + struct.pack("<H", crc16(data, 0, len(data)))
