@@ -27,7 +27,8 @@ from tests.hostile_files import (
 )
 from warmrun.config import Limits
 from warmrun.integrations.readers import read_track, xmlsafe
-from warmrun.integrations.readers.gpx import _scan_canonical, _without_links, read_gpx_exact
+from warmrun.integrations.readers.gpx import read_gpx_exact
+from warmrun.integrations.readers.gpx_scan import _without_links, scan_canonical
 from warmrun.integrations.readers.timeparse import times_to_posix
 from warmrun.platform.errors import InvalidTrack
 from warmrun.platform.tracks import Track
@@ -212,7 +213,7 @@ def test_link_removal_matches_the_lazy_pattern_it_replaces() -> None:
 
 
 def test_track_behind_unclosed_links_keeps_its_name_and_sport() -> None:
-    track = _scan_canonical(GENERATORS["gpx/unclosed_links"](SIZE), Limits())
+    track = scan_canonical(GENERATORS["gpx/unclosed_links"](SIZE), Limits())
     assert track is not None
     assert (track.name, track.sport) == ("hostile", "run")
 
@@ -224,7 +225,7 @@ def test_link_type_is_not_taken_for_the_sport() -> None:
         b"<type>cycling</type>",
         1,
     )
-    track = _scan_canonical(data, Limits())
+    track = scan_canonical(data, Limits())
     assert track is not None and track.sport == "cycle"
 
 
@@ -282,7 +283,7 @@ def test_short_segments_read_together_agree_with_the_exact_reader() -> None:
             )
         segments.append(b"<trkseg>" + b"".join(points) + b"</trkseg>\n")
     data = b'<gpx version="1.1"><trk><type>running</type>%s</trk></gpx>' % b"".join(segments)
-    fast = _scan_canonical(data, Limits())
+    fast = scan_canonical(data, Limits())
     assert fast is not None
     exact = read_gpx_exact(data, Limits())
     for column in ("lat", "lon", "ele", "t", "hr", "segment_starts"):

@@ -13,7 +13,8 @@ import pytest
 from tests.conftest import DATA
 from warmrun.config import Limits
 from warmrun.integrations.readers import read_track
-from warmrun.integrations.readers.gpx import _scan_canonical, read_gpx_exact
+from warmrun.integrations.readers.gpx import read_gpx_exact
+from warmrun.integrations.readers.gpx_scan import scan_canonical
 from warmrun.platform.errors import InvalidTrack
 from warmrun.platform.plausibility import analyse
 
@@ -127,7 +128,7 @@ def test_device_total_caps_credited_distance() -> None:
 @pytest.mark.parametrize("rel", [r for r in ALL if r.startswith("gpx/")])
 def test_fast_scanner_agrees_with_the_exact_reader(rel: str) -> None:
     data = (DATA / rel).read_bytes()
-    fast = _scan_canonical(data, Limits())
+    fast = scan_canonical(data, Limits())
     if fast is None:
         return  # not canonical: the exact reader is used
     exact = read_gpx_exact(data, Limits())
@@ -139,7 +140,7 @@ def test_fast_scanner_is_used_for_watch_style_files() -> None:
     from warmrun.integrations.synthetic import synthetic_run_gpx
 
     data = synthetic_run_gpx(points=500)
-    fast = _scan_canonical(data, Limits())
+    fast = scan_canonical(data, Limits())
     assert fast is not None
     exact = read_gpx_exact(data, Limits())
     for column in ("lat", "lon", "ele", "t", "hr"):
