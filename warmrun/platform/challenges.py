@@ -17,7 +17,7 @@ from tortoise.transactions import in_transaction
 from warmrun.platform import clock, points_ledger
 from warmrun.platform.campaigns import get_campaign
 from warmrun.platform.challenge_rules import TeamScore, challenge_points, team_scores
-from warmrun.platform.crediting import local_day
+from warmrun.platform.earning import local_day
 from warmrun.platform.errors import InvalidInput, NotFound
 from warmrun.platform.models import (
     CampaignCity,

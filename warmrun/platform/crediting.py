@@ -9,13 +9,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.exceptions import DoesNotExist
 
 from warmrun.platform import clock, outbox, points_ledger, sql
-from warmrun.platform.conversion import allocate_first_come, cap_daily, value_fen
+from warmrun.platform.conversion import allocate_first_come, value_fen
+from warmrun.platform.earning import Terms, Today, counts_on, earning
 from warmrun.platform.errors import WarmrunError
 from warmrun.platform.ledger import entry_hash
 from warmrun.platform.models import (
@@ -32,7 +32,6 @@ from warmrun.platform.models import (
     SettlementMode,
 )
 from warmrun.platform.plausibility import Reason
-from warmrun.platform.points import EarningRule, run_points
 from warmrun.platform.refs import resident_of, resident_ref
 from warmrun.platform.tracks import HIKE, WALK, kcal
 
@@ -59,10 +58,6 @@ def _kcal(
             walking_factor=walking_factor_permille / 1000,
         )
     )
-
-
-def local_day(moment: datetime, tz: str) -> date:
-    return moment.astimezone(ZoneInfo(tz)).date()
 
 
 class CampaignChanged(WarmrunError):
@@ -157,55 +152,46 @@ async def credit(conn: BaseDBAsyncClient, run: Run, resident: Resident) -> Credi
     await lock_resident(conn, resident.id)
     ref = resident_ref(resident.id)
     for c in campaigns:
-        campaign_id = int(c["id"])
-        day = local_day(run.started_at, c["timezone"])
-        if not sql.as_date(c["starts_on"]) <= day <= sql.as_date(c["ends_on"]):
+        terms = _terms(c)
+        day = counts_on(terms, run.started_at)
+        if day is None:
             continue
-        kc = _kcal(
-            c["walking_factor_permille"], c["default_body_mass_kg"], resident, sport, run.credited_m
-        )
         today = await sql.row(
             conn,
             _TODAY,
-            campaign_id,
+            terms.campaign_id,
             ref,
             day,
             run.id,
-            campaign_id,
+            terms.campaign_id,
             resident.id,
-            f"c{campaign_id}:{day.isoformat()}%",
+            f"c{terms.campaign_id}:{day.isoformat()}%",
         )
-        value = 0
-        capped = False
-        if c["basis"] is not None:
-            amount = run.credited_m if c["basis"] == Basis.METRES.value else kc
-            raw = value_fen(amount, fen=c["fen"], per=c["per"])
-            value = cap_daily(raw, used_today=int(today["used_fen"]), cap=c["daily_cap_fen"])
-            capped = value < raw
-        # A run credited, reversed (say, flagged as a shared track) and then accepted on review
-        # is credited again: each round has its own idempotency keys.
-        rounds = int(today["rounds"])
-        key = f"run:{run.id}:campaign:{campaign_id}" + (f":r{rounds}" if rounds else "")
-        if capped:
+        e = earning(
+            terms=terms,
+            day=day,
+            run_id=run.id,
+            credited_m=run.credited_m,
+            sport=sport,
+            body_mass_kg=resident.body_mass_kg,
+            today=Today(int(today["used_fen"]), int(today["rounds"]), int(today["points_today"])),
+        )
+        campaign_id = e.campaign_id
+        if e.capped:
             await (
                 Run.filter(id=run.id)
                 .using_db(conn)
                 .update(reasons=sorted({*run.reasons, Reason.DAILY_CAP.value}))
             )
-        pts = 0
-        if c["points_per_km"] is not None:
-            rule = EarningRule(c["points_per_km"], c["points_per_run"], c["points_cap"])
-            earned = int(today["points_today"])
-            pts = max(run_points(metres=run.credited_m, rule=rule, earned_today=earned), 0)
-            if pts:
-                await points_ledger.post(
-                    conn,
-                    resident_id=resident.id,
-                    delta=pts,
-                    reason="run",
-                    key=f"{key}:points",
-                    ref=f"c{campaign_id}:{day.isoformat()}:run{run.id}",
-                )
+        if e.points:
+            await points_ledger.post(
+                conn,
+                resident_id=resident.id,
+                delta=e.points,
+                reason="run",
+                key=f"{e.key}:points",
+                ref=f"c{campaign_id}:{day.isoformat()}:run{run.id}",
+            )
         head = await lock_campaign(conn, campaign_id)
         if head.state != CampaignState.ACTIVE.value:
             raise CampaignChanged(campaign_id=campaign_id)
@@ -215,21 +201,41 @@ async def credit(conn: BaseDBAsyncClient, run: Run, resident: Resident) -> Credi
             kind="run",
             run_id=run.id,
             resident_ref=ref,
-            city_id=int(c["city_id"]),
+            city_id=terms.city_id,
             compound_id=resident.compound_id,
             day=day,
             sport=sport,
             metres=run.credited_m,
-            kcal=kc,
-            value=value,
-            key=key,
+            kcal=e.kcal,
+            value=e.value_fen,
+            key=e.key,
         )
         await _emit(conn, entry, source=run.source)
         out.credited_m = run.credited_m
-        out.value_fen += value
-        out.points += pts
+        out.value_fen += e.value_fen
+        out.points += e.points
         out.campaigns.append(campaign_id)
     return out
+
+
+def _terms(row: dict[str, Any]) -> Terms:
+    """A campaign's terms from the _CAMPAIGNS row (dates arrive as text on SQLite)."""
+    return Terms(
+        campaign_id=int(row["id"]),
+        timezone=row["timezone"],
+        starts_on=sql.as_date(row["starts_on"]),
+        ends_on=sql.as_date(row["ends_on"]),
+        walking_factor_permille=int(row["walking_factor_permille"]),
+        default_body_mass_kg=int(row["default_body_mass_kg"]),
+        city_id=int(row["city_id"]),
+        basis=row["basis"],
+        fen=int(row["fen"] or 0),
+        per=int(row["per"] or 1),
+        daily_cap_fen=row["daily_cap_fen"],
+        points_per_km=row["points_per_km"],
+        points_per_run=int(row["points_per_run"] or 0),
+        points_cap=row["points_cap"],
+    )
 
 
 async def lock_campaign(conn: BaseDBAsyncClient, campaign_id: int) -> ChainHead:

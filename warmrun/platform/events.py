@@ -19,7 +19,8 @@ from tortoise.transactions import in_transaction
 
 from warmrun.platform import badges, clock, points_ledger
 from warmrun.platform.campaigns import get_campaign
-from warmrun.platform.crediting import credit_offline, local_day, offline_value
+from warmrun.platform.crediting import credit_offline, offline_value
+from warmrun.platform.earning import local_day
 from warmrun.platform.errors import CampaignStateError, EventClosed, InvalidInput, NotFound
 from warmrun.platform.geo import encode_polyline
 from warmrun.platform.models import (
