@@ -14,7 +14,13 @@ from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
-from warmrun.config import Settings, load_settings, serving_problem, share_redis_with_workers
+from warmrun.config import (
+    Settings,
+    load_settings,
+    serving_problem,
+    share_metrics_dir_with_workers,
+    share_redis_with_workers,
+)
 from warmrun.integrations.readers import read_any
 from warmrun.platform import clock, ingest
 from warmrun.platform.errors import InvalidTrack, UploadTooLarge, WarmrunError
@@ -278,6 +284,7 @@ def cmd_leaderboard(args: argparse.Namespace, settings: Settings) -> int:
             if redis is None:  # pragma: no cover - open_resources always gives Redis here
                 return 1
             if args.action == "relay":
+                _log_records(settings)
                 if args.once:
                     console.print(f"applied {await drain(redis)} outbox entries")
                     return 0
@@ -366,6 +373,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
     import uvicorn
 
+    from warmrun.web import logs, metrics
     from warmrun.web.app import create_app
 
     problem = serving_problem(settings, args.host)
@@ -376,12 +384,26 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
             "print(secrets.token_urlsafe(48))'`)."
         )
         return 2
+    log_config = logs.logging_config(settings.log_format)
     if args.workers <= 1:
-        uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="info")
+        if settings.metrics_dir is not None:
+            metrics.prepare_multiprocess_dir(settings.metrics_dir)
+        uvicorn.run(
+            create_app(settings),
+            host=args.host,
+            port=args.port,
+            log_level="info",
+            log_config=log_config,
+        )
         return 0
     if settings.database_url.startswith("sqlite"):
         console.print("[red]--workers needs PostgreSQL (DATABASE_URL); SQLite has one writer.")
         return 2
+    # Each worker process counts in files of its own there; a scrape, answered by any one of
+    # them, adds up all (prometheus-client's multiprocess mode).
+    metrics_dir = settings.metrics_dir or settings.home / "metrics"
+    metrics.prepare_multiprocess_dir(metrics_dir)
+    share_metrics_dir_with_workers(metrics_dir)
     # The parent migrates once and owns the embedded Redis; workers share both.
     asyncio.run(_upgrade(settings.database_url))
     embedded = None
@@ -398,6 +420,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
             port=args.port,
             workers=args.workers,
             log_level="info",
+            log_config=log_config,
         )
     finally:
         if embedded is not None:
@@ -412,6 +435,8 @@ def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
     if settings.strava is None:
         console.print("Strava is not configured (STRAVA_CLIENT_ID): there are no jobs to run.")
         return 2
+
+    _log_records(settings)
 
     async def go() -> int:
         async with open_resources(settings) as res:
@@ -432,6 +457,15 @@ def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
         return asyncio.run(go())
     except KeyboardInterrupt:
         return 0
+
+
+def _log_records(settings: Settings) -> None:
+    """Log records of a long-running command go out as `warmrun serve`'s do."""
+    import logging.config
+
+    from warmrun.web import logs
+
+    logging.config.dictConfig(logs.logging_config(settings.log_format))
 
 
 async def _upgrade(url: str) -> None:

@@ -116,6 +116,16 @@ class Settings:
     app_runs_jobs: bool = True
     # How long a personal API token works (WARMRUN_TOKEN_DAYS).
     token_days: int = 90
+    # /metrics answers a loopback client that came through no proxy, or a request that sends
+    # "Authorization: Bearer <this>" (WARMRUN_METRICS_TOKEN); None: loopback clients only.
+    metrics_token: Secret | None = None
+    # Where the processes of `warmrun serve --workers N` keep their metric values for /metrics
+    # to add up (PROMETHEUS_MULTIPROC_DIR; prometheus-client reads it too, at import). None:
+    # each process counts in memory, which is right for one process only.
+    metrics_dir: Path | None = None
+    # Log records as one JSON object per line ("json") or as plain text ("text") for reading
+    # by eye (WARMRUN_LOG_FORMAT).
+    log_format: str = "json"
 
     @property
     def token_lifetime(self) -> timedelta:
@@ -128,6 +138,15 @@ class Settings:
     @property
     def uses_embedded_redis(self) -> bool:
         return self.redis_url is None
+
+
+LOG_FORMATS = ("json", "text")
+
+
+def _log_format(value: str) -> str:
+    if value not in LOG_FORMATS:
+        raise ValueError(f"not one of {', '.join(LOG_FORMATS)}")
+    return value
 
 
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
@@ -170,6 +189,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         uploads_per_day=config("WARMRUN_UPLOADS_PER_DAY", cast=int, default=Limits.uploads_per_day),
         activities=config("WARMRUN_UPLOAD_ACTIVITIES", cast=int, default=Limits.activities),
     )
+    metrics_token = config("WARMRUN_METRICS_TOKEN", default=None)
+    metrics_dir = config("PROMETHEUS_MULTIPROC_DIR", default=None)
     sandbox = Sandbox(
         workers=config("WARMRUN_PARSE_WORKERS", cast=int, default=Sandbox.workers),
         cpu_s=config("WARMRUN_PARSE_CPU_S", cast=float, default=Sandbox.cpu_s),
@@ -192,6 +213,9 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         app_runs_jobs=config("WARMRUN_APP_RUNS_JOBS", cast=bool, default=True),
         token_days=config("WARMRUN_TOKEN_DAYS", cast=int, default=90),
         public_url=config("WARMRUN_PUBLIC_URL", default=None),
+        metrics_token=Secret(str(metrics_token)) if metrics_token else None,
+        metrics_dir=Path(str(metrics_dir)).resolve() if metrics_dir else None,
+        log_format=config("WARMRUN_LOG_FORMAT", cast=_log_format, default="json"),
     )
 
 
@@ -236,6 +260,12 @@ def share_redis_with_workers(url: str) -> None:
     """Hand the parent's Redis URL to the worker processes of ``warmrun serve --workers``:
     they read their settings from the environment they inherit."""
     os.environ["REDIS_URL"] = url
+
+
+def share_metrics_dir_with_workers(path: Path) -> None:
+    """Hand the metrics directory to the worker processes of ``warmrun serve --workers``:
+    prometheus-client reads it from their environment when they import it."""
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(path)
 
 
 def suite_database_url(environ: Mapping[str, str] | None = None) -> str | None:

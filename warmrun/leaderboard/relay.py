@@ -17,6 +17,7 @@ from collections.abc import Awaitable
 from datetime import date
 from typing import Any, cast
 
+from prometheus_client import Counter
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
@@ -33,6 +34,21 @@ log = logging.getLogger("warmrun.relay")
 # Outbox entries per relay round: large batches commit in large chunks (see boards.CHUNK),
 # which keeps Redis's own work per entry low when a backlog is caught up.
 BATCH = 8000
+
+# Counted in the process that runs the relay: a web process's /metrics shows them, a relay run
+# alone (`warmrun leaderboard relay`) keeps them to itself; its lag is measured from the
+# database at every scrape either way.
+SETTLED = Counter(
+    "warmrun_relay_entries", "Outbox entries the relay settled (applied, or not for the boards)"
+)
+REBUILT = Counter(
+    "warmrun_relay_rebuilds", "Campaigns whose boards the relay rebuilt: they were behind"
+)
+WAITS = Counter(
+    "warmrun_relay_waits",
+    "Relay rounds that applied nothing because the database or Redis was away or refused",
+    ["reason"],
+)
 
 
 def apply_call(
@@ -93,6 +109,7 @@ async def relay_once(redis: Redis, *, batch: int = BATCH) -> int:
     await outbox.mark_processed(done)
     for campaign_id, ids in by_campaign.items():
         await cast(Awaitable[int], redis.srem(keys.applied(campaign_id), *ids))
+    SETTLED.inc(len(done))
     return len(done)
 
 
@@ -126,6 +143,7 @@ async def heal(redis: Redis) -> list[int]:
             upto,
         )
         await rebuild(redis, campaign_id)
+        REBUILT.inc()
         rebuilt.append(campaign_id)
     return rebuilt
 
@@ -187,14 +205,17 @@ async def run_forever(redis: Redis, *, interval: float = 1.0, stop: asyncio.Even
             if what is None:
                 # Redis refused a command (out of memory, say): nothing was applied or marked,
                 # so the loop lives on and the entries wait in the outbox.
+                WAITS.labels("redis_refused").inc()
                 log.error("leaderboard relay: Redis refused the batch: %s", exc)
             else:  # Redis is away: the outbox keeps every entry; try again next cycle
+                WAITS.labels("redis").inc()
                 log.warning("leaderboard relay waiting for Redis: %s", exc)
         except Exception as exc:
             what = outages.component(exc)
             if what is None:
                 raise
             # The database is away (the outbox lives there): nothing was applied or marked.
+            WAITS.labels(what.lower()).inc()
             log.warning("leaderboard relay waiting for the %s: %s", what, exc)
         try:
             await asyncio.wait_for(stop.wait(), timeout=interval)

@@ -29,6 +29,7 @@ class FileOutcome:
     name: str
     outcome: RunOutcome | None = None
     error: WarmrunError | None = None
+    format: str | None = None  # as the file was read (gpx, tcx, fit, strava); None: not known
 
 
 async def import_uploads(
@@ -52,7 +53,7 @@ async def import_uploads(
     for upload, items in zip(uploads, parsed, strict=True):
         for item in items:
             if item.error is not None or item.summary is None:
-                outcomes.append(FileOutcome(name=item.name, error=item.error))
+                outcomes.append(FileOutcome(name=item.name, error=item.error, format=item.format))
                 continue
             per_day = parser.bounds.per_day
             outcomes.append(await _store(resident_id, upload, item, item.summary, source, per_day))
@@ -80,8 +81,8 @@ async def _store(
             per_day=per_day,
         )
     except WarmrunError as exc:
-        return FileOutcome(name=item.name, error=exc)
-    return FileOutcome(name=item.name, outcome=outcome)
+        return FileOutcome(name=item.name, error=exc, format=item.format)
+    return FileOutcome(name=item.name, outcome=outcome, format=item.format)
 
 
 async def map_line(*, parser: Parser, run_id: int) -> str:

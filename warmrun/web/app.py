@@ -28,7 +28,7 @@ from warmrun.integrations.stripe_gateway import StripeGateway
 from warmrun.leaderboard.relay import run_forever
 from warmrun.platform.errors import BodyTooLarge, NotFound, TryLater, WarmrunError
 from warmrun.resources import open_resources, readiness
-from warmrun.web import i18n, pages
+from warmrun.web import i18n, logs, metrics, pages
 from warmrun.web.endpoints import openapi
 from warmrun.web.errors import RETRY_AFTER_S, Internal, MethodNotAllowed, error_body, json_error
 from warmrun.web.routes import api
@@ -165,7 +165,13 @@ def create_app(settings: Settings, *, migrate: bool = True) -> Starlette:
 
     async def server_error(request: Request, exc: Exception) -> Response:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
-        return await domain_error(request, Internal())
+        response = await domain_error(request, Internal())
+        # Sent from outside every middleware (Starlette's last resort): RequestIds left the
+        # id in this task's context for it.
+        request_id = logs.current_request_id()
+        if request_id is not None:
+            response.headers[logs.HEADER] = request_id
+        return response
 
     async def ready(request: Request) -> Response:
         checks = await readiness(request.app.state.redis)
@@ -186,12 +192,16 @@ def create_app(settings: Settings, *, migrate: bool = True) -> Starlette:
         routes=[
             Route("/healthz", health),
             Route("/readyz", ready),
+            Route("/metrics", metrics.metrics_page, methods=metrics.ROUTE_METHODS),
             Route("/api/v1/openapi.json", openapi_json),
             *api.routes(),
             *pages.routes(),
             Mount("/static", StaticFiles(directory=STATIC), name="static"),
         ],
         middleware=[
+            # Outermost: the id and the timing cover every answer below, 413s and 503s too.
+            Middleware(logs.RequestIds),
+            Middleware(metrics.RequestMetrics),
             Middleware(Outages, render=domain_error),
             Middleware(SecurityHeaders, hsts=settings.secure_cookies),
             Middleware(BodyLimit, limit=settings.limits.upload_bytes, too_large=too_large),

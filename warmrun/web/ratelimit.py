@@ -25,6 +25,7 @@ from redis.exceptions import RedisError
 from warmrun.platform import accounts
 from warmrun.platform.errors import InvalidCredentials, InvalidInput, RateLimited
 from warmrun.platform.models import Account
+from warmrun.web import metrics
 
 log = logging.getLogger("warmrun.web")
 
@@ -61,6 +62,7 @@ class Backoff:
 
 
 SIGN_IN = Backoff()
+SIGN_IN_BACKOFF = "login-backoff"  # the name its refusals are counted under
 
 
 class _Local:
@@ -124,6 +126,7 @@ async def check(redis: Redis | None, limit: Limit, who: str) -> None:
             log.warning("rate limit %s counted in this process (Redis: %s)", limit.name, exc)
         count = LOCAL.add(key, now, limit.per_s)
     if int(count) > limit.count:
+        metrics.count_refusal(limit.name)
         raise RateLimited(retry_after=max(1, math.ceil((window + 1) * limit.per_s - now)))
 
 
@@ -147,6 +150,7 @@ async def sign_in_allowed(redis: Redis | None, *, email: str, address: str) -> s
         failures, last = LOCAL.get(key, now)
     wait = SIGN_IN.wait_s(int(failures))
     if wait and now < last + wait:
+        metrics.count_refusal(SIGN_IN_BACKOFF)
         raise RateLimited(retry_after=max(1, math.ceil(last + wait - now)))
     return ident
 

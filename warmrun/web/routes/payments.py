@@ -11,9 +11,9 @@ from starlette.requests import Request
 
 from warmrun.integrations.stripe_gateway import StripeGateway, handle_event, verify_event
 from warmrun.platform import payments, settlement, views
-from warmrun.platform.errors import NotFound, NothingDue, PaymentsUnavailable
+from warmrun.platform.errors import NotFound, NothingDue, PaymentsUnavailable, WebhookRejected
 from warmrun.platform.models import Payment, PaymentKind, PaymentState, SponsorPledge
-from warmrun.web import forms
+from warmrun.web import forms, metrics
 from warmrun.web.endpoints import Access, Ctx, site_url
 from warmrun.web.routes import api
 from warmrun.web.routes.campaigns import partner_campaign
@@ -200,7 +200,12 @@ async def stripe_webhook(ctx: Ctx) -> dict[str, Any]:
     if cfg is None:
         raise PaymentsUnavailable()
     body = await ctx.request.body()
-    event = verify_event(body, ctx.request.headers.get("stripe-signature"), cfg)
+    try:
+        event = verify_event(body, ctx.request.headers.get("stripe-signature"), cfg)
+    except WebhookRejected:
+        metrics.count_webhook("stripe", "rejected")
+        raise
     outcome = await handle_event(event)
+    metrics.count_webhook("stripe", outcome)  # a short fixed word: paid, duplicate, ignored ...
     log.info("stripe event %s %s: %s", event["id"], event["type"], outcome)
     return {"received": True, "outcome": outcome}

@@ -18,7 +18,7 @@ from warmrun.platform.errors import InvalidInput, NotFound
 from warmrun.platform.models import Role
 from warmrun.platform.privacy import Policy, Zone
 from warmrun.platform.uploads import Upload
-from warmrun.web import forms, ratelimit
+from warmrun.web import forms, metrics, ratelimit
 from warmrun.web.endpoints import Access, Ctx, to_jsonable
 from warmrun.web.presenters import outcome_dict, run_dict, track_gpx, track_svg
 from warmrun.web.routes import api
@@ -55,7 +55,11 @@ async def upload(ctx: Ctx) -> Any:
     resident_id = ctx.resident_id()
     await ratelimit.check(ctx.redis, ratelimit.UPLOAD, str(resident_id))
     uploads = await _uploads(ctx)
-    items = await ingest.import_uploads(parser=ctx.parser, resident_id=resident_id, uploads=uploads)
+    with metrics.timed_upload():
+        items = await ingest.import_uploads(
+            parser=ctx.parser, resident_id=resident_id, uploads=uploads
+        )
+    metrics.count_uploads(items)
     results = [outcome_dict(i.name, i.outcome, _error_of(i, ctx.lang)) for i in items]
     refused = [r for r in results if r["status"] == "error"]
     if len(refused) == len(results):

@@ -17,7 +17,7 @@ from warmrun.integrations import jobs
 from warmrun.integrations.strava_sync import Strava, disconnect
 from warmrun.platform.errors import Forbidden, InvalidInput, NotFound, RateLimited, TryLater
 from warmrun.platform.models import StravaAccount, StravaActivity
-from warmrun.web import ratelimit
+from warmrun.web import metrics, ratelimit
 from warmrun.web.endpoints import Access, Ctx
 from warmrun.web.routes import api
 
@@ -95,25 +95,35 @@ async def strava_webhook(ctx: Ctx) -> dict[str, Any]:
     try:
         body = await ctx.request.json()
     except ValueError as exc:
+        metrics.count_webhook("strava", "rejected")
         raise InvalidInput("event", "not JSON", "格式不正确") from exc
-    event = _event(body)
+    try:
+        event = _event(body)
+    except InvalidInput:
+        metrics.count_webhook("strava", "rejected")
+        raise
     queue = ctx.request.app.state.jobs
     if queue is None:
+        metrics.count_webhook("strava", "unavailable")
         raise TryLater()
     # Anyone can post here: events about athletes we do not know are acknowledged and
     # dropped, and each athlete's events are throttled, so forged events cannot spend the
     # shared Strava quota. (Strava wants a 200 either way.)
     if not await StravaAccount.exists(athlete_id=event["owner_id"]):
+        metrics.count_webhook("strava", "unknown_athlete")
         return {"queued": False}
     try:
         await ratelimit.check(ctx.redis, ATHLETE_EVENTS, str(event["owner_id"]))
     except RateLimited:
+        metrics.count_webhook("strava", "throttled")
         log.warning("strava events of athlete %s throttled", event["owner_id"])
         return {"queued": False}
     try:
         queued = await jobs.enqueue_strava_event(queue, event)
     except OSError as exc:  # Redis unreachable: Strava retries the delivery
+        metrics.count_webhook("strava", "unavailable")
         raise TryLater() from exc
+    metrics.count_webhook("strava", "queued" if queued else "duplicate")
     return {"queued": queued}
 
 
