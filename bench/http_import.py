@@ -386,7 +386,8 @@ def main() -> int:
             ],
             env=env,
             stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
+            # A file, not a pipe nobody reads: a full pipe would stall the server's logging.
+            stderr=(home / "serve.log").open("wb"),
         )
         base = f"http://127.0.0.1:{port}"
         for _ in range(300):
