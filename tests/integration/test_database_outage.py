@@ -7,7 +7,6 @@ from __future__ import annotations
 import logging
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
 from collections.abc import Iterator
@@ -17,6 +16,7 @@ import httpx
 import pytest
 from starlette.datastructures import Secret
 
+from tests.local import free_port
 from warmrun.config import Settings, suite_database_url
 from warmrun.web.app import create_app
 
@@ -38,9 +38,7 @@ def own_postgres() -> Iterator[tuple[Path, int, str]]:
     # the postgres user.
     home = Path(tempfile.mkdtemp(prefix="warmrun-outage-"))
     os.chmod(home, 0o755)  # noqa: S103 - the postgres user must reach its data directory
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = int(s.getsockname()[1])
+    port = free_port()
     url = postgres("start", str(home / "pg"), str(port))
     try:
         yield home / "pg", port, url

@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -20,20 +19,14 @@ import asyncpg
 import httpx
 import pytest
 
+from tests.local import free_port, redis_on_port
 from warmrun.config import suite_database_url
 from warmrun.demo import CAMPAIGN_CODE, DEMO_PASSWORD, DEMO_RESIDENT
 from warmrun.integrations.synthetic import synthetic_run_gpx
-from warmrun.redis_server import redis_server_binary
 
 pytestmark = pytest.mark.skipif(
     suite_database_url() is None, reason="needs PostgreSQL; the PostgreSQL run covers it"
 )
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture
@@ -61,22 +54,8 @@ def own_database() -> Iterator[str]:
 
 @pytest.fixture
 def own_redis(tmp_path: Path) -> Iterator[str]:
-    port = free_port()
-    proc = subprocess.Popen(
-        [redis_server_binary(), "--port", str(port), "--bind", "127.0.0.1", "--save", ""],
-        cwd=tmp_path,
-        stdout=subprocess.DEVNULL,
-    )
-    try:
-        for _ in range(200):
-            with socket.socket() as s:
-                if s.connect_ex(("127.0.0.1", port)) == 0:
-                    break
-            time.sleep(0.05)
-        yield f"redis://127.0.0.1:{port}/0"
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+    with redis_on_port(tmp_path) as (url, _):
+        yield url
 
 
 def warmrun(*args: str, env: dict[str, str], **kw: object) -> subprocess.Popen[bytes]:

@@ -6,24 +6,17 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import socket
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from tests.local import free_port, redis_on_port
 from tests.web.conftest import Web, csrf
 from tests.web.site import PASSWORD
-from warmrun.redis_server import redis_server_binary
 from warmrun.resources import redis_client
 from warmrun.web import ratelimit
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture
@@ -40,23 +33,11 @@ def redis_away(web: Web) -> Iterator[None]:
 @pytest.fixture
 def frozen_redis(tmp_path: Path) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
     """A real redis-server of our own, on loopback, to stop with SIGSTOP."""
-    port = free_port()
-    proc = subprocess.Popen(
-        [redis_server_binary(), "--port", str(port), "--bind", "127.0.0.1", "--save", ""],
-        cwd=tmp_path,
-        stdout=subprocess.DEVNULL,
-    )
-    try:
-        for _ in range(100):
-            with socket.socket() as s:
-                if s.connect_ex(("127.0.0.1", port)) == 0:
-                    break
-            asyncio.run(asyncio.sleep(0.05))
-        yield f"redis://127.0.0.1:{port}/0", proc
-    finally:
-        os.kill(proc.pid, signal.SIGCONT)
-        proc.terminate()
-        proc.wait(timeout=10)
+    with redis_on_port(tmp_path) as (url, proc):
+        try:
+            yield url, proc
+        finally:
+            os.kill(proc.pid, signal.SIGCONT)
 
 
 @pytest.mark.usefixtures("redis_away")

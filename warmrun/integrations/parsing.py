@@ -36,9 +36,10 @@ def _read(data: bytes, file_format: str | None, limits: Limits) -> Track:
     return read_track(data, limits)
 
 
-def _prepare(
+def job_prepare(
     data: bytes, name: str, file_format: str | None, limits: Limits, options: ParseOptions
 ) -> Prepared:
+    """One activity file read, analysed and fingerprinted, or the typed error refusing it."""
     try:
         track = _read(data, file_format, limits)
         if options.gcj02:
@@ -65,17 +66,11 @@ def job_open(
     """A plain file: read and analysed. An archive: its members, unread, counted."""
     if upload.format is not None:
         budget.take(activities=1, inflated=len(upload.data))
-        return budget, _prepare(upload.data, upload.name, upload.format, limits, options)
+        return budget, job_prepare(upload.data, upload.name, upload.format, limits, options)
     members = expand(upload.data, upload.name, limits, budget)
     if len(members) == 1 and members[0].data is upload.data:
-        return budget, _prepare(upload.data, upload.name, sniff(upload.data), limits, options)
+        return budget, job_prepare(upload.data, upload.name, sniff(upload.data), limits, options)
     return budget, members
-
-
-def job_prepare(
-    data: bytes, name: str, file_format: str, limits: Limits, options: ParseOptions
-) -> Prepared:
-    return _prepare(data, name, file_format, limits, options)
 
 
 def job_track(data: bytes, file_format: str, limits: Limits) -> Track | None:
