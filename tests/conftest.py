@@ -18,6 +18,9 @@ from warmrun.platform import clock
 
 DATA = Path(__file__).parent / "data" / "tracks"
 TABLES = [
+    "area_participant",
+    "day_total",
+    "area_total",
     "privacy_zone",
     "web_session",
     "challenge_team",

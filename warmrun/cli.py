@@ -244,7 +244,7 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_campaign(args: argparse.Namespace, settings: Settings) -> int:
-    from warmrun.platform import settlement
+    from warmrun.platform import rollups, settlement
     from warmrun.platform.campaigns import advance, get_campaign
     from warmrun.platform.models import CampaignState
 
@@ -253,6 +253,16 @@ def cmd_campaign(args: argparse.Namespace, settings: Settings) -> int:
         if args.action == "verify":
             v = await settlement.verify(campaign_id=campaign.id)
             console.print(f"ledger OK: {v.entries} entries, head {v.head_hash[:16]}…")
+            wrong = await rollups.check(campaign.id)
+            for line in wrong:
+                console.print(f"totals differ: {line}")
+            if wrong:
+                console.print("rebuild them with: warmrun campaign rebuild-totals " + campaign.code)
+                return 1
+            console.print("totals OK: they equal the ledger's sums")
+        elif args.action == "rebuild-totals":
+            await rollups.rebuild(campaign.id)
+            console.print(f"totals of {campaign.code} rebuilt from its ledger")
         elif args.action == "close":
             await advance(campaign_id=campaign.id, to=CampaignState.CLOSED)
             console.print(f"campaign {campaign.code} closed")
@@ -357,14 +367,9 @@ def cmd_leaderboard(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_db(args: argparse.Namespace, settings: Settings) -> int:
-    from warmrun import db
 
-    async def go() -> None:
-        settings.home.mkdir(parents=True, exist_ok=True)
-        await db.upgrade(settings.database_url)
-        await db.close()
-
-    asyncio.run(go())
+    settings.home.mkdir(parents=True, exist_ok=True)
+    asyncio.run(_upgrade(settings.database_url))
     console.print("database is up to date")
     return 0
 
@@ -469,10 +474,16 @@ def _log_records(settings: Settings) -> None:
 
 
 async def _upgrade(url: str) -> None:
+    """Migrate, then rebuild the campaign totals that do not match their ledger's length."""
     from warmrun import db
+    from warmrun.platform import rollups
 
-    await db.upgrade(url)
-    await db.close()
+    await db.connect(url)
+    try:
+        for campaign_id in await rollups.heal():
+            console.print(f"rebuilt the totals of campaign {campaign_id} from its ledger")
+    finally:
+        await db.close()
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -498,7 +509,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(fn=cmd_track_stats)
     p = sub.add_parser("campaign", help="verify the ledger, close or settle a campaign")
-    p.add_argument("action", choices=["verify", "close", "settle"])
+    p.add_argument("action", choices=["verify", "rebuild-totals", "close", "settle"])
     p.add_argument("campaign", help="campaign code")
     p.add_argument("--out", help="directory for the settlement report")
     p.set_defaults(fn=cmd_campaign)

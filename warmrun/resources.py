@@ -12,6 +12,7 @@ from redis.asyncio import BlockingConnectionPool, Redis
 from warmrun import db
 from warmrun.config import Settings
 from warmrun.integrations.parsing import SandboxedParser
+from warmrun.platform import rollups
 from warmrun.redis_server import EmbeddedRedis
 
 REDIS_TIMEOUT_S = 2.0
@@ -50,6 +51,8 @@ async def open_resources(
     client: Redis | None = None
     parser = SandboxedParser(settings.sandbox, settings.limits)
     await db.connect(settings.database_url, run_migrations=migrate)
+    if migrate:
+        await rollups.heal()
     try:
         if with_redis:
             url = settings.redis_url

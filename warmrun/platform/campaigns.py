@@ -8,7 +8,7 @@ from typing import Any
 
 from tortoise.transactions import in_transaction
 
-from warmrun.platform import clock
+from warmrun.platform import clock, rollups
 from warmrun.platform.conversion import GoodsProgress, goods_progress, split_largest_remainder
 from warmrun.platform.errors import CampaignStateError, InvalidInput, NotFound
 from warmrun.platform.models import (
@@ -20,7 +20,6 @@ from warmrun.platform.models import (
     CharityPartner,
     City,
     Compound,
-    Contribution,
     ConversionRule,
     Goods,
     PointsRule,
@@ -262,24 +261,24 @@ class Totals:
 
 
 async def totals(*, campaign_id: int, by: str | None = None) -> dict[Any, Totals]:
-    """Ledger sums for a campaign: overall (key None), per ``city`` or per ``compound``."""
+    """The campaign's sums: overall (key None), per ``city`` or per ``compound`` (by id).
+
+    Read from the totals kept beside the ledger (``platform/rollups.py``): a few rows, however
+    many entries the campaign has."""
     campaign = await get_campaign(campaign_id=campaign_id)
     goods = await Goods.get(id=campaign.goods_id)
-    group = {"city": "city_id", "compound": "compound_id", None: None}[by]
-    query = Contribution.filter(campaign_id=campaign_id)
-    fields = ["metres", "kcal", "value_fen", "funded_fen", "resident_ref"]
-    if group:
-        fields.append(group)
-    rows = await query.values(*fields)
-    acc: dict[Any, list[Any]] = {}
-    for row in rows:
-        key = row[group] if group else None
-        a = acc.setdefault(key, [0, 0, 0, 0, {}])
-        a[0] += row["metres"]
-        a[1] += row["kcal"]
-        a[2] += row["value_fen"]
-        a[3] += row["funded_fen"]
-        a[4][row["resident_ref"]] = a[4].get(row["resident_ref"], 0) + row["metres"]
+    stored = await rollups.area_totals(campaign_id, level=by)
+    index = {"city": 0, "compound": 1, None: None}[by]
+    acc: dict[Any, list[Any]] = {
+        (None if index is None else area[index]): [
+            t.sums.metres,
+            t.sums.kcal,
+            t.sums.value_fen,
+            t.sums.funded_fen,
+            t.participants,
+        ]
+        for area, t in stored.items()
+    }
     if campaign.settlement_mode == SettlementMode.PRO_RATA:
         # Until settlement nothing is allocated: show what the pledges will cover, split in
         # proportion to each group's value.
@@ -299,11 +298,11 @@ async def totals(*, campaign_id: int, by: str | None = None) -> dict[Any, Totals
             kcal=a[1],
             value_fen=a[2],
             funded_fen=a[3],
-            participants=sum(1 for m in a[4].values() if m > 0),
+            participants=a[4],
             goods=goods_progress(a[3], goods.unit_price_fen),
         )
         for key, a in acc.items()
     }
-    if not group and None not in out:
+    if by is None and None not in out:
         out[None] = Totals(0, 0, 0, 0, 0, goods_progress(0, goods.unit_price_fen))
     return out

@@ -13,7 +13,7 @@ from typing import Any
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.exceptions import DoesNotExist
 
-from warmrun.platform import clock, outbox, points_ledger, sql
+from warmrun.platform import clock, outbox, points_ledger, rollups, sql, tally
 from warmrun.platform.conversion import allocate_first_come, value_fen
 from warmrun.platform.earning import Terms, Today, counts_on, earning
 from warmrun.platform.errors import WarmrunError
@@ -336,6 +336,11 @@ async def _append(
         campaign.head_hash,
         digest,
         now,
+    )
+    await rollups.add_entry(
+        conn,
+        campaign.id,
+        tally.Entry(resident_ref, city_id, compound_id, day, metres, kcal, value, funded),
     )
     for pledge_id, fen in allocations:
         await sql.execute(

@@ -17,9 +17,9 @@ from tortoise.exceptions import IntegrityError
 from tortoise.functions import Count
 from tortoise.transactions import in_transaction
 
-from warmrun.platform import badges, clock, points_ledger
+from warmrun.platform import badges, clock, points_ledger, rollups
 from warmrun.platform.campaigns import get_campaign
-from warmrun.platform.crediting import credit_offline, offline_value
+from warmrun.platform.crediting import credit_offline, lock_campaign, offline_value
 from warmrun.platform.earning import local_day
 from warmrun.platform.errors import CampaignStateError, EventClosed, InvalidInput, NotFound
 from warmrun.platform.geo import encode_polyline
@@ -145,8 +145,8 @@ async def check_in(*, station_id: int, resident_id: int, via: str) -> CheckInOut
     resident = await Resident.get_or_none(id=resident_id, erased_at=None)
     if resident is None:
         raise NotFound("resident", "居民")
-    city = await Compound.filter(id=resident.compound_id).values_list("city_id", flat=True)
-    if not await CampaignCity.filter(campaign_id=campaign.id, city_id__in=list(city)).exists():
+    city_id = (await Compound.get(id=resident.compound_id)).city_id
+    if not await CampaignCity.filter(campaign_id=campaign.id, city_id=city_id).exists():
         raise InvalidInput("resident", "not in this campaign's cities", "不在本活动的城市")
     try:
         async with in_transaction() as conn:
@@ -166,6 +166,10 @@ async def check_in(*, station_id: int, resident_id: int, via: str) -> CheckInOut
                     key=f"checkin:{s.id}:{resident_id}",
                     ref=f"event{event.id}:station{s.id}",
                 )
+            # Counted in the campaign's totals under its chain head's lock (taken after the
+            # resident's row, as everywhere).
+            await lock_campaign(conn, campaign.id)
+            await rollups.add_checkin(conn, campaign.id, city_id, resident.compound_id, event.day)
     except IntegrityError:
         if not await CheckIn.filter(station_id=s.id, resident_id=resident_id).exists():
             raise

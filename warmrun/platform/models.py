@@ -337,8 +337,13 @@ class Contribution(Model):
     class Meta:
         table = "contribution"
         unique_together = (("campaign", "seq"),)
-        # A resident's credit today (the daily cap), a run's contributions (rounds, reversal).
-        indexes = (("campaign_id", "resident_ref", "local_day"), ("run_id",))
+        # A resident's credit today (the daily cap), a run's contributions (rounds, reversal),
+        # a campaign's entries of one kind (the few offline ones among a million runs).
+        indexes = (
+            ("campaign_id", "resident_ref", "local_day"),
+            ("run_id",),
+            ("campaign_id", "kind"),
+        )
 
 
 class PledgeAllocation(Model):
@@ -894,3 +899,61 @@ class ChallengeTeam(Model):
     class Meta:
         table = "challenge_team"
         unique_together = (("challenge", "compound"),)
+
+
+# Campaign totals kept beside the ledger (platform/rollups.py). Each contribution, reversal and
+# check-in adds to them in its own transaction, so they always equal the ledger's sums; they
+# can be rebuilt from it at any time (`warmrun campaign rebuild-totals`). An area is the whole
+# campaign (city 0, compound 0), a city (compound 0) or a compound.
+
+
+class AreaTotal(Model):
+    id = fields.IntField(primary_key=True)
+    campaign_id = fields.IntField()
+    city_id = fields.IntField()
+    compound_id = fields.IntField()
+    metres = fields.BigIntField(default=0)
+    kcal = fields.BigIntField(default=0)
+    value_fen = fields.BigIntField(default=0)
+    funded_fen = fields.BigIntField(default=0)
+    entries = fields.IntField(default=0)
+    participants = fields.IntField(default=0)  # residents whose net metres here are positive
+    checkins = fields.IntField(default=0)
+
+    class Meta:
+        table = "area_total"
+        unique_together = (("campaign_id", "city_id", "compound_id"),)
+
+
+class DayTotal(Model):
+    # One area on one local day of the campaign (the charts, per-day exports).
+    id = fields.IntField(primary_key=True)
+    campaign_id = fields.IntField()
+    city_id = fields.IntField()
+    compound_id = fields.IntField()
+    local_day = fields.DateField()
+    metres = fields.BigIntField(default=0)
+    kcal = fields.BigIntField(default=0)
+    value_fen = fields.BigIntField(default=0)
+    funded_fen = fields.BigIntField(default=0)
+    entries = fields.IntField(default=0)
+    checkins = fields.IntField(default=0)
+
+    class Meta:
+        table = "day_total"
+        unique_together = (("campaign_id", "city_id", "compound_id", "local_day"),)
+
+
+class AreaParticipant(Model):
+    # A resident's net metres in one area, so that distinct participants stay exact under
+    # reversals: the area's count moves only when this crosses zero.
+    id = fields.IntField(primary_key=True)
+    campaign_id = fields.IntField()
+    city_id = fields.IntField()
+    compound_id = fields.IntField()
+    resident_ref = fields.CharField(max_length=64)
+    metres = fields.BigIntField(default=0)
+
+    class Meta:
+        table = "area_participant"
+        unique_together = (("campaign_id", "city_id", "compound_id", "resident_ref"),)

@@ -91,6 +91,12 @@ async def execute(conn: BaseDBAsyncClient, text: str, *values: Any) -> int:
     return int(changed)
 
 
+async def execute_many(conn: BaseDBAsyncClient, text: str, rows: list[list[Any]]) -> None:
+    """One statement, once for each row of values (a bulk load)."""
+    if rows:
+        await conn.execute_many(_text(conn, text), rows)
+
+
 async def insert(conn: BaseDBAsyncClient, text: str, *values: Any) -> int:
     """Run an INSERT whose text ends in ``RETURNING id``; returns that id."""
     return int((await row(conn, text, *values))["id"])

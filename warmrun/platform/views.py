@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from warmrun.platform import campaigns, events, payments
+from warmrun.platform import campaigns, events, payments, rollups
 from warmrun.platform.conversion import goods_progress
 from warmrun.platform.errors import NotFound
 from warmrun.platform.models import (
@@ -421,14 +421,7 @@ async def dashboard(*, code: str) -> Dashboard:
     for p in pledges:
         p["paid_fen"] = (await payments.received(campaign_id=c.id, pledge_id=p["id"])).net_fen
     donated = await payments.received(campaign_id=c.id, kind=PaymentKind.DONATION)
-    day_rows = await Contribution.filter(campaign_id=c.id).values(
-        "local_day", "metres", "funded_fen"
-    )
-    days: dict[date, list[int]] = {}
-    for row in day_rows:
-        d = days.setdefault(row["local_day"], [0, 0])
-        d[0] += row["metres"]
-        d[1] += row["funded_fen"]
+    days = await rollups.overall_days(c.id)
     return Dashboard(
         campaign=_summary(c),
         goods_zh=goods.name_zh,
@@ -439,8 +432,7 @@ async def dashboard(*, code: str) -> Dashboard:
         compounds=compound_rows,
         pledges=pledges,
         days=[
-            {"day": d.isoformat(), "metres": v[0], "funded_fen": v[1]}
-            for d, v in sorted(days.items())
+            {"day": d.isoformat(), "metres": v.metres, "funded_fen": v.funded_fen} for d, v in days
         ],
         offline=await events.offline_totals(campaign_id=c.id),
         donations=donated.payments,
