@@ -94,6 +94,7 @@ KEY_FILE = "secret_key"
 class Settings:
     home: Path
     database_url: str
+    # None: a private redis-server inside ``home`` (the embedded default).
     redis_url: str | None
     secret_key: Secret
     # True: no WARMRUN_SECRET_KEY was given; the key is the random one kept in WARMRUN_HOME.
@@ -126,6 +127,12 @@ class Settings:
     # Log records as one JSON object per line ("json") or as plain text ("text") for reading
     # by eye (WARMRUN_LOG_FORMAT).
     log_format: str = "json"
+    # ``redis_url`` names one node of a Redis Cluster (WARMRUN_REDIS_CLUSTER): boards, the relay
+    # and rate limits use redis-py's cluster client, the job queue a Redis of its own.
+    redis_cluster: bool = False
+    # The job queue's Redis (WARMRUN_QUEUE_REDIS_URL): arq and Strava's shared counters and locks
+    # need a single server. None: the main Redis, which then must not be a cluster.
+    queue_redis_url: str | None = None
 
     @property
     def token_lifetime(self) -> timedelta:
@@ -156,6 +163,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     home = Path(config("WARMRUN_HOME", default=".warmrun")).resolve()
     database_url = config("DATABASE_URL", default=f"sqlite://{home / 'warmrun.sqlite3'}")
     redis_url = config("REDIS_URL", default=None)
+    redis_cluster = config("WARMRUN_REDIS_CLUSTER", cast=bool, default=False)
+    queue_redis_url = config("WARMRUN_QUEUE_REDIS_URL", default=None)
     given = config("WARMRUN_SECRET_KEY", default=None)
     secret = Secret(str(given)) if given else Secret(home_secret_key(home))
     stripe_key = config("STRIPE_SECRET_KEY", default=None)
@@ -197,7 +206,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         wall_s=config("WARMRUN_PARSE_WALL_S", cast=float, default=Sandbox.wall_s),
         memory_bytes=config("WARMRUN_PARSE_MEMORY_MIB", cast=int, default=1024) * MiB,
     )
-    return Settings(
+    settings = Settings(
         home=home,
         limits=limits,
         sandbox=sandbox,
@@ -216,7 +225,27 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         metrics_token=Secret(str(metrics_token)) if metrics_token else None,
         metrics_dir=Path(str(metrics_dir)).resolve() if metrics_dir else None,
         log_format=config("WARMRUN_LOG_FORMAT", cast=_log_format, default="json"),
+        redis_cluster=redis_cluster,
+        queue_redis_url=queue_redis_url or None,
     )
+    problem = redis_problem(settings)
+    if problem is not None:
+        raise ValueError(problem)
+    return settings
+
+
+def redis_problem(settings: Settings) -> str | None:
+    """Why these Redis settings cannot work, or None."""
+    if not settings.redis_cluster:
+        return None
+    if settings.redis_url is None:
+        return "WARMRUN_REDIS_CLUSTER needs REDIS_URL: the address of one node of the cluster"
+    if settings.strava is not None and settings.queue_redis_url is None:
+        return (
+            "WARMRUN_REDIS_CLUSTER with Strava needs WARMRUN_QUEUE_REDIS_URL: the job queue "
+            "(arq) runs on a single Redis server, not on a cluster"
+        )
+    return None
 
 
 def home_secret_key(home: Path) -> str:

@@ -11,7 +11,12 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterator
 
-from redis.exceptions import BusyLoadingError
+from redis.exceptions import (
+    BusyLoadingError,
+    ClusterDownError,
+    SlotNotCoveredError,
+    TryAgainError,
+)
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from tortoise.exceptions import DBConnectionError
@@ -50,6 +55,9 @@ def component(exc: BaseException) -> str | None:
     chain = list(_chain(exc))
     for e in chain:
         if isinstance(e, RedisConnectionError | RedisTimeoutError | BusyLoadingError):
+            return REDIS
+        # A Redis Cluster failing over, or moving a slot a multi-key command needs.
+        if isinstance(e, ClusterDownError | SlotNotCoveredError | TryAgainError):
             return REDIS
     for e in chain:
         if isinstance(e, (DBConnectionError, *_POSTGRES)):

@@ -11,9 +11,12 @@ from typing import Any
 
 import pytest
 from redis.asyncio import Redis
+from redis.asyncio.cluster import ClusterNode, RedisCluster
 from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import RedisClusterException
 
 from tests.integration.factory import run_file, upload, world
+from tests.local import Backend, Cluster, redis_cluster
 from warmrun.integrations.synthetic import synthetic_run_gpx
 from warmrun.leaderboard import boards as boards_module
 from warmrun.leaderboard import keys
@@ -22,9 +25,11 @@ from warmrun.leaderboard.campaigns import clocks, households
 from warmrun.leaderboard.present import rows
 from warmrun.leaderboard.rebuild import rebuild
 from warmrun.leaderboard.relay import apply_call, drain, heal, relay_once, run_forever
+from warmrun.leaderboard.servers import Client
 from warmrun.platform import campaigns, runs
 from warmrun.platform.models import Contribution, Outbox
 from warmrun.redis_server import EmbeddedRedis
+from warmrun.resources import redis_cluster_client
 
 pytestmark = pytest.mark.usefixtures("database")
 
@@ -38,14 +43,14 @@ def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedR
 
 
 @pytest.fixture
-async def redis(redis_server: EmbeddedRedis) -> AsyncIterator[Redis]:
-    client = Redis.from_url(redis_server.url)
+async def redis(backend: Backend) -> AsyncIterator[Client]:
+    client = backend.connect()
     await client.flushall()
     yield client
     await client.aclose()
 
 
-async def test_relay_puts_credited_runs_on_every_board(redis: Redis) -> None:
+async def test_relay_puts_credited_runs_on_every_board(redis: Client) -> None:
     w = await world()
     await upload(w.alice.id, run_file(seed=1))
     await upload(w.bob.id, run_file(seed=2, minutes_after=10, points=600))
@@ -61,7 +66,7 @@ async def test_relay_puts_credited_runs_on_every_board(redis: Redis) -> None:
     assert await boards.rank(w.campaign.id, w.bob.id) == (2, top[1].score)
 
 
-async def test_redelivered_entries_are_applied_once(redis: Redis) -> None:
+async def test_redelivered_entries_are_applied_once(redis: Client) -> None:
     w = await world()
     for i in range(6):
         await upload(w.alice.id if i % 2 else w.bob.id, run_file(seed=i, minutes_after=90 * i))
@@ -81,7 +86,7 @@ async def test_redelivered_entries_are_applied_once(redis: Redis) -> None:
     assert await boards.snapshot(w.campaign.id) == incremental
 
 
-async def test_relay_killed_mid_batch_catches_up_exactly(redis: Redis) -> None:
+async def test_relay_killed_mid_batch_catches_up_exactly(redis: Client) -> None:
     w = await world()
     for i in range(5):
         await upload(w.alice.id, run_file(seed=i, minutes_after=90 * i))
@@ -101,9 +106,19 @@ async def test_relay_killed_mid_batch_catches_up_exactly(redis: Redis) -> None:
     assert rank[1] == sum(c.metres for c in await Contribution.all())
 
 
+@pytest.fixture
+async def one_server(redis_server: EmbeddedRedis) -> AsyncIterator[Redis]:
+    """A client of the single redis-server, for tests that stop and start it."""
+    client = Redis.from_url(redis_server.url)
+    await client.flushall()
+    yield client
+    await client.aclose()
+
+
 async def test_redis_down_never_fails_an_import_and_rebuild_restores(
-    redis: Redis, redis_server: EmbeddedRedis
+    one_server: Redis, redis_server: EmbeddedRedis
 ) -> None:
+    redis = one_server
     w = await world()
     await upload(w.alice.id, run_file(seed=1))
     await drain(redis)
@@ -125,8 +140,94 @@ async def test_redis_down_never_fails_an_import_and_rebuild_restores(
         await fresh.aclose()
 
 
+async def test_a_cluster_node_down_never_fails_an_import_and_the_relay_check_restores(
+    tmp_path: Path,
+) -> None:
+    with redis_cluster(tmp_path / "cluster") as own:
+        redis = redis_cluster_client(own.url)
+        try:
+            w = await world()
+            await upload(w.alice.id, run_file(seed=1))
+            await drain(redis)
+            home = own.ports.index(_node_of(redis, w.campaign.id).port)
+            own.stop(home)  # the primary holding the campaign's boards
+            (result,) = await upload(w.bob.id, run_file(seed=2, minutes_after=200))
+            assert result.outcome is not None and result.outcome.run.verdict == "accepted"
+            with pytest.raises((RedisConnectionError, OSError, RedisClusterException)):
+                await relay_once(redis)
+            assert await Outbox.filter(processed_at=None).count() == 1
+            own.start(home)  # back in its place in the cluster, with an empty dataset
+            own.wait_healthy()
+            await drain(redis, check=True)  # the relay's check finds the boards gone
+            top, total = await Boards(redis).top(w.campaign.id, "R")
+            assert total == 2
+            assert sum(e.score for e in top) == sum(c.metres for c in await Contribution.all())
+            assert await Outbox.filter(processed_at=None).count() == 0
+        finally:
+            await redis.aclose()
+
+
+def _node_of(redis: RedisCluster, campaign_id: int) -> ClusterNode:
+    """The primary that the client's slot map gives the campaign's keys to."""
+    node = redis.get_node_from_key(keys.version(campaign_id))
+    assert node is not None
+    return node
+
+
+def _migrate(own: Cluster, slot: int, source: int, target: int, names: list[bytes]) -> None:
+    """MIGRATE keys of a slot from one node to another (the slot already marked as moving)."""
+    if names:
+        own.command(source, "MIGRATE", "127.0.0.1", own.ports[target], "", 0, 5000, "KEYS", *names)
+
+
+async def test_boards_follow_a_campaign_slot_moved_to_another_node(tmp_path: Path) -> None:
+    # While the slot is on its way (MIGRATING/IMPORTING, some keys moved), the relay's
+    # transaction meets ASK/TRYAGAIN: nothing is applied and the entries wait. Once the slot
+    # has moved, its old node answers MOVED: the relay reads the slot map again and applies
+    # them on the new owner.
+    with redis_cluster(tmp_path / "cluster") as own:
+        redis = redis_cluster_client(own.url)
+        try:
+            w = await world()
+            await upload(w.alice.id, run_file(seed=1))
+            await drain(redis)
+            slot = redis.keyslot(keys.version(w.campaign.id))
+            source = own.ports.index(_node_of(redis, w.campaign.id).port)
+            target = (source + 1) % len(own.ports)
+            ids = {i: own.command(i, "CLUSTER MYID") for i in range(len(own.ports))}
+            await upload(w.bob.id, run_file(seed=2, minutes_after=200))
+
+            own.command(target, "CLUSTER SETSLOT", slot, "IMPORTING", ids[source])
+            own.command(source, "CLUSTER SETSLOT", slot, "MIGRATING", ids[target])
+            board = keys.board(w.campaign.id, "R", "all").encode()
+            _migrate(own, slot, source, target, [board])
+            assert await relay_once(redis) == 0
+            assert await Outbox.filter(processed_at=None).count() == 1
+
+            _migrate(
+                own,
+                slot,
+                source,
+                target,
+                own.command(source, "CLUSTER GETKEYSINSLOT", slot, 10_000),
+            )
+            for i in (target, source, *(set(range(len(own.ports))) - {source, target})):
+                own.command(i, "CLUSTER SETSLOT", slot, "NODE", ids[target])
+            assert _node_of(redis, w.campaign.id).port == own.ports[source]  # a stale map
+            assert await drain(redis) == 1
+            assert _node_of(redis, w.campaign.id).port == own.ports[target]
+            top, total = await Boards(redis).top(w.campaign.id, "R")
+            assert total == 2
+            assert sum(e.score for e in top) == sum(c.metres for c in await Contribution.all())
+            incremental = await Boards(redis).snapshot(w.campaign.id)
+            await rebuild(redis, w.campaign.id)
+            assert await Boards(redis).snapshot(w.campaign.id) == incremental
+        finally:
+            await redis.aclose()
+
+
 async def test_rebuild_equals_incremental_after_random_imports_reviews_and_flush(
-    redis: Redis,
+    redis: Client,
 ) -> None:
     w = await world()
     rng = random.Random(2025)
@@ -160,7 +261,7 @@ async def test_rebuild_equals_incremental_after_random_imports_reviews_and_flush
     assert incremental  # not trivially empty
 
 
-async def test_week_and_month_windows_follow_local_midnight(redis: Redis) -> None:
+async def test_week_and_month_windows_follow_local_midnight(redis: Client) -> None:
     w = await world()
     # Sunday 30 Nov 2025, 23:50 in Shanghai = 15:50 UTC; Monday 1 Dec 00:10 = 16:10 UTC.
     sunday = datetime(2025, 11, 30, 15, 50, tzinfo=UTC)
@@ -179,7 +280,7 @@ async def test_week_and_month_windows_follow_local_midnight(redis: Redis) -> Non
     assert await redis.ttl(keys.board(w.campaign.id, "R", "all")) == -1
 
 
-async def test_per_capita_and_participation_on_a_hand_computed_example(redis: Redis) -> None:
+async def test_per_capita_and_participation_on_a_hand_computed_example(redis: Client) -> None:
     w = await world()  # compound A: 800 households
     small = await campaigns.create_compound(city_id=w.city_id, name="小区 B", households=100)
     carol = await campaigns.create_resident(compound_id=small.id, display_name="Carol")
@@ -206,7 +307,7 @@ async def test_per_capita_and_participation_on_a_hand_computed_example(redis: Re
     assert city_pr[0].score == 3 * 1_000_000 // 900
 
 
-async def test_equal_scores_rank_whoever_got_there_first(redis: Redis) -> None:
+async def test_equal_scores_rank_whoever_got_there_first(redis: Client) -> None:
     w = await world()
     boards = Boards(redis)
     compounds, cities = await households()
@@ -234,7 +335,7 @@ async def test_equal_scores_rank_whoever_got_there_first(redis: Redis) -> None:
     assert [(e.member, e.score) for e in top] == [(w.alice.id, 5000), (w.bob.id, 5000)]
 
 
-async def test_around_me_shows_five_above_and_below(redis: Redis) -> None:
+async def test_around_me_shows_five_above_and_below(redis: Client) -> None:
     w = await world()
     boards = Boards(redis)
     compounds, cities = await households()
@@ -266,7 +367,7 @@ async def test_around_me_shows_five_above_and_below(redis: Redis) -> None:
     assert around[5].rank == 11 and around[5].score == 1000
 
 
-async def test_strava_runs_count_for_compounds_but_not_on_resident_boards(redis: Redis) -> None:
+async def test_strava_runs_count_for_compounds_but_not_on_resident_boards(redis: Client) -> None:
     w = await world()
     await upload(w.alice.id, run_file(seed=4), "strava.gpx", source="strava")
     await drain(redis)
@@ -278,7 +379,7 @@ async def test_strava_runs_count_for_compounds_but_not_on_resident_boards(redis:
     assert pr[0].score == 1_000_000 // 800  # still an active resident
 
 
-async def test_minors_and_opted_out_residents_are_anonymised(redis: Redis) -> None:
+async def test_minors_and_opted_out_residents_are_anonymised(redis: Client) -> None:
     w = await world()
     kid = await campaigns.create_resident(
         compound_id=w.compound_id, display_name="小明", birth_year=2015, guardian_id=w.alice.id
@@ -298,7 +399,7 @@ async def test_minors_and_opted_out_residents_are_anonymised(redis: Redis) -> No
     assert compound.score == sum(c.metres for c in await Contribution.all())
 
 
-async def test_reviewed_reversal_leaves_the_boards_within_one_cycle(redis: Redis) -> None:
+async def test_reviewed_reversal_leaves_the_boards_within_one_cycle(redis: Client) -> None:
     w = await world()
     (res,) = await upload(w.alice.id, run_file(seed=1))
     await drain(redis)
@@ -309,7 +410,7 @@ async def test_reviewed_reversal_leaves_the_boards_within_one_cycle(redis: Redis
     assert (await Boards(redis).top(w.campaign.id, "P"))[1] == 0
 
 
-async def test_scores_beyond_fourteen_digits_stay_exact(redis: Redis) -> None:
+async def test_scores_beyond_fourteen_digits_stay_exact(redis: Client) -> None:
     # 3,000 km in one campaign makes a composite score of 15 digits: it must survive the
     # round trip through Redis doubles unchanged.
     w = await world()
@@ -333,7 +434,7 @@ async def test_scores_beyond_fourteen_digits_stay_exact(redis: Redis) -> None:
     assert score == keys.compose(3_000_123, 12_345)
 
 
-async def test_an_entry_repeated_within_one_call_counts_once(redis: Redis) -> None:
+async def test_an_entry_repeated_within_one_call_counts_once(redis: Client) -> None:
     w = await world()
     await upload(w.alice.id, run_file(seed=1))
     boards = Boards(redis)
@@ -348,7 +449,7 @@ async def test_an_entry_repeated_within_one_call_counts_once(redis: Redis) -> No
     assert await boards.snapshot(w.campaign.id) == incremental
 
 
-async def test_a_backlog_spanning_more_windows_than_one_script_call_takes(redis: Redis) -> None:
+async def test_a_backlog_spanning_more_windows_than_one_script_call_takes(redis: Client) -> None:
     w = await world()
     boards = Boards(redis)
     weeks = [f"w2025-W{k:02d}" for k in range(1, 46)]  # 46 windows with "all", over 30
@@ -374,7 +475,7 @@ async def test_a_backlog_spanning_more_windows_than_one_script_call_takes(redis:
         assert await boards.rank(w.campaign.id, w.alice.id, week) == (1, 1000)
 
 
-async def test_only_one_relay_drains_at_a_time(redis: Redis) -> None:
+async def test_only_one_relay_drains_at_a_time(redis: Client) -> None:
     w = await world()
     for i in range(4):
         await upload(w.alice.id if i % 2 else w.bob.id, run_file(seed=i, minutes_after=90 * i))
@@ -429,7 +530,7 @@ def normalised(snapshot: dict[str, Any], campaign_id: int) -> dict[str, Any]:
 
 
 async def test_a_batch_committed_in_chunks_equals_one_entry_at_a_time(
-    redis: Redis, monkeypatch: pytest.MonkeyPatch
+    redis: Client, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Later chunks are folded from the values read before the earlier ones committed, plus
     # what those wrote; the result must be what applying every entry on its own gives.
@@ -446,7 +547,7 @@ async def test_a_batch_committed_in_chunks_equals_one_entry_at_a_time(
 
 
 async def test_concurrent_appliers_neither_lose_nor_double_count(
-    redis: Redis, redis_server: EmbeddedRedis, monkeypatch: pytest.MonkeyPatch
+    redis: Client, backend: Backend, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Four appliers on the same boards at once (a relay whose lock expired, say): a chunk
     # whose boards another one changed after its read does not commit and is read again.
@@ -455,7 +556,7 @@ async def test_concurrent_appliers_neither_lose_nor_double_count(
     for call in mixed_entries(2, boards, n=1600, reversals=False):
         assert await boards.apply_many([call]) == [1]
     monkeypatch.setattr(boards_module, "CHUNK", 50)
-    others = [Boards(Redis.from_url(redis_server.url)) for _ in range(4)]
+    others = [Boards(backend.connect()) for _ in range(4)]
     parts = [mixed_entries(3, boards, n=1600, reversals=False)[i::4] for i in range(4)]
     try:
         results = await asyncio.gather(
@@ -472,32 +573,40 @@ async def test_concurrent_appliers_neither_lose_nor_double_count(
     assert normalised(await boards.snapshot(3), 3) == normalised(await boards.snapshot(2), 2)
 
 
-async def test_relay_loop_outlives_a_refusing_redis(redis: Redis) -> None:
+async def test_relay_loop_outlives_a_refusing_redis(redis: Client) -> None:
     # Out of memory, Redis refuses writes: the loop logs, keeps the entries and goes on.
     w = await world()
     await upload(w.alice.id, run_file(seed=1))
-    await redis.config_set("maxmemory-policy", "noeviction")
-    await redis.config_set("maxmemory", "1")
+    await config_set(redis, "maxmemory-policy", "noeviction")
+    await config_set(redis, "maxmemory", "1")
     stop = asyncio.Event()
     loop = asyncio.create_task(run_forever(redis, interval=0.05, stop=stop))
     try:
         await asyncio.sleep(0.3)
         assert not loop.done()
         assert await Outbox.filter(processed_at=None).count() == 1
-        await redis.config_set("maxmemory", "0")
+        await config_set(redis, "maxmemory", "0")
         for _ in range(100):
             if await Outbox.filter(processed_at=None).count() == 0:
                 break
             await asyncio.sleep(0.05)
         assert await Outbox.filter(processed_at=None).count() == 0
     finally:
-        await redis.config_set("maxmemory", "0")
+        await config_set(redis, "maxmemory", "0")
         stop.set()
         await loop
     assert (await Boards(redis).top(w.campaign.id, "R"))[1] == 1
 
 
-async def _everything(redis: Redis, campaign_id: int) -> dict[str, object]:
+async def config_set(redis: Client, name: str, value: str) -> None:
+    """CONFIG SET on the server, or on every primary of the cluster."""
+    if isinstance(redis, RedisCluster):
+        await redis.config_set(name, value, target_nodes=RedisCluster.PRIMARIES)
+    else:
+        await redis.config_set(name, value)
+
+
+async def _everything(redis: Client, campaign_id: int) -> dict[str, object]:
     """Every board of the campaign with its content, for comparing before and after."""
     out: dict[str, object] = {}
     async for raw in redis.scan_iter(match=f"{keys.prefix(campaign_id)}:*"):
@@ -513,7 +622,7 @@ async def _everything(redis: Redis, campaign_id: int) -> dict[str, object]:
     return out
 
 
-async def test_boards_lost_with_redis_are_rebuilt_by_the_relay_check(redis: Redis) -> None:
+async def test_boards_lost_with_redis_are_rebuilt_by_the_relay_check(redis: Client) -> None:
     w = await world()
     await upload(w.alice.id, run_file(seed=1))
     await upload(w.bob.id, run_file(seed=2, minutes_after=10, points=600))
@@ -525,7 +634,7 @@ async def test_boards_lost_with_redis_are_rebuilt_by_the_relay_check(redis: Redi
     assert await _everything(redis, w.campaign.id) == before
 
 
-async def test_boards_missing_their_last_writes_are_rebuilt(redis: Redis) -> None:
+async def test_boards_missing_their_last_writes_are_rebuilt(redis: Client) -> None:
     w = await world()
     await upload(w.alice.id, run_file(seed=1))
     await drain(redis)
@@ -541,7 +650,7 @@ async def test_boards_missing_their_last_writes_are_rebuilt(redis: Redis) -> Non
     assert await _everything(redis, w.campaign.id) == before
 
 
-async def test_boards_that_hold_everything_are_left_alone(redis: Redis) -> None:
+async def test_boards_that_hold_everything_are_left_alone(redis: Client) -> None:
     w = await world()
     await upload(w.alice.id, run_file(seed=1))
     await drain(redis)
@@ -550,7 +659,7 @@ async def test_boards_that_hold_everything_are_left_alone(redis: Redis) -> None:
     assert await heal(redis) == []
 
 
-async def test_the_relay_loop_checks_the_boards_when_it_starts(redis: Redis) -> None:
+async def test_the_relay_loop_checks_the_boards_when_it_starts(redis: Client) -> None:
     w = await world()
     await upload(w.alice.id, run_file(seed=1))
     await drain(redis)

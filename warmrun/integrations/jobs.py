@@ -16,6 +16,7 @@ from typing import Any
 from arq.connections import ArqRedis
 from arq.worker import Function, Retry, Worker, func
 from redis.asyncio import ConnectionPool, Redis
+from redis.asyncio.cluster import RedisCluster
 
 from warmrun.config import Settings
 from warmrun.integrations import strava_sync
@@ -37,6 +38,8 @@ MAX_TRIES = 12
 # (Strava sends each event once); repeats after a job ran cost one re-fetch, and each
 # athlete's events are throttled at the webhook.
 KEEP_RESULT_S = 0
+# A queue server that stops answering fails a call after this long (as the app's clients do).
+QUEUE_TIMEOUT_S = 2.0
 
 
 def _dumps(value: dict[str, Any]) -> bytes:
@@ -100,26 +103,42 @@ FUNCTIONS: list[Function] = [func(strava_event, name="strava_event", max_tries=M
 
 def worker(
     settings: Settings,
-    redis: Redis,
+    redis: Redis | RedisCluster,
     parser: Parser,
     *,
     burst: bool = False,
     poll_delay: float = 0.5,
 ) -> Worker:
-    """An arq worker for our jobs on the given Redis; ``burst`` stops when the queue is empty."""
-    strava = Strava.open(settings, redis, parser) if settings.strava is not None else None
+    """An arq worker for our jobs on the queue's Redis: WARMRUN_QUEUE_REDIS_URL's server when
+    set, else the given one (which must then be a single server, not a cluster); ``burst``
+    stops when the queue is empty."""
+    # The worker closes its pool when it stops: it gets one of its own.
+    if settings.queue_redis_url is not None:
+        own = Redis.from_url(
+            settings.queue_redis_url,
+            max_connections=16,
+            socket_connect_timeout=QUEUE_TIMEOUT_S,
+            socket_timeout=QUEUE_TIMEOUT_S,
+        )
+        plain = own
+    elif isinstance(redis, RedisCluster):
+        raise ValueError("the job queue needs a single Redis server: set WARMRUN_QUEUE_REDIS_URL")
+    else:
+        shared = redis.connection_pool
+        own = Redis(
+            connection_pool=ConnectionPool(
+                connection_class=shared.connection_class,
+                max_connections=16,
+                **shared.connection_kwargs,
+            )
+        )
+        plain = redis
+    strava = Strava.open(settings, plain, parser) if settings.strava is not None else None
 
     async def shutdown(ctx: dict[str, Any]) -> None:
         if strava is not None:
             await strava.aclose()
 
-    # The worker closes its pool when it stops: it gets one of its own.
-    shared = redis.connection_pool
-    own = Redis(
-        connection_pool=ConnectionPool(
-            connection_class=shared.connection_class, max_connections=16, **shared.connection_kwargs
-        )
-    )
     return Worker(
         functions=FUNCTIONS,
         queue_name=QUEUE,

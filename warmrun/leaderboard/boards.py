@@ -18,6 +18,7 @@ arithmetic runs in the relay's process, on the other core.
 
 from __future__ import annotations
 
+import hashlib
 from bisect import bisect_left
 from collections.abc import Awaitable
 from dataclasses import dataclass
@@ -25,9 +26,9 @@ from typing import Any, cast
 
 import numpy as np
 import numpy.typing as npt
-from redis.asyncio import Redis
+from redis.exceptions import MovedError, NoScriptError
 
-from warmrun.leaderboard import keys
+from warmrun.leaderboard import keys, servers
 from warmrun.leaderboard.resp import Channel, bulk, command, int_pairs, pack
 
 SHIFT = keys.SHIFT
@@ -41,6 +42,8 @@ local lo = r - n
 if lo < 0 then lo = 0 end
 return {r, redis.call('ZREVRANGE', KEYS[1], lo, r + n, 'WITHSCORES')}
 """
+# The name Redis knows the script by (EVALSHA), not a security hash.
+AROUND_SHA = hashlib.sha1(AROUND.encode()).hexdigest()  # noqa: S324
 
 
 @dataclass(frozen=True)
@@ -71,9 +74,8 @@ class Entry:
 class Boards:
     """Reads and atomic updates of a campaign's boards."""
 
-    def __init__(self, redis: Redis) -> None:
+    def __init__(self, redis: servers.Client) -> None:
         self.redis = redis
-        self._around = redis.register_script(AROUND)
 
     def apply_args(
         self,
@@ -111,26 +113,45 @@ class Boards:
     async def apply_many(self, calls: list[Call]) -> list[int]:
         """Apply entries; returns each one's result: 1 applied, 0 already applied (a
         redelivery, or a repeat within ``calls``), -1 deferred while that campaign's boards
-        are being rebuilt (the relay leaves those entries pending)."""
+        are being rebuilt, or while its cluster slot moves (the relay leaves those entries
+        pending)."""
         results = [0] * len(calls)
         by_campaign: dict[int, list[int]] = {}
         for i, c in enumerate(calls):
             by_campaign.setdefault(c.campaign_id, []).append(i)
-        channel = Channel(self.redis)
+        channels: dict[str, Channel] = {}  # one per server (cluster node) the campaigns use
         broken = True
         try:
             for campaign_id, idx in by_campaign.items():
                 todo = idx
                 for _ in range(ATTEMPTS):
-                    done = await _apply_campaign(channel, campaign_id, [calls[i] for i in todo])
+                    home = await servers.server_of(self.redis, keys.version(campaign_id))
+                    channel = channels.setdefault(servers.name(home), Channel(home))
+                    moving = False
+                    try:
+                        done = await _apply_campaign(channel, campaign_id, [calls[i] for i in todo])
+                    except servers.SLOT_MOVED as exc:
+                        # An aborted EXEC applied nothing. A slot that has moved is tried again
+                        # on its new owner; one on its way waits for the next cycle.
+                        await channels.pop(servers.name(home)).release(broken=True)
+                        moving = not isinstance(exc, MovedError)
+                        if not moving:
+                            await servers.refresh(self.redis)
+                        done = [-1] * len(todo)
                     for i, r in zip(todo, done, strict=True):
                         results[i] = r
                     todo = [i for i, r in zip(todo, done, strict=True) if r == -1]
-                    if not todo or await self.redis.exists(rebuilding_flag(campaign_id)):
+                    if not todo or moving:
+                        break
+                    if await self.redis.exists(rebuilding_flag(campaign_id)):
                         break
             broken = False
+        except servers.UNREACHABLE:
+            await servers.refresh_after_failure(self.redis)
+            raise
         finally:
-            await channel.release(broken=broken)
+            for channel in channels.values():
+                await channel.release(broken=broken)
         return results
 
     async def rank(
@@ -170,7 +191,14 @@ class Boards:
     ) -> list[Entry]:
         """The resident with up to ``n`` residents above and below (one round trip)."""
         key = keys.board(campaign_id, "R", window)
-        result = await self._around(keys=[key], args=[resident_id, n])
+        try:
+            result = await cast(
+                Awaitable[Any], self.redis.evalsha(AROUND_SHA, 1, key, str(resident_id), str(n))
+            )
+        except NoScriptError:  # not yet in this server's script cache: EVAL loads it there
+            result = await cast(
+                Awaitable[Any], self.redis.eval(AROUND, 1, key, str(resident_id), str(n))
+            )
         if not result:
             return []
         rank, flat = int(result[0]), result[1]

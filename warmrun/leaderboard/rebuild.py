@@ -5,10 +5,15 @@ over the live keys and deletes live keys that no longer have data: readers see t
 or the new ones, never an empty or half-built board. While it runs, a flag makes the relay defer
 that campaign's entries; the outbox entries still pending at the snapshot become the new
 ``applied`` set, so entries already counted by the snapshot are not counted again.
+
+The loading, the SCAN for live keys and the swap run on the server that holds the campaign's
+keys: on a Redis Cluster, the primary that owns the campaign's slot (``servers.py``). A slot that
+moves meanwhile aborts the swap; the boards are then loaded again on the slot's new owner.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -18,9 +23,11 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 from redis.asyncio import Redis
+from redis.asyncio.cluster import ClusterNode
+from redis.exceptions import MovedError
 from tortoise.transactions import in_transaction
 
-from warmrun.leaderboard import keys
+from warmrun.leaderboard import keys, servers
 from warmrun.leaderboard.boards import rebuilding_flag
 from warmrun.leaderboard.campaigns import clocks, households
 from warmrun.leaderboard.resp import Channel, int_pairs, pack
@@ -39,8 +46,8 @@ class _Writer:
     slow part of loading a million members). Batches are pipelined so that Redis executes
     one while the next is packed: the client and the server work side by side."""
 
-    def __init__(self, redis: Redis) -> None:
-        self.channel = Channel(redis)
+    def __init__(self, server: Redis | ClusterNode) -> None:
+        self.channel = Channel(server)
         self.batch: list[bytes] = []
 
     async def add(self, *args: str) -> None:
@@ -64,9 +71,33 @@ class _Writer:
         await self.flush()
         await self.channel.replies()
 
+    async def scan(self, pattern: str) -> list[str]:
+        """The keys matching ``pattern`` on this server (after :meth:`close`)."""
+        found: list[str] = []
+        cursor = "0"
+        while True:
+            await self.channel.send([pack(["SCAN", cursor, "MATCH", pattern, "COUNT", "1000"])])
+            ((raw_cursor, names),) = await self.channel.replies()
+            found.extend(_text(k) for k in names)
+            cursor = _text(raw_cursor)
+            if cursor == "0":
+                return found
+
+    async def transaction(self, commands: list[bytes]) -> None:
+        """Run ``MULTI ... EXEC`` (after :meth:`close`); raise the first error in it."""
+        await self.channel.send(commands)
+        replies = await self.channel.replies()
+        for reply in replies[-1] or ():
+            if isinstance(reply, Exception):
+                raise reply
+
     async def release(self) -> None:
         """Give the connection back; one left mid-stream (an error) is closed first."""
         await self.channel.release(broken=bool(self.batch))
+
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
 
 
 # Contributions as integer columns, computed by the database: resident id (-1 for none),
@@ -267,16 +298,60 @@ def _totals(ids: Ints, values: Ints) -> dict[int, int]:
     return dict(zip(uniq.tolist(), sums.tolist(), strict=True))
 
 
-async def rebuild(redis: Redis, campaign_id: int) -> RebuildResult:
+async def rebuild(redis: servers.Client, campaign_id: int) -> RebuildResult:
     """Rebuild every board of ``campaign_id`` from the database."""
     flag = rebuilding_flag(campaign_id)
     await redis.set(flag, "1", ex=900)
-    writer = _Writer(redis)
     try:
         clock = (await clocks())[campaign_id]
         compounds, cities = await households()
         table, pending, home = await _snapshot(campaign_id)
         windows = fold(table, clock, home, {k: v[0] for k, v in compounds.items()})
+        for attempt in range(1, SWAP_ATTEMPTS + 1):
+            try:
+                written = await _load_and_swap(
+                    redis,
+                    campaign_id,
+                    windows,
+                    pending,
+                    {k: v[1] for k, v in compounds.items()},
+                    cities,
+                )
+                return RebuildResult(campaign_id, len(table), written)
+            except servers.SLOT_MOVED as exc:
+                # On a cluster the campaign's slot moved or is moving: the swap did not happen
+                # (an aborted EXEC applies nothing). Load again on its owner.
+                if attempt == SWAP_ATTEMPTS:
+                    raise
+                if isinstance(exc, MovedError):
+                    await servers.refresh(redis)
+                else:
+                    await asyncio.sleep(SLOT_WAIT_S)
+            except servers.UNREACHABLE:
+                await servers.refresh_after_failure(redis)
+                raise
+        raise AssertionError("unreachable")  # pragma: no cover
+    finally:
+        await redis.delete(flag)
+
+
+SWAP_ATTEMPTS = 5
+SLOT_WAIT_S = 1.0  # between tries while a slot is on its way to another cluster node
+
+
+async def _load_and_swap(
+    redis: servers.Client,
+    campaign_id: int,
+    windows: dict[str, _Window],
+    pending: list[int],
+    households_of: dict[int, int],
+    cities: dict[int, int],
+) -> int:
+    """Write the boards under temporary keys, then swap them in with one MULTI/EXEC, all on the
+    server that holds the campaign's keys. Returns how many keys the boards have."""
+    flag = rebuilding_flag(campaign_id)
+    writer = _Writer(await servers.server_of(redis, keys.version(campaign_id)))
+    try:
         tmp = f"{keys.prefix(campaign_id)}:tmp"
         written: dict[str, str] = {}  # final key → temp key
 
@@ -309,7 +384,6 @@ async def rebuild(redis: Redis, campaign_id: int) -> RebuildResult:
             if expire:
                 await writer.add("EXPIREAT", temp, str(expire))
 
-        households_of = {k: v[1] for k, v in compounds.items()}
         for name, w in windows.items():
             exp = w.expire
             scores = w.metres * keys.SHIFT + (keys.SHIFT - 1 - np.clip(w.last_t, 0, keys.SHIFT - 1))
@@ -341,28 +415,24 @@ async def rebuild(redis: Redis, campaign_id: int) -> RebuildResult:
             await writer.add_many("SADD", temp, [str(x) for x in pending])
         await writer.close()
 
-        live = [
-            k.decode() if isinstance(k, bytes) else str(k)
-            async for k in redis.scan_iter(match=f"{keys.prefix(campaign_id)}:*", count=1000)
-        ]
+        live = await writer.scan(f"{keys.prefix(campaign_id)}:*")
         version = keys.version(campaign_id)
         # The relay defers this campaign's entries while the flag is up, so what is marked
         # applied now is what the new boards hold.
         upto = await outbox.processed_upto(campaign_id)
-        swap = redis.pipeline(transaction=True)
+        swap = [pack(["MULTI"])]
         for key in live:
             if ":tmp:" in key or key in (flag, version) or key in written:
                 continue
-            swap.delete(key)
-        for final, temp in written.items():
-            swap.rename(temp, final)
-        swap.set(keys.stamp(campaign_id), str(upto or 0))
-        swap.incr(version)  # a relay that read the old boards will not commit onto the new
-        await swap.execute()
-        return RebuildResult(campaign_id, len(table), len(written))
+            swap.append(pack(["DEL", key]))
+        swap.extend(pack(["RENAME", temp, final]) for final, temp in written.items())
+        swap.append(pack(["SET", keys.stamp(campaign_id), str(upto or 0)]))
+        swap.append(pack(["INCR", version]))  # a relay that read the old boards will not commit
+        swap.append(pack(["EXEC"]))
+        await writer.transaction(swap)
+        return len(written)
     finally:
         await writer.release()
-        await redis.delete(flag)
 
 
 def _scaled(values: dict[int, int], households: dict[int, int], scale: int) -> dict[int, int]:

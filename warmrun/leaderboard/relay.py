@@ -18,11 +18,10 @@ from datetime import date
 from typing import Any, cast
 
 from prometheus_client import Counter
-from redis.asyncio import Redis
-from redis.exceptions import RedisError
+from redis.exceptions import RedisClusterException, RedisError
 
 from warmrun import outages
-from warmrun.leaderboard import keys
+from warmrun.leaderboard import keys, servers
 from warmrun.leaderboard.boards import Boards, Call
 from warmrun.leaderboard.campaigns import clocks, households
 from warmrun.leaderboard.rebuild import rebuild
@@ -76,7 +75,7 @@ def apply_call(
     )
 
 
-async def relay_once(redis: Redis, *, batch: int = BATCH) -> int:
+async def relay_once(redis: servers.Client, *, batch: int = BATCH) -> int:
     """Apply up to ``batch`` pending outbox entries; returns how many were settled."""
     entries: list[Outbox] = await outbox.pending(limit=batch)
     if not entries:
@@ -122,7 +121,7 @@ return 0
 HEAL_INTERVAL_S = 60.0
 
 
-async def heal(redis: Redis) -> list[int]:
+async def heal(redis: servers.Client) -> list[int]:
     """Rebuild every campaign whose boards are behind the ledger: empty or missing (Redis came
     back without them) or holding less than the outbox rows already marked applied (Redis lost
     its last writes). Returns the campaigns rebuilt. Run under the relay lock."""
@@ -161,7 +160,7 @@ return 0
 """
 
 
-async def drain(redis: Redis, *, batch: int = BATCH, check: bool = False) -> int:
+async def drain(redis: servers.Client, *, batch: int = BATCH, check: bool = False) -> int:
     """Relay until the outbox is empty (or only deferred entries remain).
 
     One relay at a time: several app workers (and a ``warmrun leaderboard relay``) may run,
@@ -190,7 +189,7 @@ async def drain(redis: Redis, *, batch: int = BATCH, check: bool = False) -> int
         await cast(Awaitable[Any], redis.eval(_RELEASE, 1, LOCK_KEY, token))
 
 
-async def run_forever(redis: Redis, *, interval: float = 1.0, stop: asyncio.Event) -> None:
+async def run_forever(redis: servers.Client, *, interval: float = 1.0, stop: asyncio.Event) -> None:
     """The relay loop of ``warmrun serve`` / ``warmrun leaderboard relay``; it checks the
     boards against the ledger when it starts and every HEAL_INTERVAL_S."""
     checked = -math.inf
@@ -200,7 +199,7 @@ async def run_forever(redis: Redis, *, interval: float = 1.0, stop: asyncio.Even
             await drain(redis, check=due)
             if due:
                 checked = time.monotonic()
-        except RedisError as exc:
+        except (RedisError, RedisClusterException) as exc:
             what = outages.component(exc)
             if what is None:
                 # Redis refused a command (out of memory, say): nothing was applied or marked,

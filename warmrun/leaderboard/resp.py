@@ -13,6 +13,7 @@ from typing import Any, cast
 import numpy as np
 import numpy.typing as npt
 from redis.asyncio import Redis
+from redis.asyncio.cluster import ClusterNode
 from redis.exceptions import ResponseError
 
 
@@ -90,21 +91,26 @@ def int_pairs(command: str, key: str, a: npt.NDArray[np.int64], b: npt.NDArray[n
 
 
 class Channel:
-    """A connection taken from the client's pool for a run of pipelined commands.
+    """A connection for a run of pipelined commands: taken from a client's pool, or, for a
+    Redis Cluster node (``servers.py``), one of its own with the cluster's connection settings,
+    closed when released.
 
     ``send`` queues packed commands, ``replies`` reads them back in order. Every reply is read
     before an error is raised, so the connection stays in step; one given back mid-stream (an
     exception between the two) is closed first.
     """
 
-    def __init__(self, redis: Redis) -> None:
-        self.redis = redis
+    def __init__(self, server: Redis | ClusterNode) -> None:
+        self.server = server
         self.conn: Any = None
         self.unread = 0
 
     async def send(self, commands: list[bytes]) -> None:
         if self.conn is None:
-            self.conn = await cast(Any, self.redis.connection_pool).get_connection()
+            if isinstance(self.server, Redis):
+                self.conn = await cast(Any, self.server.connection_pool).get_connection()
+            else:
+                self.conn = self.server.connection_class(**self.server.connection_kwargs)
         if commands:
             await self.conn.send_packed_command(commands, check_health=False)
             self.unread += len(commands)
@@ -128,9 +134,13 @@ class Channel:
     async def release(self, *, broken: bool = False) -> None:
         """Give the connection back; one left mid-stream, or in an unknown state (``broken``:
         an error came between WATCH and EXEC), is closed first."""
-        if self.conn is not None:
+        if self.conn is None:
+            return
+        if isinstance(self.server, Redis):
             if self.unread or broken:
                 await self.conn.disconnect()
-                self.unread = 0
-            await self.redis.connection_pool.release(self.conn)
-            self.conn = None
+            await self.server.connection_pool.release(self.conn)
+        else:
+            await self.conn.disconnect()
+        self.unread = 0
+        self.conn = None

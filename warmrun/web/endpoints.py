@@ -17,6 +17,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 from redis.asyncio import Redis
+from redis.asyncio.cluster import RedisCluster
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -61,7 +62,7 @@ ALLOWED: dict[Access, frozenset[Role] | None] = {
 class Ctx:
     request: Request
     settings: Settings
-    redis: Redis | None
+    redis: Redis | RedisCluster | None  # boards and rate limits: one server or a cluster
     lang: str
     account: Account | None
     via_token: bool

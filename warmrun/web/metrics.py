@@ -284,7 +284,7 @@ async def metrics_page(request: Request) -> Response:
     if request.method not in ("GET", "HEAD"):
         raise MethodNotAllowed()
     gauges = CollectorRegistry()
-    gauges.register(_BacklogGauges(await backlog(request.app.state.redis)))
+    gauges.register(_BacklogGauges(await backlog(request.app.state.queue)))
     body = generate_latest(_counted(settings)) + generate_latest(gauges)
     return Response(body, media_type=CONTENT_TYPE_LATEST)
 

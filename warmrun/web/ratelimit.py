@@ -17,10 +17,13 @@ import logging
 import math
 import time
 from collections import OrderedDict
+from collections.abc import Awaitable
 from dataclasses import dataclass
+from typing import Any, TypeAlias, cast
 
 from redis.asyncio import Redis
-from redis.exceptions import RedisError
+from redis.asyncio.cluster import RedisCluster
+from redis.exceptions import RedisClusterException, RedisError
 
 from warmrun.platform import accounts
 from warmrun.platform.errors import InvalidCredentials, InvalidInput, RateLimited
@@ -28,6 +31,11 @@ from warmrun.platform.models import Account
 from warmrun.web import metrics
 
 log = logging.getLogger("warmrun.web")
+# One server or a Redis Cluster. Every counter is one key, changed by one script: atomic on
+# either, and a cluster routes it by that key (no transaction spans two keys).
+Client: TypeAlias = Redis | RedisCluster
+# Failures that leave the counting to this process.
+AWAY = (RedisError, RedisClusterException, OSError)
 
 
 @dataclass(frozen=True)
@@ -108,7 +116,22 @@ def _key(*parts: str) -> str:
     return hashlib.sha256("\x00".join(parts).encode()).hexdigest()[:32]
 
 
-async def check(redis: Redis | None, limit: Limit, who: str) -> None:
+# Count one and (re)arm the expiry, together: a counter never outlives its window.
+_COUNT = """
+local n = redis.call('INCR', KEYS[1])
+redis.call('EXPIRE', KEYS[1], ARGV[1])
+return n
+"""
+# One more failed sign-in at ARGV[1] (seconds), forgotten ARGV[2] seconds after the last.
+_FAIL = """
+redis.call('HINCRBY', KEYS[1], 'count', 1)
+redis.call('HSET', KEYS[1], 'last', ARGV[1])
+redis.call('EXPIRE', KEYS[1], ARGV[2])
+return 0
+"""
+
+
+async def check(redis: Client | None, limit: Limit, who: str) -> None:
     """Count one attempt; raise RateLimited (with Retry-After seconds) past the limit."""
     now = time.time()
     window = int(now // limit.per_s)
@@ -117,11 +140,8 @@ async def check(redis: Redis | None, limit: Limit, who: str) -> None:
     try:
         if redis is None:
             raise RedisError("no Redis")
-        pipe = redis.pipeline(transaction=True)
-        pipe.incr(key)
-        pipe.expire(key, limit.per_s + 5)
-        count, _ = await pipe.execute()
-    except (RedisError, OSError) as exc:
+        count = await cast(Awaitable[Any], redis.eval(_COUNT, 1, key, str(limit.per_s + 5)))
+    except AWAY as exc:
         if redis is not None:
             log.warning("rate limit %s counted in this process (Redis: %s)", limit.name, exc)
         count = LOCAL.add(key, now, limit.per_s)
@@ -134,7 +154,7 @@ def _fail_key(ident: str) -> str:
     return f"wr:signin:{_key(ident)}"
 
 
-async def sign_in_allowed(redis: Redis | None, *, email: str, address: str) -> str:
+async def sign_in_allowed(redis: Client | None, *, email: str, address: str) -> str:
     """Refuse a sign-in attempt that comes too soon; returns the identity to report back."""
     ident = identity(email)
     await check(redis, LOGIN_ADDRESS, address)
@@ -146,7 +166,7 @@ async def sign_in_allowed(redis: Redis | None, *, email: str, address: str) -> s
             raise RedisError("no Redis")
         raw = await redis.hmget(key, ["count", "last"])  # type: ignore[misc]
         failures, last = float(raw[0] or 0), float(raw[1] or 0)
-    except (RedisError, OSError):
+    except AWAY:
         failures, last = LOCAL.get(key, now)
     wait = SIGN_IN.wait_s(int(failures))
     if wait and now < last + wait:
@@ -155,34 +175,30 @@ async def sign_in_allowed(redis: Redis | None, *, email: str, address: str) -> s
     return ident
 
 
-async def sign_in_failed(redis: Redis | None, ident: str) -> None:
+async def sign_in_failed(redis: Client | None, ident: str) -> None:
     now = time.time()
     key = _fail_key(ident)
     LOCAL.add(key, now, SIGN_IN.forget_s)  # kept here too: Redis may go away before the next
     try:
         if redis is None:
             return
-        pipe = redis.pipeline(transaction=True)
-        pipe.hincrby(key, "count", 1)
-        pipe.hset(key, "last", str(now))
-        pipe.expire(key, SIGN_IN.forget_s)
-        await pipe.execute()
-    except (RedisError, OSError) as exc:
+        await cast(Awaitable[Any], redis.eval(_FAIL, 1, key, str(now), str(SIGN_IN.forget_s)))
+    except AWAY as exc:
         log.warning("sign-in failure counted in this process only (Redis: %s)", exc)
 
 
-async def sign_in_succeeded(redis: Redis | None, ident: str) -> None:
+async def sign_in_succeeded(redis: Client | None, ident: str) -> None:
     key = _fail_key(ident)
     LOCAL.clear(key)
     try:
         if redis is not None:
             await redis.delete(key)
-    except (RedisError, OSError) as exc:
+    except AWAY as exc:
         log.warning("sign-in failures not cleared in Redis: %s", exc)
 
 
 async def guarded_sign_in(
-    redis: Redis | None, *, email: str, password: str, address: str
+    redis: Client | None, *, email: str, password: str, address: str
 ) -> Account:
     """Check a password under the sign-in limits: too soon is RateLimited (the password is
     not even hashed), a wrong one counts against the identity, a right one clears it."""
