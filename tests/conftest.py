@@ -1,5 +1,5 @@
 """Shared fixtures: a real database (SQLite file, or PostgreSQL via WARMRUN_TEST_DATABASE_URL)
-migrated once per session and emptied before each test."""
+migrated once per session and emptied before each test, and a real Redis Cluster."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import pytest
 from tortoise import Tortoise
 from tortoise.connection import get_connection
 
+from tests.local import Backend, Cluster, redis_cluster
 from warmrun import db
 from warmrun.config import Limits, Sandbox, running_in_ci, suite_database_url
 from warmrun.integrations.parsing import SandboxedParser
@@ -18,6 +19,11 @@ from warmrun.platform import clock
 
 DATA = Path(__file__).parent / "data" / "tracks"
 TABLES = [
+    "ledger_checkpoint",
+    "ledger_block",
+    "ledger_leaf",
+    "ledger_log",
+    "rule_version",
     "area_participant",
     "day_total",
     "area_total",
@@ -101,6 +107,23 @@ async def database(database_url: str) -> AsyncIterator[str]:
     yield database_url
     await Tortoise.close_connections()
     clock.set_clock(None)
+
+
+@pytest.fixture(scope="session")
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+    """A three-master Redis Cluster on loopback, started once for the tests that ask for it
+    (each empties it first)."""
+    with redis_cluster(tmp_path_factory.mktemp("cluster")) as started:
+        yield started
+
+
+@pytest.fixture(params=["server", "cluster"])
+def backend(request: pytest.FixtureRequest) -> Backend:
+    """Tests that ask for it run twice: on one redis-server (the module's ``redis_server``
+    fixture) and on the session's Redis Cluster."""
+    if request.param == "cluster":
+        return Backend(request.getfixturevalue("cluster").url, cluster=True)
+    return Backend(request.getfixturevalue("redis_server").url, cluster=False)
 
 
 @pytest.fixture(autouse=True)

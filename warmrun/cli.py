@@ -8,7 +8,7 @@ import json
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.progress import Progress
@@ -27,6 +27,9 @@ from warmrun.platform.errors import InvalidTrack, UploadTooLarge, WarmrunError
 from warmrun.platform.ingest import FileOutcome
 from warmrun.platform.uploads import Parser, Upload
 from warmrun.resources import open_resources
+
+if TYPE_CHECKING:
+    from warmrun.platform.signing import SiteKey
 
 console = Console()
 err = Console(stderr=True)
@@ -227,7 +230,19 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
             f"{overall.goods.bundles} warm packs funded and "
             f"{overall.goods.next_percent}% of the next."
         )
-        from warmrun.demo import DEMO_PASSWORD, DEMO_RESIDENT
+        from warmrun.demo import CAMPAIGN_CODE, DEMO_PASSWORD, DEMO_RESIDENT
+        from warmrun.platform import transparency
+
+        cp = await transparency.checkpoint_now(
+            campaign_id=result.campaign_id, key=_ledger_key(settings)
+        )
+        console.print(
+            f"Public ledger: {cp.size} entries, checkpoint {cp.number} signed (root "
+            f"{cp.root[:16]}…). Check it offline: warmrun ledger export {CAMPAIGN_CODE} -o "
+            f"ledger.jsonl; warmrun ledger checkpoint {CAMPAIGN_CODE} -o checkpoint.txt; "
+            "warmrun ledger key -o key.pem; python3 -m warmrun.verify ledger.jsonl "
+            "--checkpoint checkpoint.txt --public-key key.pem"
+        )
 
         console.print(
             "Try it: [bold]warmrun serve[/bold], open http://127.0.0.1:8000 and sign in as "
@@ -260,22 +275,100 @@ def cmd_campaign(args: argparse.Namespace, settings: Settings) -> int:
                 console.print("rebuild them with: warmrun campaign rebuild-totals " + campaign.code)
                 return 1
             console.print("totals OK: they equal the ledger's sums")
+            return await _check_public_log(campaign.id, settings)
         elif args.action == "rebuild-totals":
             await rollups.rebuild(campaign.id)
             console.print(f"totals of {campaign.code} rebuilt from its ledger")
         elif args.action == "close":
-            await advance(campaign_id=campaign.id, to=CampaignState.CLOSED)
+            await advance(
+                campaign_id=campaign.id, to=CampaignState.CLOSED, key=_ledger_key(settings)
+            )
             console.print(f"campaign {campaign.code} closed")
         else:
-            data = await settlement.settle(campaign_id=campaign.id)
+            data = await settlement.settle(campaign_id=campaign.id, key=_ledger_key(settings))
             out = Path(args.out or settings.home / "reports")
             out.mkdir(parents=True, exist_ok=True)
             (out / f"{campaign.code}-settlement.json").write_bytes(settlement.render_json(data))
             (out / f"{campaign.code}-settlement.csv").write_bytes(settlement.render_csv(data))
+            if data.get("checkpoint"):
+                # The report's signed checkpoint, as the file warmrun/verify.py reads.
+                note = data["checkpoint"]["note"]
+                (out / f"{campaign.code}-checkpoint.txt").write_text(note)
             console.print(f"settled; report in {out}")
         return 0
 
     return asyncio.run(_with_db(settings, go))
+
+
+async def _check_public_log(campaign_id: int, settings: Settings) -> int:
+    """The public log checked as a partner checks it (warmrun/verify.py), once it has a
+    checkpoint."""
+    from warmrun import verify
+    from warmrun.platform import transparency
+
+    if not await transparency.checkpoints(campaign_id=campaign_id):
+        console.print("public log: no checkpoint yet")
+        return 0
+    key = _ledger_key(settings)
+    data = b"".join([c async for c in transparency.export(campaign_id=campaign_id, key=key)])
+    try:
+        result = verify.verify_export(data, public_key=key.public)
+    except verify.Failure as exc:
+        console.print(f"public log fails: {exc}")
+        return 1
+    console.print(f"public log OK: {result.entries} entries, root {result.root[:16]}…")
+    return 0
+
+
+def _ledger_key(settings: Settings) -> SiteKey:
+    """The site's checkpoint signing key (made in WARMRUN_HOME on first use)."""
+    from warmrun.platform import signing
+
+    return signing.load_or_create(settings.home)
+
+
+def cmd_ledger(args: argparse.Namespace, settings: Settings) -> int:
+    """The public ledger: an export, a signed checkpoint, the public key, as files."""
+    from warmrun.platform import transparency
+    from warmrun.platform.campaigns import get_campaign
+
+    key = _ledger_key(settings)
+    if args.action == "key":
+        _write(args.out, key.public_pem().encode())
+        return 0
+    if args.campaign is None:
+        err.print("[red]give the campaign's code[/]")
+        return 2
+
+    async def go() -> int:
+        campaign = await get_campaign(code=args.campaign)
+        if args.action == "checkpoint":
+            cp = await transparency.checkpoint_now(campaign_id=campaign.id, key=key)
+            _write(args.out, cp.note.encode())
+            err.print(
+                f"checkpoint {cp.number} of {campaign.code}: {cp.size} entries, root {cp.root}"
+            )
+            return 0
+        out = sys.stdout.buffer if args.out in (None, "-") else Path(args.out).open("wb")
+        try:
+            async for chunk in transparency.export(campaign_id=campaign.id, key=key):
+                out.write(chunk)
+        finally:
+            if out is not sys.stdout.buffer:
+                out.close()
+        if args.out not in (None, "-"):
+            err.print(f"exported the ledger of {campaign.code} to {args.out}")
+        return 0
+
+    return asyncio.run(_with_db(settings, go))
+
+
+def _write(path: str | None, data: bytes) -> None:
+    if path in (None, "-"):
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
+    else:
+        Path(str(path)).write_bytes(data)
 
 
 def cmd_leaderboard(args: argparse.Namespace, settings: Settings) -> int:
@@ -390,6 +483,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         )
         return 2
     log_config = logs.logging_config(settings.log_format)
+    asyncio.run(_first_run_link(settings, args.host, args.port))
     if args.workers <= 1:
         if settings.metrics_dir is not None:
             metrics.prepare_multiprocess_dir(settings.metrics_dir)
@@ -431,6 +525,51 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         if embedded is not None:
             embedded.stop()
     return 0
+
+
+async def _first_run_link(settings: Settings, host: str, port: int) -> None:
+    """Migrate; on an install without an administrator, print the one-time first-run link."""
+    from warmrun import db
+    from warmrun.platform import accounts
+    from warmrun.web import first_run
+
+    settings.home.mkdir(parents=True, exist_ok=True)
+    await db.connect(settings.database_url)
+    try:
+        if await accounts.has_admin():
+            return
+    finally:
+        await db.close()
+    token = first_run.issue(settings.home)
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host  # noqa: S104 - a comparison
+    console.print(
+        "No administrator yet. Create the first one, once, at "
+        f"http://{shown}:{port}/first-run?token={token} (or: warmrun admin create EMAIL)"
+    )
+
+
+def cmd_admin(args: argparse.Namespace, settings: Settings) -> int:
+    """Create an administrator from the command line (the password is asked for, or read from
+    standard input with --password-stdin)."""
+    import getpass
+
+    from warmrun.platform import accounts
+    from warmrun.platform.models import Role
+
+    if args.password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = getpass.getpass("Password for the new administrator: ")
+        if getpass.getpass("The same again: ") != password:
+            err.print("[red]The two passwords differ; nothing was created.[/]")
+            return 1
+
+    async def go() -> int:
+        account = await accounts.create_staff(email=args.email, password=password, role=Role.ADMIN)
+        console.print(f"administrator {account.email} created; sign in at /login")
+        return 0
+
+    return asyncio.run(_with_db(settings, go))
 
 
 def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
@@ -513,6 +652,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("campaign", help="campaign code")
     p.add_argument("--out", help="directory for the settlement report")
     p.set_defaults(fn=cmd_campaign)
+    p = sub.add_parser(
+        "ledger",
+        help="the public ledger: export it, sign a checkpoint, write the site's public key",
+        description="export: every entry of the campaign's public log as JSON Lines; "
+        "checkpoint: a signed checkpoint of the log as it is now (the latest if it has not "
+        "grown); key: the public key that checks the signatures. Check them offline with "
+        "python3 -m warmrun.verify EXPORT --checkpoint FILE --public-key KEY.",
+    )
+    p.add_argument("action", choices=["export", "checkpoint", "key"])
+    p.add_argument("campaign", nargs="?", help="campaign code (export, checkpoint)")
+    p.add_argument("-o", "--out", help="file to write (default: standard output)")
+    p.set_defaults(fn=cmd_ledger)
     p = sub.add_parser("leaderboard", help="show, rebuild or relay the leaderboards")
     p.add_argument("action", choices=["show", "rebuild", "relay"])
     p.add_argument("campaign", nargs="?", help="campaign code (rebuild: all when omitted)")
@@ -526,6 +677,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--once", action="store_true", help="relay: drain the outbox and exit")
     p.add_argument("--json", action="store_true")
     p.set_defaults(fn=cmd_leaderboard)
+    p = sub.add_parser("admin", help="create an administrator")
+    p.add_argument("action", choices=["create"])
+    p.add_argument("email")
+    p.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
+    p.set_defaults(fn=cmd_admin)
     p = sub.add_parser("worker", help="run queued jobs (Strava sync)")
     p.add_argument("--burst", action="store_true", help="stop when the queue is empty")
     p.set_defaults(fn=cmd_worker)

@@ -5,7 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 from tortoise import Tortoise
+from tortoise.backends.base.config_generator import expand_db_url
 from tortoise.migrations.api.migrate import migrate
 
 # Seconds a new PostgreSQL connection may take (asyncpg's ``timeout``): while the server is
@@ -21,9 +23,31 @@ def with_connect_timeout(database_url: str) -> str:
     return f"{database_url}{'&' if '?' in database_url else '?'}timeout={CONNECT_TIMEOUT_S}"
 
 
+class PooledConnection(asyncpg.Connection):  # type: ignore[misc]
+    """A PostgreSQL connection that the pool hands on without a reset statement.
+
+    asyncpg resets a connection each time it goes back to the pool (unlock advisory locks,
+    close cursors, unlisten, reset settings): one more round trip after every statement run
+    outside a transaction, a third of the time of a page's small reads. warmrun leaves no such
+    state on a connection (its advisory locks are transaction-scoped, it sets nothing for the
+    session, listens to nothing), and asyncpg still rolls back an open transaction on release.
+    """
+
+    def get_reset_query(self) -> str:
+        return ""
+
+
+def connection(database_url: str) -> dict[str, Any]:
+    """The connection's Tortoise settings, from its URL."""
+    found = expand_db_url(with_connect_timeout(database_url))
+    if found["engine"] == "tortoise.backends.asyncpg":
+        found["credentials"]["connection_class"] = PooledConnection
+    return found
+
+
 def tortoise_config(database_url: str) -> dict[str, Any]:
     return {
-        "connections": {"default": with_connect_timeout(database_url)},
+        "connections": {"default": connection(database_url)},
         "apps": {
             "models": {
                 "models": ["warmrun.platform.models"],

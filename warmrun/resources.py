@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 from redis.asyncio import BlockingConnectionPool, Redis
+from redis.asyncio.cluster import RedisCluster
 
 from warmrun import db
 from warmrun.config import Settings
@@ -21,10 +22,15 @@ REDIS_TIMEOUT_S = 2.0
 @dataclass
 class Resources:
     settings: Settings
-    redis: Redis | None
+    # Boards, the relay and rate limits: one server, or a Redis Cluster.
+    redis: Redis | RedisCluster | None
     # Reads every file from outside in bounded worker processes (started on first use, or
     # at once by the app's lifespan).
     parser: SandboxedParser
+    # The job queue (arq) and Strava's shared counters and locks: always a single server. The
+    # same client as ``redis`` unless WARMRUN_QUEUE_REDIS_URL names another; None on a cluster
+    # without one (no jobs: Strava is off).
+    queue: Redis | None = None
 
 
 def redis_client(url: str) -> Redis:
@@ -41,6 +47,23 @@ def redis_client(url: str) -> Redis:
     return Redis(connection_pool=pool)
 
 
+def redis_cluster_client(url: str) -> RedisCluster:
+    """A Redis Cluster client that finds every node from the one in ``url``, with the same
+    per-call timeout as :func:`redis_client`. Keys that must change together carry one hash tag
+    (one slot); the boards' transactions run on the primary that owns their campaign's slot
+    (``leaderboard/servers.py``)."""
+    client: RedisCluster = RedisCluster.from_url(
+        url,
+        socket_connect_timeout=REDIS_TIMEOUT_S,
+        socket_timeout=REDIS_TIMEOUT_S,
+        # One more try after a failure, on a fresh slot map (a failover or a moved slot): a
+        # call ends within about twice REDIS_TIMEOUT_S, never forever.
+        connection_error_retry_attempts=0,
+        cluster_error_retry_attempts=1,
+    )
+    return client
+
+
 @asynccontextmanager
 async def open_resources(
     settings: Settings, *, with_redis: bool = True, migrate: bool = True
@@ -48,7 +71,8 @@ async def open_resources(
     """Connect (and migrate) the database; start or connect Redis; close all on exit."""
     settings.home.mkdir(parents=True, exist_ok=True)
     embedded: EmbeddedRedis | None = None
-    client: Redis | None = None
+    client: Redis | RedisCluster | None = None
+    queue: Redis | None = None
     parser = SandboxedParser(settings.sandbox, settings.limits)
     await db.connect(settings.database_url, run_migrations=migrate)
     if migrate:
@@ -59,19 +83,25 @@ async def open_resources(
             if url is None:
                 embedded = EmbeddedRedis(settings.home)
                 url = embedded.start()
-            client = redis_client(url)
-        yield Resources(settings=settings, redis=client, parser=parser)
+            if settings.redis_cluster:
+                client = redis_cluster_client(url)
+            else:
+                client = queue = redis_client(url)
+            if settings.queue_redis_url is not None:
+                queue = redis_client(settings.queue_redis_url)
+        yield Resources(settings=settings, redis=client, parser=parser, queue=queue)
     finally:
         await asyncio.to_thread(parser.close)
-        if client is not None:
-            await client.aclose()
-            await client.connection_pool.disconnect()
+        for each in {id(c): c for c in (client, queue) if c is not None}.values():
+            await each.aclose()
+            if isinstance(each, Redis):
+                await each.connection_pool.disconnect()
         if embedded is not None:
             embedded.stop()
         await db.close()
 
 
-async def readiness(redis: Redis | None) -> dict[str, str]:
+async def readiness(redis: Redis | RedisCluster | None) -> dict[str, str]:
     """What ``/readyz`` reports: the database answers and its migrations are current, Redis
     answers. Each value is "ok" or what is wrong."""
     checks: dict[str, str] = {}

@@ -136,8 +136,10 @@ def test_partner_sees_charts_and_exports_csv(
     page.screenshot(path=str(shots / "partner-dashboard.png"), full_page=True)
     with page.expect_download() as download:
         page.click("#export-csv")
-    csv = Path(download.value.path()).read_text(encoding="utf-8")
-    assert csv.startswith("level,city,compound")
+    raw = Path(download.value.path()).read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")  # so that Excel in Chinese reads UTF-8
+    csv = raw.decode("utf-8-sig")
+    assert csv.startswith("层级,城市,城市代码,小区")
     assert "天骄花园" in csv
     context.close()
 

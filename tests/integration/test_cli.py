@@ -77,3 +77,31 @@ def test_import_command_prints_per_file_outcome(tmp_path: Path) -> None:
     assert proc.returncode == 1
     rows = json.loads(proc.stdout)
     assert rows[0]["error"]["code"] == "not_an_activity"
+
+
+def test_admin_create_makes_an_administrator_who_can_sign_in(tmp_path: Path) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "warmrun.cli", "admin", "create", "Boss@Example.com",
+         "--password-stdin"],
+        input="correct horse battery\n",
+        capture_output=True,
+        text=True,
+        env={**{k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")},
+             "WARMRUN_HOME": str(tmp_path)},
+        timeout=300,
+        check=False,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert "administrator boss@example.com created" in proc.stdout
+    again = subprocess.run(
+        [sys.executable, "-m", "warmrun.cli", "admin", "create", "boss@example.com",
+         "--password-stdin"],
+        input="another password\n",
+        capture_output=True,
+        text=True,
+        env={**{k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")},
+             "WARMRUN_HOME": str(tmp_path)},
+        timeout=300,
+        check=False,
+    )  # fmt: skip
+    assert again.returncode == 1 and "email_taken" in again.stderr

@@ -97,3 +97,24 @@ def test_numbers_stay_numbers_in_spreadsheets() -> None:
     assert settlement.spreadsheet_cell(-120) == -120
     assert settlement.spreadsheet_cell("-120") == "'-120"
     assert settlement.spreadsheet_cell("苏州") == "苏州"
+
+
+async def test_the_csv_suits_finance_staff_bom_chinese_headers_yuan_km_and_city_names() -> None:
+    w = await world()
+    await _three_runs(w)
+    data = await settlement.report(campaign_id=w.campaign.id)
+    raw = settlement.render_csv(data)
+    assert raw.startswith(b"\xef\xbb\xbf")
+    lines = raw.decode("utf-8-sig").splitlines()
+    head = lines[0].split(",")
+    assert head[:4] == ["层级", "城市", "城市代码", "小区"]
+    assert "价值（元）" in head and "价值（分）" in head and "公里" in head
+    city = next(line.split(",") for line in lines if line.startswith("城市,"))
+    assert city[1] == "苏州" and city[2] == "SZ"
+    fen = int(city[head.index("价值（分）")])
+    assert city[head.index("价值（元）")] == f"{fen // 100}.{fen % 100:02d}"
+    metres = int(city[head.index("米")])
+    assert city[head.index("公里")] == f"{metres // 1000}.{metres % 1000:03d}"
+    english = settlement.render_csv(data, "en").decode("utf-8-sig").splitlines()
+    assert english[0].startswith("level,city,city code,compound")
+    assert any(line.startswith("city,Suzhou,SZ") for line in english)

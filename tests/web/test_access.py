@@ -15,7 +15,7 @@ import pytest
 from tests.web.conftest import VERIFY, Web, sign_in
 from tests.web.test_rewards_and_review import earn
 from tests.web.test_runs import RUN_GPX, files
-from warmrun.platform import challenges, events, views
+from warmrun.platform import challenges, events, transparency, views
 from warmrun.web.pages import routes as page_routes
 from warmrun.web.routes import api
 
@@ -48,10 +48,19 @@ ALLOWED: dict[str, set[str]] = {
     "GET /api/v1/campaigns/{code}/boards/{scope}": PUBLIC,
     "GET /api/v1/me/rank": {"resident", "other_resident"},
     "GET /api/v1/campaigns/{code}/dashboard": {"partner", "other_organizer", "admin"},
+    "GET /api/v1/campaigns/{code}/compounds": {"partner", "other_organizer", "admin"},
     "GET /api/v1/campaigns/{code}/report": {"partner", "other_organizer", "admin"},
     "GET /api/v1/campaigns/{code}/report.csv": {"partner", "other_organizer", "admin"},
     "GET /api/v1/campaigns/{code}/report.xlsx": {"partner", "other_organizer", "admin"},
     "GET /api/v1/campaigns/{code}/verify": {"partner", "other_organizer", "admin"},
+    "GET /.well-known/warmrun-ledger-key": PUBLIC,
+    "GET /api/v1/ledger/public-key": PUBLIC,
+    "GET /api/v1/campaigns/{code}/checkpoints": PUBLIC,
+    "GET /api/v1/campaigns/{code}/checkpoints/latest": PUBLIC,
+    "GET /api/v1/campaigns/{code}/checkpoints/{number:int}": PUBLIC,
+    "GET /api/v1/campaigns/{code}/ledger/consistency": PUBLIC,
+    "GET /api/v1/campaigns/{code}/ledger/export": {"partner", "other_organizer", "admin"},
+    "GET /api/v1/me/ledger-proofs": {"resident", "other_resident"},
     "GET /api/v1/review": {"other_organizer", "admin"},
     "POST /api/v1/runs/{run_id:int}/review": {"admin"},
     "POST /api/v1/review/bulk": {"other_organizer", "admin"},
@@ -121,6 +130,9 @@ ALLOWED: dict[str, set[str]] = {
     "POST /signup": PUBLIC,
     "GET /login": PUBLIC,
     "POST /login": PUBLIC,
+    # Public until the first admin exists (tests/web/test_first_run.py); this site has one.
+    "GET /first-run": set(),
+    "POST /first-run": set(),
     "POST /logout": ALL,
     "POST /lang": PUBLIC,
     "GET /me": {"resident", "other_resident"},
@@ -162,6 +174,8 @@ DENIED = {401, 403, 404}
 # Query strings some routes need to get past their own checks.
 QUERIES = {
     "GET /api/v1/me/impact-card.png": "?campaign=warm",
+    "GET /api/v1/campaigns/{code}/ledger/consistency": "?from=1",
+    "GET /api/v1/me/ledger-proofs": "?campaign=warm",
     "GET /api/v1/webhooks/strava": f"?hub.mode=subscribe&hub.challenge=c&hub.verify_token={VERIFY}",
 }
 
@@ -307,6 +321,9 @@ async def test_no_one_reads_or_changes_what_is_not_theirs(integrated: Web) -> No
         "token": "not-a-station-code",
         "compound_id": web.site.compound,
         "challenge_id": challenge.id,
+        "number": (
+            await transparency.checkpoint_now(campaign_id=campaign.id, key=web.app.state.ledger_key)
+        ).number,
     }
     campaign_paths = {"/api/v1/campaigns/{code}", "/c/{code}", "/partner/{code}", "/setup/{code}"}
     # Requests that would end a session or change data run only for visitors who must be

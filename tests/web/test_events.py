@@ -191,7 +191,7 @@ async def test_an_organizer_runs_an_event_day_from_the_pages(web: Web) -> None:
                 "name": "湿地公园公益跑",
                 "day": "2025-11-01",
                 "credit_mode": "flat",
-                "participant_fen": "300",
+                "participant_yuan": "3",
             },
         )
         assert r.status_code == 303, r.text

@@ -114,7 +114,8 @@ async def test_partner_exports_csv_and_xlsx_and_verifies_the_ledger(web: Web) ->
     async with web.signed_in("partner") as partner:
         base = f"/api/v1/campaigns/{web.site.campaign}"
         csv = await partner.get(f"{base}/report.csv")
-        assert csv.status_code == 200 and csv.text.startswith("level,city,compound")
+        assert csv.status_code == 200
+        assert csv.content.startswith("\ufeff层级,城市,城市代码,小区".encode())
         xlsx = await partner.get(f"{base}/report.xlsx")
         assert xlsx.content[:2] == b"PK"
         v = (await partner.get(f"{base}/verify")).json()

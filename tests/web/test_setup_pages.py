@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from tests.web.conftest import Web
 from tests.web.test_pages import form_token
+from warmrun.platform.models import Goods
 
 
 async def test_admin_creates_and_opens_a_campaign_from_the_pages(web: Web) -> None:
@@ -24,7 +25,7 @@ async def test_admin_creates_and_opens_a_campaign_from_the_pages(web: Web) -> No
             code="bag",
             name_zh="书包",
             name_en="School bag",
-            unit_price_fen="5000",
+            unit_price_yuan="50",
         )
         assert "书包" in page
         catalogue = (await admin.get("/api/v1/places")).json()  # compounds, for later
@@ -40,7 +41,7 @@ async def test_admin_creates_and_opens_a_campaign_from_the_pages(web: Web) -> No
             goods_id="1",
             starts_on="2026-01-01",
             ends_on="2026-03-31",
-            goal_fen="100000",
+            goal_yuan="1,000.00",
             **{f"city_{city_id}": city_id},
         )
         await post(
@@ -50,7 +51,7 @@ async def test_admin_creates_and_opens_a_campaign_from_the_pages(web: Web) -> No
             fen="80",
             per="1000",
             basis="metres",
-            daily_cap_fen="",
+            daily_cap_yuan="",
         )
         await post(
             "/setup/chengdu-2026",
@@ -63,7 +64,7 @@ async def test_admin_creates_and_opens_a_campaign_from_the_pages(web: Web) -> No
             "/setup/chengdu-2026",
             action="pledge",
             sponsor="CD Sponsor",
-            cap_fen="200000",
+            cap_yuan="2000",
             priority="0",
         )
         page = await post("/setup/chengdu-2026", action="active")
@@ -109,3 +110,27 @@ async def test_a_bad_date_is_explained_and_nothing_is_created(web: Web) -> None:
         assert r.status_code == 422, r.status_code
         assert "YYYY-MM-DD" in r.text
         assert (await admin.get("/api/v1/campaigns/bad")).status_code == 404
+
+
+async def test_amounts_are_typed_in_yuan_and_stored_as_exact_fen(web: Web) -> None:
+    async with web.signed_in("admin") as admin:
+        token = form_token((await admin.get("/setup")).text)
+        r = await admin.post(
+            "/setup",
+            data={"csrf_token": token, "action": "goods", "code": "scarf", "name_zh": "围巾",
+                  "name_en": "Scarf", "unit_price_yuan": "¥1,234.56"},
+        )  # fmt: skip
+        assert r.status_code == 200 and 'id="saved"' in r.text
+    assert (await Goods.get(code="scarf")).unit_price_fen == 123_456
+
+
+async def test_a_fraction_of_a_fen_is_refused_and_says_which_field(web: Web) -> None:
+    async with web.signed_in("admin") as admin:
+        token = form_token((await admin.get("/setup")).text)
+        r = await admin.post(
+            "/setup",
+            data={"csrf_token": token, "action": "goods", "code": "hat", "name_zh": "帽子",
+                  "name_en": "Hat", "unit_price_yuan": "12.345"},
+        )  # fmt: skip
+        assert r.status_code == 422
+        assert "unit_price" in r.text and ("两位小数" in r.text or "two decimals" in r.text)

@@ -83,6 +83,10 @@ class Migration(migrations.Migration):
             bases=["Model"],
         ),
         ops.AddIndex(
+            model_name="AreaTotal",
+            index=Index(fields=["campaign_id", "metres"]),
+        ),
+        ops.AddIndex(
             model_name="Contribution",
             index=Index(fields=["campaign_id", "kind"]),
         ),

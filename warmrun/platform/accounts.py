@@ -21,8 +21,9 @@ from tortoise.exceptions import IntegrityError
 from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
-from warmrun.platform import clock, rewards, sql
+from warmrun.platform import clock, rewards, serial, sql
 from warmrun.platform.errors import (
+    AdminExists,
     EmailTaken,
     InvalidCredentials,
     InvalidInput,
@@ -195,6 +196,23 @@ async def create_staff(
         for city_id in cities:
             await OrganizerCity.create(account_id=account.id, city_id=city_id)
     return account
+
+
+async def has_admin() -> bool:
+    return await Account.filter(role=Role.ADMIN).exists()
+
+
+async def create_first_admin(*, email: str, password: str) -> Account:
+    """The install's first administrator (the first-run page); refused once there is one,
+    also when two first-run forms are sent at once."""
+    email, hashed = await _credentials(email, password)
+    async with serial.held(["first-admin"]) as names, in_transaction() as conn:
+        await serial.lock_in_database(conn, names)
+        if await Account.filter(role=Role.ADMIN).using_db(conn).exists():
+            raise AdminExists()
+        return await Account.create(
+            email=email, password_hash=hashed, role=Role.ADMIN, using_db=conn
+        )
 
 
 async def authenticate(*, email: str, password: str) -> Account:

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
 from tortoise.transactions import in_transaction
 
-from warmrun.platform import clock, rollups
-from warmrun.platform.conversion import GoodsProgress, goods_progress, split_largest_remainder
+from warmrun.platform import clock, rollups, transparency
+from warmrun.platform.conversion import (
+    GoodsProgress,
+    ItemLine,
+    goods_progress,
+    split_largest_remainder,
+)
 from warmrun.platform.errors import CampaignStateError, InvalidInput, NotFound
 from warmrun.platform.models import (
     Basis,
@@ -27,6 +33,9 @@ from warmrun.platform.models import (
     SettlementMode,
     SponsorPledge,
 )
+from warmrun.platform.public_log import conversion_terms, points_terms
+from warmrun.platform.signing import SiteKey
+from warmrun.platform.tally import AreaSums
 
 
 async def create_city(
@@ -129,6 +138,12 @@ async def create_bundle(
     return bundle
 
 
+async def goods_lines(goods_id: int) -> list[ItemLine]:
+    """The item lines of a bundle, in the order they were added (none for a single item)."""
+    lines = await BundleLine.filter(bundle_id=goods_id).order_by("id").prefetch_related("item")
+    return [ItemLine(ln.item.code, ln.item.name_zh, ln.item.name_en, ln.quantity) for ln in lines]
+
+
 async def create_campaign(
     *,
     code: str,
@@ -183,25 +198,44 @@ async def set_rule(
 ) -> ConversionRule:
     if per <= 0 or fen < 0:
         raise InvalidInput("rate", "fen must be ≥ 0 and per > 0", "金额须 ≥ 0，单位须 > 0")
-    rule, _ = await ConversionRule.update_or_create(
-        campaign_id=campaign_id,
-        sport=sport,
-        defaults={"fen": fen, "per": per, "basis": basis, "daily_cap_fen": daily_cap_fen},
-    )
+    async with in_transaction() as conn:
+        # A versioned entry of the public log; refused once the campaign is closed.
+        await transparency.record_rule(
+            conn,
+            campaign_id=campaign_id,
+            rule="conversion",
+            sport=sport,
+            terms=conversion_terms(str(basis), fen, per, daily_cap_fen),
+        )
+        rule, _ = await ConversionRule.update_or_create(
+            campaign_id=campaign_id,
+            sport=sport,
+            defaults={"fen": fen, "per": per, "basis": basis, "daily_cap_fen": daily_cap_fen},
+            using_db=conn,
+        )
     return rule
 
 
 async def set_points_rule(
     *, campaign_id: int, points_per_km: int, points_per_run: int = 0, daily_cap: int | None = None
 ) -> PointsRule:
-    rule, _ = await PointsRule.update_or_create(
-        campaign_id=campaign_id,
-        defaults={
-            "points_per_km": points_per_km,
-            "points_per_run": points_per_run,
-            "daily_cap": daily_cap,
-        },
-    )
+    async with in_transaction() as conn:
+        await transparency.record_rule(
+            conn,
+            campaign_id=campaign_id,
+            rule="points",
+            sport="",
+            terms=points_terms(points_per_km, points_per_run, daily_cap),
+        )
+        rule, _ = await PointsRule.update_or_create(
+            campaign_id=campaign_id,
+            defaults={
+                "points_per_km": points_per_km,
+                "points_per_run": points_per_run,
+                "daily_cap": daily_cap,
+            },
+            using_db=conn,
+        )
     return rule
 
 
@@ -225,18 +259,28 @@ _TRANSITIONS = {
 }
 
 
-async def advance(*, campaign_id: int, to: CampaignState) -> Campaign:
-    """Move a campaign one step along draft → active → closed → settled (never backwards)."""
+async def advance(*, campaign_id: int, to: CampaignState, key: SiteKey | None = None) -> Campaign:
+    """Move a campaign one step along draft → active → closed → settled (never backwards).
+
+    Closing appends the closing to the public log and signs a checkpoint with ``key`` in the
+    same transaction (settling is ``settlement.settle``'s)."""
     campaign = await get_campaign(campaign_id=campaign_id)
     if campaign.state == to:
         return campaign
     if _TRANSITIONS.get(CampaignState(campaign.state)) != to:
         raise CampaignStateError(state=campaign.state, needed=f"the step before {to}")
-    updated = await Campaign.filter(id=campaign_id, state=campaign.state).update(
-        state=to, settled_at=clock.now() if to == CampaignState.SETTLED else None
-    )
-    if not updated:
-        raise CampaignStateError(state="changed meanwhile", needed=str(to))
+    if to == CampaignState.CLOSED:
+        await transparency.catch_up(campaign_id=campaign_id)  # most of it, outside the close
+    async with in_transaction() as conn:
+        updated = (
+            await Campaign.filter(id=campaign_id, state=campaign.state)
+            .using_db(conn)
+            .update(state=to, settled_at=clock.now() if to == CampaignState.SETTLED else None)
+        )
+        if not updated:
+            raise CampaignStateError(state="changed meanwhile", needed=str(to))
+        if to == CampaignState.CLOSED:
+            await transparency.seal(conn, campaign_id=campaign_id, key=key)
     return await get_campaign(campaign_id=campaign_id)
 
 
@@ -260,49 +304,48 @@ class Totals:
     goods: GoodsProgress
 
 
-async def totals(*, campaign_id: int, by: str | None = None) -> dict[Any, Totals]:
+async def pro_rata_shares(campaign_id: int, values: dict[Any, int]) -> dict[Any, int]:
+    """What a pro-rata campaign's pledges will cover of each group's value, before settlement
+    allocates anything: the pool split in proportion to the values (largest remainder)."""
+    caps: list[Any] = await SponsorPledge.filter(campaign_id=campaign_id).values_list(
+        "cap_fen", flat=True
+    )
+    keys = sorted(values, key=lambda k: (k is None, k))
+    shares = split_largest_remainder(
+        min(sum(values[k] for k in keys), sum(int(c) for c in caps)),
+        [max(values[k], 0) for k in keys],
+    )
+    return dict(zip(keys, shares, strict=True))
+
+
+async def totals(
+    *, campaign_id: int, by: str | None = None, campaign: Campaign | None = None
+) -> dict[Any, Totals]:
     """The campaign's sums: overall (key None), per ``city`` or per ``compound`` (by id).
 
     Read from the totals kept beside the ledger (``platform/rollups.py``): a few rows, however
-    many entries the campaign has."""
-    campaign = await get_campaign(campaign_id=campaign_id)
-    goods = await Goods.get(id=campaign.goods_id)
-    stored = await rollups.area_totals(campaign_id, level=by)
+    many entries the campaign has. ``campaign``: the row, if the caller has it already."""
+    if campaign is None:
+        campaign = await get_campaign(campaign_id=campaign_id)
+    goods, stored = await asyncio.gather(
+        Goods.get(id=campaign.goods_id), rollups.area_totals(campaign_id, level=by)
+    )
     index = {"city": 0, "compound": 1, None: None}[by]
-    acc: dict[Any, list[Any]] = {
-        (None if index is None else area[index]): [
-            t.sums.metres,
-            t.sums.kcal,
-            t.sums.value_fen,
-            t.sums.funded_fen,
-            t.participants,
-        ]
-        for area, t in stored.items()
-    }
+    found = {(None if index is None else area[index]): t for area, t in stored.items()}
+    if by is None:
+        found.setdefault(None, AreaSums())
+    funded = {k: t.sums.funded_fen for k, t in found.items()}
     if campaign.settlement_mode == SettlementMode.PRO_RATA:
-        # Until settlement nothing is allocated: show what the pledges will cover, split in
-        # proportion to each group's value.
-        caps: list[Any] = await SponsorPledge.filter(campaign_id=campaign_id).values_list(
-            "cap_fen", flat=True
-        )
-        keys = sorted(acc, key=lambda k: (k is None, k))
-        shares = split_largest_remainder(
-            min(sum(acc[k][2] for k in keys), sum(int(c) for c in caps)),
-            [max(acc[k][2], 0) for k in keys],
-        )
-        for k, share in zip(keys, shares, strict=True):
-            acc[k][3] = share
+        funded = await pro_rata_shares(campaign_id, {k: t.sums.value_fen for k, t in found.items()})
     out = {
         key: Totals(
-            metres=a[0],
-            kcal=a[1],
-            value_fen=a[2],
-            funded_fen=a[3],
-            participants=a[4],
-            goods=goods_progress(a[3], goods.unit_price_fen),
+            metres=t.sums.metres,
+            kcal=t.sums.kcal,
+            value_fen=t.sums.value_fen,
+            funded_fen=funded[key],
+            participants=t.participants,
+            goods=goods_progress(funded[key], goods.unit_price_fen),
         )
-        for key, a in acc.items()
+        for key, t in found.items()
     }
-    if by is None and None not in out:
-        out[None] = Totals(0, 0, 0, 0, 0, goods_progress(0, goods.unit_price_fen))
     return out

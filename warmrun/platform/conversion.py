@@ -96,3 +96,26 @@ def pledges_owed(
         return list(allocated)
     pool = sum(caps)
     return split_largest_remainder(min(total_value_fen, pool), caps)
+
+
+@dataclass(frozen=True)
+class ItemLine:
+    """One item of a bundle (the warm pack's coat, shoes, school bag, stationery)."""
+
+    code: str
+    name_zh: str
+    name_en: str
+    quantity: int
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "code": self.code,
+            "name_zh": self.name_zh,
+            "name_en": self.name_en,
+            "quantity": self.quantity,
+        }
+
+
+def items_funded(bundles: int, lines: Sequence[ItemLine]) -> list[tuple[ItemLine, int]]:
+    """How many of each item ``bundles`` whole bundles hold (a part bundle holds none)."""
+    return [(ln, max(bundles, 0) * ln.quantity) for ln in lines]

@@ -15,7 +15,7 @@ from tortoise.exceptions import DoesNotExist
 
 from warmrun.platform import clock, outbox, points_ledger, rollups, sql, tally
 from warmrun.platform.conversion import allocate_first_come, value_fen
-from warmrun.platform.earning import Terms, Today, counts_on, earning
+from warmrun.platform.earning import Earning, Terms, Today, counts_on, earning
 from warmrun.platform.errors import WarmrunError
 from warmrun.platform.ledger import entry_hash
 from warmrun.platform.models import (
@@ -150,72 +150,81 @@ async def credit(conn: BaseDBAsyncClient, run: Run, resident: Resident) -> Credi
     if not campaigns:
         return out
     await lock_resident(conn, resident.id)
-    ref = resident_ref(resident.id)
     for c in campaigns:
-        terms = _terms(c)
-        day = counts_on(terms, run.started_at)
-        if day is None:
+        e = await _credit_one(conn, run, resident, sport, _terms(c))
+        if e is None:
             continue
-        today = await sql.row(
-            conn,
-            _TODAY,
-            terms.campaign_id,
-            ref,
-            day,
-            run.id,
-            terms.campaign_id,
-            resident.id,
-            f"c{terms.campaign_id}:{day.isoformat()}%",
-        )
-        e = earning(
-            terms=terms,
-            day=day,
-            run_id=run.id,
-            credited_m=run.credited_m,
-            sport=sport,
-            body_mass_kg=resident.body_mass_kg,
-            today=Today(int(today["used_fen"]), int(today["rounds"]), int(today["points_today"])),
-        )
-        campaign_id = e.campaign_id
-        if e.capped:
-            await (
-                Run.filter(id=run.id)
-                .using_db(conn)
-                .update(reasons=sorted({*run.reasons, Reason.DAILY_CAP.value}))
-            )
-        if e.points:
-            await points_ledger.post(
-                conn,
-                resident_id=resident.id,
-                delta=e.points,
-                reason="run",
-                key=f"{e.key}:points",
-                ref=f"c{campaign_id}:{day.isoformat()}:run{run.id}",
-            )
-        head = await lock_campaign(conn, campaign_id)
-        if head.state != CampaignState.ACTIVE.value:
-            raise CampaignChanged(campaign_id=campaign_id)
-        entry = await _append(
-            conn,
-            head,
-            kind="run",
-            run_id=run.id,
-            resident_ref=ref,
-            city_id=terms.city_id,
-            compound_id=resident.compound_id,
-            day=day,
-            sport=sport,
-            metres=run.credited_m,
-            kcal=e.kcal,
-            value=e.value_fen,
-            key=e.key,
-        )
-        await _emit(conn, entry, source=run.source)
         out.credited_m = run.credited_m
         out.value_fen += e.value_fen
         out.points += e.points
-        out.campaigns.append(campaign_id)
+        out.campaigns.append(e.campaign_id)
     return out
+
+
+async def _credit_one(
+    conn: BaseDBAsyncClient, run: Run, resident: Resident, sport: str, terms: Terms
+) -> Earning | None:
+    """Load what today already holds, ask :func:`earning` what the run earns in this
+    campaign, and write it: points, then (under the campaign lock) the chained entry."""
+    day = counts_on(terms, run.started_at)  # type: ignore[arg-type]
+    if day is None:
+        return None
+    ref = resident_ref(resident.id)
+    today = await sql.row(
+        conn,
+        _TODAY,
+        terms.campaign_id,
+        ref,
+        day,
+        run.id,
+        terms.campaign_id,
+        resident.id,
+        f"c{terms.campaign_id}:{day.isoformat()}%",
+    )
+    e = earning(
+        terms=terms,
+        day=day,
+        run_id=run.id,
+        credited_m=run.credited_m,
+        sport=sport,
+        body_mass_kg=resident.body_mass_kg,
+        today=Today(int(today["used_fen"]), int(today["rounds"]), int(today["points_today"])),
+    )
+    if e.capped:
+        await (
+            Run.filter(id=run.id)
+            .using_db(conn)
+            .update(reasons=sorted({*run.reasons, Reason.DAILY_CAP.value}))
+        )
+    if e.points:
+        await points_ledger.post(
+            conn,
+            resident_id=resident.id,
+            delta=e.points,
+            reason="run",
+            key=f"{e.key}:points",
+            ref=f"c{e.campaign_id}:{day.isoformat()}:run{run.id}",
+        )
+    head = await lock_campaign(conn, e.campaign_id)
+    if head.state != CampaignState.ACTIVE.value:
+        raise CampaignChanged(campaign_id=e.campaign_id)
+    entry = await _append(
+        conn,
+        head,
+        kind="run",
+        run_id=run.id,
+        resident_ref=ref,
+        city_id=terms.city_id,
+        compound_id=resident.compound_id,
+        day=day,
+        sport=sport,
+        metres=run.credited_m,
+        kcal=e.kcal,
+        value=e.value_fen,
+        key=e.key,
+    )
+    await _emit(conn, entry, source=run.source)
+    return e
 
 
 def _terms(row: dict[str, Any]) -> Terms:
@@ -271,47 +280,12 @@ async def _append(
     allocations: list[tuple[int, int]] | None = None,
 ) -> Entry:
     """Append one chained contribution; the caller holds the campaign row lock."""
-    if allocations is None:
-        allocations = []
-        if (
-            funded is None
-            and campaign.settlement_mode == SettlementMode.FIRST_COME.value
-            and value > 0
-        ):
-            pledges = await sql.rows(
-                conn,
-                "SELECT id, cap_fen - allocated_fen AS left_fen FROM sponsor_pledge"
-                " WHERE campaign_id = ? ORDER BY priority, id",
-                campaign.id,
-            )
-            plan = allocate_first_come(value, [(p["id"], int(p["left_fen"])) for p in pledges])
-            for pledge_id, fen in plan:
-                # Conditional update: the CHECK constraint and this WHERE both refuse over-cap.
-                ok = await sql.execute(
-                    conn,
-                    "UPDATE sponsor_pledge SET allocated_fen = allocated_fen + ?"
-                    " WHERE id = ? AND allocated_fen <= cap_fen - ?",
-                    fen,
-                    pledge_id,
-                    fen,
-                )
-                if ok:
-                    allocations.append((pledge_id, fen))
-    else:
-        for pledge_id, fen in allocations:
-            await sql.execute(
-                conn,
-                "UPDATE sponsor_pledge SET allocated_fen = allocated_fen + ? WHERE id = ?",
-                fen,
-                pledge_id,
-            )
+    allocations = await _allocate(conn, campaign, value, funded, allocations)
     if funded is None:
         funded = sum(f for _, f in allocations)
-    seq = campaign.head_seq + 1
-    now = clock.now()
     fields = {
         "campaign_id": campaign.id,
-        "seq": seq,
+        "seq": campaign.head_seq + 1,
         "kind": kind,
         "run_id": run_id,
         "resident_ref": resident_ref,
@@ -325,6 +299,72 @@ async def _append(
         "funded_fen": funded,
         "idempotency_key": key,
     }
+    entry = await _chain(conn, campaign, fields)
+    await rollups.add_entry(
+        conn,
+        campaign.id,
+        tally.Entry(resident_ref, city_id, compound_id, day, metres, kcal, value, funded),
+    )
+    for pledge_id, fen in allocations:
+        await sql.execute(
+            conn,
+            "INSERT INTO pledge_allocation (pledge_id, contribution_id, fen) VALUES (?, ?, ?)",
+            pledge_id,
+            entry.id,
+            fen,
+        )
+    return entry
+
+
+async def _allocate(
+    conn: BaseDBAsyncClient,
+    campaign: ChainHead,
+    value: int,
+    funded: int | None,
+    allocations: list[tuple[int, int]] | None,
+) -> list[tuple[int, int]]:
+    """What the entry takes from (or, for a reversal's given ``allocations``, gives back to)
+    each pledge, written to the pledges: first come, first served while a pledge has room."""
+    if allocations is not None:
+        for pledge_id, fen in allocations:
+            await sql.execute(
+                conn,
+                "UPDATE sponsor_pledge SET allocated_fen = allocated_fen + ? WHERE id = ?",
+                fen,
+                pledge_id,
+            )
+        return allocations
+    taken: list[tuple[int, int]] = []
+    if funded is not None or campaign.settlement_mode != SettlementMode.FIRST_COME.value:
+        return taken
+    if value <= 0:
+        return taken
+    pledges = await sql.rows(
+        conn,
+        "SELECT id, cap_fen - allocated_fen AS left_fen FROM sponsor_pledge"
+        " WHERE campaign_id = ? ORDER BY priority, id",
+        campaign.id,
+    )
+    for pledge_id, fen in allocate_first_come(
+        value, [(p["id"], int(p["left_fen"])) for p in pledges]
+    ):
+        # Conditional update: the CHECK constraint and this WHERE both refuse over-cap.
+        ok = await sql.execute(
+            conn,
+            "UPDATE sponsor_pledge SET allocated_fen = allocated_fen + ?"
+            " WHERE id = ? AND allocated_fen <= cap_fen - ?",
+            fen,
+            pledge_id,
+            fen,
+        )
+        if ok:
+            taken.append((pledge_id, fen))
+    return taken
+
+
+async def _chain(conn: BaseDBAsyncClient, campaign: ChainHead, fields: dict[str, Any]) -> Entry:
+    """Insert the entry after the chain head, hashed over it, and move the head."""
+    now = clock.now()
     digest = entry_hash(campaign.head_hash, fields)
     entry_id = await sql.insert(
         conn,
@@ -337,27 +377,14 @@ async def _append(
         digest,
         now,
     )
-    await rollups.add_entry(
-        conn,
-        campaign.id,
-        tally.Entry(resident_ref, city_id, compound_id, day, metres, kcal, value, funded),
-    )
-    for pledge_id, fen in allocations:
-        await sql.execute(
-            conn,
-            "INSERT INTO pledge_allocation (pledge_id, contribution_id, fen) VALUES (?, ?, ?)",
-            pledge_id,
-            entry_id,
-            fen,
-        )
     await sql.execute(
         conn,
         "UPDATE campaign SET head_seq = ?, head_hash = ? WHERE id = ?",
-        seq,
+        fields["seq"],
         digest,
         campaign.id,
     )
-    campaign.head_seq, campaign.head_hash = seq, digest
+    campaign.head_seq, campaign.head_hash = fields["seq"], digest
     return Entry(id=entry_id, fields=fields, created_at=now)
 
 

@@ -203,6 +203,14 @@ class LedgerTampered(WarmrunError):
     message_zh = "活动 #{campaign_id} 的捐赠账本在第 {seq} 条校验失败。"
 
 
+class SigningKeyUnreadable(WarmrunError):
+    """The site's checkpoint signing key file exists but holds no usable Ed25519 key."""
+
+    code = "signing_key_unreadable"
+    message_en = "The ledger signing key {path} cannot be read; restore it from a backup."
+    message_zh = "无法读取账本签名密钥 {path}，请从备份恢复。"
+
+
 # --- accounts and access -----------------------------------------------------------------------
 
 
@@ -210,6 +218,14 @@ class EmailTaken(WarmrunError):
     code = "email_taken"
     message_en = "An account with this e-mail address already exists. Try signing in."
     message_zh = "该邮箱已注册，请直接登录。"
+
+
+class AdminExists(WarmrunError):
+    """The install already has an admin: the first-run set-up is over."""
+
+    code = "admin_exists"
+    message_en = "This site already has an administrator. Please sign in."
+    message_zh = "本站已有管理员，请直接登录。"
 
 
 class InvalidCredentials(WarmrunError):

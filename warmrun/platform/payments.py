@@ -15,12 +15,12 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
+from typing import Any
 
 from tortoise.backends.base.client import BaseDBAsyncClient
-from tortoise.functions import Count, Sum
 from tortoise.transactions import in_transaction
 
-from warmrun.platform import clock
+from warmrun.platform import clock, sql
 from warmrun.platform.campaigns import get_campaign
 from warmrun.platform.errors import CampaignStateError, InvalidInput, NotFound
 from warmrun.platform.models import (
@@ -331,24 +331,52 @@ class Received:
 async def received(
     *, campaign_id: int, kind: PaymentKind | None = None, pledge_id: int | None = None
 ) -> Received:
-    """Money received and refunded, summed from the ledger."""
-    q = PaymentEntry.filter(campaign_id=campaign_id)
+    """Money received and refunded, summed from the ledger (one statement)."""
+    text = _RECEIVED
+    values: list[Any] = [campaign_id]
     if kind is not None:
-        q = q.filter(kind=kind)
+        text += " AND e.kind = ?"
+        values.append(kind.value)
     if pledge_id is not None:
-        ids = await Payment.filter(pledge_id=pledge_id).values_list("id", flat=True)
-        q = q.filter(payment_id__in=list(ids))
-    plus = (
-        await q.filter(delta_fen__gt=0).annotate(n=Count("id"), s=Sum("delta_fen")).values("n", "s")
-    )
-    minus = await q.filter(delta_fen__lt=0).annotate(s=Sum("delta_fen")).values("s")
-    got = plus[0] if plus else {}
-    back = minus[0] if minus else {}
+        text += " AND e.payment_id IN (SELECT id FROM payment WHERE pledge_id = ?)"
+        values.append(pledge_id)
+    got = await sql.row(sql.default(), text, *values)
     return Received(
-        payments=int(got.get("n") or 0),
-        received_fen=int(got.get("s") or 0),
-        refunded_fen=-int(back.get("s") or 0),
+        payments=int(got["n"] or 0),
+        received_fen=int(got["plus"] or 0),
+        refunded_fen=-int(got["minus"] or 0),
     )
+
+
+_RECEIVED = (
+    "SELECT SUM(CASE WHEN e.delta_fen > 0 THEN 1 ELSE 0 END) AS n,"
+    " SUM(CASE WHEN e.delta_fen > 0 THEN e.delta_fen ELSE 0 END) AS plus,"
+    " SUM(CASE WHEN e.delta_fen < 0 THEN e.delta_fen ELSE 0 END) AS minus"
+    " FROM payment_entry e WHERE e.campaign_id = ?"
+)
+
+
+async def pledges_paid(campaign_id: int) -> list[dict[str, Any]]:
+    """The campaign's pledges in allocation order, each with what was paid on it (net of
+    refunds), in one statement."""
+    found = await sql.rows(
+        sql.default(),
+        "SELECT p.id, p.sponsor, p.cap_fen, p.allocated_fen,"
+        " COALESCE((SELECT SUM(e.delta_fen) FROM payment_entry e JOIN payment pa"
+        " ON pa.id = e.payment_id WHERE pa.pledge_id = p.id), 0) AS paid_fen"
+        " FROM sponsor_pledge p WHERE p.campaign_id = ? ORDER BY p.priority, p.id",
+        campaign_id,
+    )
+    return [
+        {
+            "id": int(r["id"]),
+            "sponsor": r["sponsor"],
+            "cap_fen": int(r["cap_fen"]),
+            "allocated_fen": int(r["allocated_fen"]),
+            "paid_fen": int(r["paid_fen"]),
+        }
+        for r in found
+    ]
 
 
 async def by_session(session_id: str) -> Payment:

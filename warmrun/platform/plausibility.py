@@ -144,103 +144,20 @@ def analyse(
     sport = track.sport or ""
     if not track.has_gps or n == 0:
         return _no_gps_summary(track, sport or RUN)
-    ts = track.t
-    timed_mask = np.isfinite(ts)
+    timed_mask = np.isfinite(track.t)
     if not timed_mask.any():
         raise NoTimestamps()
-
-    reasons: dict[str, Verdict] = {}
-
-    def add(reason: Reason, verdict: Verdict) -> None:
-        reasons[reason.value] = worst(reasons.get(reason.value, verdict), verdict)
-
-    # Hop i joins point i-1 to point i; hops that start a segment do not exist.
-    in_seg = np.ones(max(n - 1, 0), dtype=bool)
-    starts = track.segment_starts[(track.segment_starts > 0) & (track.segment_starts < n)]
-    in_seg[starts - 1] = False
-    d = hop_distances(track.lat, track.lon) * in_seg
-    distance = float(d.sum())
-
-    dt = np.diff(ts)
-    timed = in_seg & np.isfinite(dt)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        speed = np.where(timed & (dt > 0), d / np.where(dt > 0, dt, 1.0), np.nan)
-    non_increasing = int((timed & (dt <= 0)).sum())
-    gap = timed & (dt > rules.max_gap_s)
-    fast = timed & (dt > 0) & ~gap & (speed > rules.max_hop_speed_mps)
-    good = timed & (dt > 0) & ~gap & ~fast
-    gap_dist = float(d[gap].sum())
-    fast_dist = float(d[fast].sum())
-    fast_hops = int(fast.sum())
-    timed_hops = int((timed & (dt > 0)).sum())
-    moving = good & (speed >= rules.stopped_speed_mps)
-    moving_time = float(dt[moving].sum())
-    moving_dist = float(d[moving].sum())
-
-    # Credited distance: hops of a lightly smoothed line (centred moving average over a few
-    # seconds, within segments) so GPS jitter does not add up, and only while moving.
-    # Pieces are split at segment starts and at every gap, spike or clock fault, so smoothing
-    # never blends points across them.
-    breaks = np.concatenate(
-        [
-            track.segment_starts,
-            np.flatnonzero(in_seg & ~good) + 1,
-        ]
-    )
-    slat, slon = _smoothed(track, rules.smoothing_points, breaks)
-    ds = hop_distances(slat, slon) * in_seg
-    with np.errstate(invalid="ignore", divide="ignore"):
-        s_speed = np.where(good, ds / np.where(dt > 0, dt, 1.0), 0.0)
-    credited = float(ds[good & (s_speed >= rules.stopped_speed_mps)].sum())
-
-    avg_moving = moving_dist / moving_time if moving_time > 0 else 0.0
+    h = _hops(track, rules)
+    credited = _credited_m(track, rules, h)
     if not sport:
-        sport = RUN if avg_moving > rules.max_walk_avg_speed_mps else WALK
-    if sport not in ELIGIBLE_SPORTS:
-        add(Reason.SPORT_NOT_ELIGIBLE, Verdict.REJECTED)
-
-    best_window = _best_window_speed(ts, d * good, rules.window_s)
-    # Mostly hops beyond a sprinter's peak is a vehicle, not a run with GPS spikes.
-    mostly_fast = timed_hops > 0 and fast_hops > 0.5 * timed_hops
-    if (
-        best_window > rules.max_window_speed_mps
-        or avg_moving > rules.max_avg_moving_speed_mps
-        or mostly_fast
-    ):
-        add(Reason.VEHICLE_SPEED, Verdict.REJECTED)
-    if (
-        fast_hops > rules.fast_hop_share * max(timed_hops, 1)
-        or fast_dist > rules.fast_hop_distance_m
-    ):
-        add(Reason.FAST_HOPS, Verdict.FLAGGED)
-    if sport in (WALK, HIKE) and avg_moving > rules.max_walk_avg_speed_mps:
-        add(Reason.WALK_TOO_FAST, Verdict.FLAGGED)
-    good_speeds = speed[good]
-    if good_speeds.size >= rules.synthetic_min_hops:
-        mean = float(good_speeds.mean())
-        if mean > 0 and float(good_speeds.std()) / mean < rules.synthetic_speed_cv:
-            add(Reason.SYNTHETIC, Verdict.FLAGGED)
-
-    first_t = float(np.min(ts[timed_mask]))
-    last_t = float(np.max(ts[timed_mask]))
-    if last_t > now.timestamp() + rules.future_tolerance_s:
-        add(Reason.FUTURE_TIME, Verdict.REJECTED)
-    if first_t < datetime(rules.earliest_year, 1, 1, tzinfo=UTC).timestamp():
-        add(Reason.IMPLAUSIBLE_TIME, Verdict.REJECTED)
-    if non_increasing > rules.non_increasing_share * (timed_hops + non_increasing):
-        add(Reason.TIME_NOT_INCREASING, Verdict.FLAGGED)
-    if gap_dist > rules.gap_flag_distance_m and gap_dist > rules.gap_flag_share * distance:
-        add(Reason.GAPS, Verdict.FLAGGED)
-
+        sport = RUN if h.avg_moving_mps > rules.max_walk_avg_speed_mps else WALK
+    first_t = float(np.min(track.t[timed_mask]))
+    last_t = float(np.max(track.t[timed_mask]))
+    reasons = _judge(track, rules, h, sport, (first_t, last_t), credited, now)
     dev = track.device_distance_m
-    if dev and dev > 0 and credited > dev * (1 + rules.device_mismatch_share):
-        add(Reason.DEVICE_MISMATCH, Verdict.FLAGGED)
     if dev and dev > 0 and credited > dev:
         # A watch's own odometer is the better measure when our sum of GPS hops exceeds it.
         credited = dev
-    if credited <= 0.0:
-        add(Reason.NO_CREDITED_DISTANCE, Verdict.REJECTED)
-
     verdict = Verdict.ACCEPTED
     for v in reasons.values():
         verdict = worst(verdict, v)
@@ -248,9 +165,9 @@ def analyse(
     hr = track.hr[np.isfinite(track.hr)]
     return TrackSummary(
         points=n,
-        distance_m=distance,
+        distance_m=h.distance_m,
         credited_distance_m=credited,
-        moving_time_s=moving_time,
+        moving_time_s=h.moving_time_s,
         elapsed_time_s=last_t - first_t,
         elevation_gain_m=elevation_gain(track.ele),
         start_time=datetime.fromtimestamp(first_t, UTC),
@@ -259,11 +176,134 @@ def analyse(
         device_distance_m=dev,
         verdict=verdict,
         reasons=tuple(sorted(reasons)),
-        fast_hop_distance_m=fast_dist,
-        gap_distance_m=gap_dist,
+        fast_hop_distance_m=h.fast_m,
+        gap_distance_m=h.gap_m,
         start=(float(track.lat[first_timed]), float(track.lon[first_timed])),
         avg_hr=float(hr.mean()) if hr.size else None,
     )
+
+
+@dataclass(frozen=True)
+class _Hops:
+    """The track's hops (point i-1 to point i) classified: within a segment, timed, a gap in
+    time, faster than a runner can be, or good; with the sums the verdict is made of."""
+
+    in_seg: npt.NDArray[np.bool_]
+    d: Array
+    dt: Array
+    speed: Array
+    good: npt.NDArray[np.bool_]
+    distance_m: float
+    gap_m: float
+    fast_m: float
+    fast_hops: int
+    timed_hops: int
+    non_increasing: int
+    moving_time_s: float
+    avg_moving_mps: float
+
+
+def _hops(track: Track, rules: PlausibilityRules) -> _Hops:
+    n = len(track.lat)
+    # Hop i joins point i-1 to point i; hops that start a segment do not exist.
+    in_seg = np.ones(max(n - 1, 0), dtype=bool)
+    starts = track.segment_starts[(track.segment_starts > 0) & (track.segment_starts < n)]
+    in_seg[starts - 1] = False
+    d = hop_distances(track.lat, track.lon) * in_seg
+    dt = np.diff(track.t)
+    timed = in_seg & np.isfinite(dt)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        speed = np.where(timed & (dt > 0), d / np.where(dt > 0, dt, 1.0), np.nan)
+    gap = timed & (dt > rules.max_gap_s)
+    fast = timed & (dt > 0) & ~gap & (speed > rules.max_hop_speed_mps)
+    good = timed & (dt > 0) & ~gap & ~fast
+    moving = good & (speed >= rules.stopped_speed_mps)
+    moving_time = float(dt[moving].sum())
+    moving_dist = float(d[moving].sum())
+    return _Hops(
+        in_seg=in_seg,
+        d=d,
+        dt=dt,
+        speed=speed,
+        good=good,
+        distance_m=float(d.sum()),
+        gap_m=float(d[gap].sum()),
+        fast_m=float(d[fast].sum()),
+        fast_hops=int(fast.sum()),
+        timed_hops=int((timed & (dt > 0)).sum()),
+        non_increasing=int((timed & (dt <= 0)).sum()),
+        moving_time_s=moving_time,
+        avg_moving_mps=moving_dist / moving_time if moving_time > 0 else 0.0,
+    )
+
+
+def _credited_m(track: Track, rules: PlausibilityRules, h: _Hops) -> float:
+    """Credited distance: hops of a lightly smoothed line (centred moving average over a few
+    seconds, within segments) so GPS jitter does not add up, and only while moving. Pieces are
+    split at segment starts and at every gap, spike or clock fault, so smoothing never blends
+    points across them."""
+    breaks = np.concatenate([track.segment_starts, np.flatnonzero(h.in_seg & ~h.good) + 1])
+    slat, slon = _smoothed(track, rules.smoothing_points, breaks)
+    ds = hop_distances(slat, slon) * h.in_seg
+    with np.errstate(invalid="ignore", divide="ignore"):
+        s_speed = np.where(h.good, ds / np.where(h.dt > 0, h.dt, 1.0), 0.0)
+    return float(ds[h.good & (s_speed >= rules.stopped_speed_mps)].sum())
+
+
+def _judge(
+    track: Track,
+    rules: PlausibilityRules,
+    h: _Hops,
+    sport: str,
+    span: tuple[float, float],
+    credited: float,
+    now: datetime,
+) -> dict[str, Verdict]:
+    """Every reason the track gives for doubt, with the verdict each one asks for."""
+    reasons: dict[str, Verdict] = {}
+
+    def add(reason: Reason, verdict: Verdict) -> None:
+        reasons[reason.value] = worst(reasons.get(reason.value, verdict), verdict)
+
+    if sport not in ELIGIBLE_SPORTS:
+        add(Reason.SPORT_NOT_ELIGIBLE, Verdict.REJECTED)
+    best_window = _best_window_speed(track.t, h.d * h.good, rules.window_s)
+    # Mostly hops beyond a sprinter's peak is a vehicle, not a run with GPS spikes.
+    mostly_fast = h.timed_hops > 0 and h.fast_hops > 0.5 * h.timed_hops
+    if (
+        best_window > rules.max_window_speed_mps
+        or h.avg_moving_mps > rules.max_avg_moving_speed_mps
+        or mostly_fast
+    ):
+        add(Reason.VEHICLE_SPEED, Verdict.REJECTED)
+    if (
+        h.fast_hops > rules.fast_hop_share * max(h.timed_hops, 1)
+        or h.fast_m > rules.fast_hop_distance_m
+    ):
+        add(Reason.FAST_HOPS, Verdict.FLAGGED)
+    if sport in (WALK, HIKE) and h.avg_moving_mps > rules.max_walk_avg_speed_mps:
+        add(Reason.WALK_TOO_FAST, Verdict.FLAGGED)
+    good_speeds = h.speed[h.good]
+    if good_speeds.size >= rules.synthetic_min_hops:
+        mean = float(good_speeds.mean())
+        if mean > 0 and float(good_speeds.std()) / mean < rules.synthetic_speed_cv:
+            add(Reason.SYNTHETIC, Verdict.FLAGGED)
+    first_t, last_t = span
+    if last_t > now.timestamp() + rules.future_tolerance_s:
+        add(Reason.FUTURE_TIME, Verdict.REJECTED)
+    if first_t < datetime(rules.earliest_year, 1, 1, tzinfo=UTC).timestamp():
+        add(Reason.IMPLAUSIBLE_TIME, Verdict.REJECTED)
+    if h.non_increasing > rules.non_increasing_share * (h.timed_hops + h.non_increasing):
+        add(Reason.TIME_NOT_INCREASING, Verdict.FLAGGED)
+    if h.gap_m > rules.gap_flag_distance_m and h.gap_m > rules.gap_flag_share * h.distance_m:
+        add(Reason.GAPS, Verdict.FLAGGED)
+    dev = track.device_distance_m
+    if dev and dev > 0 and credited > dev * (1 + rules.device_mismatch_share):
+        add(Reason.DEVICE_MISMATCH, Verdict.FLAGGED)
+    capped = min(credited, dev) if dev and dev > 0 else credited
+    if capped <= 0.0:
+        add(Reason.NO_CREDITED_DISTANCE, Verdict.REJECTED)
+    return reasons
 
 
 def _smoothed(track: Track, width: int, breaks: npt.NDArray[np.int64]) -> tuple[Array, Array]:

@@ -9,6 +9,7 @@ totals add no new point of contention and can never disagree with the ledger the
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -132,6 +133,100 @@ async def overall_days(campaign_id: int) -> list[tuple[date, Sums]]:
         campaign_id,
     )
     return [(sql.as_date(r["local_day"]), _row_sums(r)) for r in found]
+
+
+# One page of the campaign's compounds, most metres first: those with metres come from the
+# totals in index order (a page costs the same with 2,000 compounds as with 20); the rest
+# (no metres yet) follow by id.
+_RANKED = (
+    "SELECT t.compound_id AS id, t.metres, t.kcal, t.value_fen, t.funded_fen, t.entries,"
+    " t.participants, t.checkins FROM area_total t WHERE t.campaign_id = ?"
+    " AND t.compound_id <> 0 AND t.metres > 0"
+    " ORDER BY t.metres DESC, t.compound_id LIMIT ? OFFSET ?"
+)
+_RANKED_COUNT = (
+    "SELECT COUNT(*) AS n FROM area_total WHERE campaign_id = ? AND compound_id <> 0 AND metres > 0"
+)
+_UNRANKED = (
+    "SELECT co.id, 0 AS metres, 0 AS kcal, 0 AS value_fen, 0 AS funded_fen,"
+    " COALESCE(t.entries, 0) AS entries, 0 AS participants, COALESCE(t.checkins, 0) AS checkins"
+    " FROM compound co JOIN campaign_city cc ON cc.city_id = co.city_id AND cc.campaign_id = ?"
+    " LEFT JOIN area_total t ON t.campaign_id = cc.campaign_id AND t.compound_id = co.id"
+    " WHERE COALESCE(t.metres, 0) <= 0 ORDER BY co.id LIMIT ? OFFSET ?"
+)
+_ONE = (
+    "SELECT co.id, COALESCE(t.metres, 0) AS metres, COALESCE(t.kcal, 0) AS kcal,"
+    " COALESCE(t.value_fen, 0) AS value_fen, COALESCE(t.funded_fen, 0) AS funded_fen,"
+    " COALESCE(t.entries, 0) AS entries, COALESCE(t.participants, 0) AS participants,"
+    " COALESCE(t.checkins, 0) AS checkins"
+    " FROM compound co JOIN campaign_city cc ON cc.city_id = co.city_id AND cc.campaign_id = ?"
+    " LEFT JOIN area_total t ON t.campaign_id = cc.campaign_id AND t.compound_id = co.id"
+    " WHERE co.id = ?"
+)
+_COMPOUND_COUNT = (
+    "SELECT COUNT(*) AS n FROM compound co JOIN campaign_city cc ON cc.city_id = co.city_id"
+    " AND cc.campaign_id = ?"
+)
+
+
+@dataclass(frozen=True)
+class CompoundRow:
+    id: int
+    city_id: int
+    name: str
+    households: int
+    totals: AreaSums
+
+
+async def compounds(
+    campaign_id: int, *, offset: int, limit: int, compound_id: int | None = None
+) -> tuple[int, list[CompoundRow]]:
+    """How many compounds the campaign's cities hold, and one page of them by metres (or the
+    one compound ``compound_id``)."""
+    conn = sql.default()
+    if compound_id is not None:
+        found = await sql.rows(conn, _ONE, campaign_id, compound_id)
+        count = len(found)
+    else:
+        count = int((await sql.row(conn, _COMPOUND_COUNT, campaign_id))["n"])
+        found = await sql.rows(conn, _RANKED, campaign_id, limit, offset)
+        if len(found) < limit:
+            ranked = int((await sql.row(conn, _RANKED_COUNT, campaign_id))["n"])
+            found += await sql.rows(
+                conn, _UNRANKED, campaign_id, limit - len(found), max(offset - ranked, 0)
+            )
+    if not found:
+        return count, []
+    ids = [int(r["id"]) for r in found]
+    marks = ", ".join("?" * len(ids))
+    names = {
+        int(r["id"]): r
+        for r in await sql.rows(
+            conn,
+            f"SELECT id, city_id, name, households FROM compound WHERE id IN ({marks})",  # noqa: S608 - placeholders only
+            *ids,
+        )
+    }
+    return count, [
+        CompoundRow(
+            i,
+            int(names[i]["city_id"]),
+            names[i]["name"],
+            int(names[i]["households"]),
+            _area_sums(r),
+        )
+        for i, r in zip(ids, found, strict=True)
+    ]
+
+
+async def compound_values(campaign_id: int) -> dict[int, int]:
+    """Every compound's value in fen (a pro-rata split needs them all, not only one page)."""
+    found = await sql.rows(
+        sql.default(),
+        "SELECT compound_id, value_fen FROM area_total WHERE campaign_id = ? AND compound_id <> 0",
+        campaign_id,
+    )
+    return {int(r["compound_id"]): int(r["value_fen"]) for r in found}
 
 
 def _row_sums(r: dict[str, Any]) -> Sums:

@@ -97,100 +97,17 @@ async def record_run(
     # holding the resident and the recording, so concurrent re-exports of one activity, or
     # one track from two residents, are judged one after the other as if sent in sequence.
     names = [f"resident:{resident_id}", f"recording:{fingerprint}"]
+    up = _Upload(
+        resident_id, summary, data, digest, compressed, file_name, file_format, fingerprint,
+        line, source, per_day,
+    )  # fmt: skip
 
     async def attempt() -> RunOutcome:
         # Checks and writes share one connection and transaction: outside a transaction every
         # query would take a pooled connection and reset it afterwards.
         async with serial.held(names) as ordered, in_transaction() as conn:
             await serial.lock_in_database(conn, ordered)
-            seen = await _seen(conn, resident_id, digest, fingerprint, summary)
-            existing = next(
-                (r for r in seen if r.resident_id == resident_id and r.file_sha256 == digest),
-                None,
-            )
-            if existing is not None:
-                run = await Run.filter(id=existing.id).using_db(conn).get()
-                return RunOutcome(run=run, existing=True)
-            if per_day is not None:
-                since = clock.now() - timedelta(days=1)
-                recent = Run.filter(resident_id=resident_id, created_at__gte=since)
-                if await recent.using_db(conn).count() >= per_day:
-                    raise DailyUploadLimit(limit=per_day)
-            found = await sql.one(
-                conn, "SELECT * FROM resident WHERE id = ? AND erased_at IS NULL", resident_id
-            )
-            if found is None:
-                raise NotFound("resident", "居民")
-            resident = sql.instance(Resident, found)
-            mine = [r for r in seen if r.resident_id == resident_id]
-            # A copy whose source withdrew it counts no more (its credit was taken back whole,
-            # spent points owed): the recording may earn through this copy, once.
-            twin = next(
-                (r for r in mine if r.points_sha256 == fingerprint and not _withdrawn(r)), None
-            )
-            if twin is not None:
-                raise DuplicateRun(run_id=twin.id)
-            same = _same_run_elsewhere(mine, source, summary)
-            if same is not None:
-                raise DuplicateRun(run_id=same)
-
-            verdict = summary.verdict
-            reasons = list(summary.reasons)
-            others = [r.id for r in seen if r.resident_id != resident_id]
-            shared = await Run.filter(id__in=others).using_db(conn).order_by("id") if others else []
-            if shared:
-                verdict = worst(verdict, Verdict.FLAGGED)
-                reasons.append(Reason.SHARED_TRACK.value)
-            if verdict == Verdict.ACCEPTED and summary.start_time and summary.end_time:
-                if _overlaps(mine, summary.start_time, summary.end_time):
-                    verdict = Verdict.REJECTED
-                    reasons.append(Reason.OVERLAP.value)
-            start_city_id = await _start_city(conn, summary.start)
-            row = await sql.row(
-                conn,
-                _INSERT_RUN,
-                resident_id,
-                source,
-                file_name[:255],
-                digest,
-                fingerprint,
-                summary.start_time,
-                summary.end_time,
-                summary.sport,
-                round(summary.distance_m),
-                round(summary.credited_distance_m),
-                round(summary.moving_time_s),
-                round(summary.elapsed_time_s),
-                round(summary.elevation_gain_m),
-                summary.points,
-                None if summary.device_distance_m is None else round(summary.device_distance_m),
-                verdict.value,
-                sql.db_value(Run, "reasons", sorted(set(reasons))),
-                start_city_id,
-                line,
-                clock.now(),
-                _run_kcal(resident, summary),
-            )
-            run = sql.instance(Run, row)
-            await sql.execute(
-                conn,
-                "INSERT INTO run_file (run_id, format, size, data) VALUES (?, ?, ?, ?)",
-                run.id,
-                file_format,
-                len(data),
-                compressed,
-            )
-            outcome = RunOutcome(run=run)
-            if verdict == Verdict.FLAGGED:
-                await notices.notify(conn, resident_id, "run_flagged", run_id=run.id)
-            for other in shared:
-                await _flag_shared(conn, other)
-            if verdict == Verdict.ACCEPTED:
-                # Last: the campaign row it locks is held until the commit just below.
-                done = await credit(conn, run, resident)
-                outcome.credited_m, outcome.value_fen = done.credited_m, done.value_fen
-                outcome.points, outcome.campaigns = done.points, done.campaigns
-        return outcome
+            return await _record(conn, up)
 
     try:
         outcome = await _retrying(attempt)
@@ -203,6 +120,139 @@ async def record_run(
     if outcome.campaigns:
         await badges.refresh(resident_id=resident_id)
     return outcome
+
+
+@dataclass(frozen=True)
+class _Upload:
+    resident_id: int
+    summary: TrackSummary
+    data: bytes
+    digest: str
+    compressed: bytes
+    file_name: str
+    file_format: str
+    fingerprint: str
+    line: str
+    source: str
+    per_day: int | None
+
+
+@dataclass(frozen=True)
+class _Decision:
+    """What the stored runs say of a new one: its verdict and reasons, and the other
+    residents' runs of the same track (flagged with it)."""
+
+    verdict: Verdict
+    reasons: list[str]
+    others: list[int]
+
+
+def _decide(up: _Upload, seen: list[_Seen]) -> _Decision:
+    """Judge an upload against the stored runs it was checked with (pure): a twin of the same
+    points or the same run from another source is refused; a track someone else stored flags
+    both; an accepted run overlapping one of the resident's credited runs is rejected."""
+    mine = [r for r in seen if r.resident_id == up.resident_id]
+    # A copy whose source withdrew it counts no more (its credit was taken back whole,
+    # spent points owed): the recording may earn through this copy, once.
+    twin = next((r for r in mine if r.points_sha256 == up.fingerprint and not _withdrawn(r)), None)
+    if twin is not None:
+        raise DuplicateRun(run_id=twin.id)
+    same = _same_run_elsewhere(mine, up.source, up.summary)
+    if same is not None:
+        raise DuplicateRun(run_id=same)
+    verdict, reasons = up.summary.verdict, list(up.summary.reasons)
+    others = [r.id for r in seen if r.resident_id != up.resident_id]
+    if others:
+        verdict = worst(verdict, Verdict.FLAGGED)
+        reasons.append(Reason.SHARED_TRACK.value)
+    start, end = up.summary.start_time, up.summary.end_time
+    if verdict == Verdict.ACCEPTED and start and end and _overlaps(mine, start, end):
+        verdict = Verdict.REJECTED
+        reasons.append(Reason.OVERLAP.value)
+    return _Decision(verdict, sorted(set(reasons)), others)
+
+
+async def _record(conn: BaseDBAsyncClient, up: _Upload) -> RunOutcome:
+    """One attempt, in the transaction: the same file again, the daily bound, the decision,
+    the stored run, and its credit."""
+    seen = await _seen(conn, up.resident_id, up.digest, up.fingerprint, up.summary)
+    existing = next(
+        (r for r in seen if r.resident_id == up.resident_id and r.file_sha256 == up.digest), None
+    )
+    if existing is not None:
+        return RunOutcome(run=await Run.filter(id=existing.id).using_db(conn).get(), existing=True)
+    if up.per_day is not None:
+        recent = Run.filter(
+            resident_id=up.resident_id, created_at__gte=clock.now() - timedelta(days=1)
+        )
+        if await recent.using_db(conn).count() >= up.per_day:
+            raise DailyUploadLimit(limit=up.per_day)
+    found = await sql.one(
+        conn, "SELECT * FROM resident WHERE id = ? AND erased_at IS NULL", up.resident_id
+    )
+    if found is None:
+        raise NotFound("resident", "居民")
+    resident = sql.instance(Resident, found)
+    decision = _decide(up, seen)
+    shared = (
+        await Run.filter(id__in=decision.others).using_db(conn).order_by("id")
+        if decision.others
+        else []
+    )
+    run = await _insert(conn, up, decision, resident)
+    outcome = RunOutcome(run=run)
+    if decision.verdict == Verdict.FLAGGED:
+        await notices.notify(conn, up.resident_id, "run_flagged", run_id=run.id)
+    for other in shared:
+        await _flag_shared(conn, other)
+    if decision.verdict == Verdict.ACCEPTED:
+        # Last: the campaign row it locks is held until the commit just below.
+        done = await credit(conn, run, resident)
+        outcome.credited_m, outcome.value_fen = done.credited_m, done.value_fen
+        outcome.points, outcome.campaigns = done.points, done.campaigns
+    return outcome
+
+
+async def _insert(
+    conn: BaseDBAsyncClient, up: _Upload, decision: _Decision, resident: Resident
+) -> Run:
+    """The run row and its original file."""
+    s = up.summary
+    row = await sql.row(
+        conn,
+        _INSERT_RUN,
+        up.resident_id,
+        up.source,
+        up.file_name[:255],
+        up.digest,
+        up.fingerprint,
+        s.start_time,
+        s.end_time,
+        s.sport,
+        round(s.distance_m),
+        round(s.credited_distance_m),
+        round(s.moving_time_s),
+        round(s.elapsed_time_s),
+        round(s.elevation_gain_m),
+        s.points,
+        None if s.device_distance_m is None else round(s.device_distance_m),
+        decision.verdict.value,
+        sql.db_value(Run, "reasons", decision.reasons),
+        await _start_city(conn, s.start),
+        up.line,
+        clock.now(),
+        _run_kcal(resident, s),
+    )
+    run = sql.instance(Run, row)
+    await sql.execute(
+        conn,
+        "INSERT INTO run_file (run_id, format, size, data) VALUES (?, ?, ?, ?)",
+        run.id,
+        up.file_format,
+        len(up.data),
+        up.compressed,
+    )
+    return run
 
 
 async def _retrying(attempt: Callable[[], Awaitable[_T]]) -> _T:

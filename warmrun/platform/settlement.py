@@ -6,15 +6,20 @@ canonical JSON), so settling again regenerates it byte for byte.
 
 from __future__ import annotations
 
-import csv
-import io
-import json
 from dataclasses import dataclass
 from typing import Any
 
-from warmrun.platform import events, payments
-from warmrun.platform.campaigns import advance, get_campaign
-from warmrun.platform.conversion import goods_progress, pledges_owed, split_largest_remainder
+from tortoise.transactions import in_transaction
+
+from warmrun.platform import clock, events, payments, sql, tally, transparency
+from warmrun.platform.campaigns import get_campaign, goods_lines
+from warmrun.platform.conversion import (
+    ItemLine,
+    goods_progress,
+    items_funded,
+    pledges_owed,
+    split_largest_remainder,
+)
 from warmrun.platform.errors import CampaignStateError, LedgerTampered, NotFound
 from warmrun.platform.ledger import GENESIS, entry_hash
 from warmrun.platform.models import (
@@ -28,6 +33,12 @@ from warmrun.platform.models import (
     SettlementMode,
     SponsorPledge,
 )
+from warmrun.platform.report_files import render_csv as render_csv
+from warmrun.platform.report_files import render_json as render_json
+from warmrun.platform.report_files import report_rows as report_rows
+from warmrun.platform.report_files import spreadsheet_cell as spreadsheet_cell
+from warmrun.platform.signing import SiteKey
+from warmrun.verify import utc as verify_utc
 
 _FIELDS = (
     "campaign_id",
@@ -80,30 +91,14 @@ async def report(*, campaign_id: int) -> dict[str, Any]:
     campaign = await get_campaign(campaign_id=campaign_id)
     check = await verify(campaign_id=campaign_id)
     goods = await Goods.get(id=campaign.goods_id)
-    rows = await Contribution.filter(campaign_id=campaign_id).values(
-        "city_id", "compound_id", "metres", "kcal", "value_fen", "funded_fen", "resident_ref"
-    )
-    cities = {c.id: c for c in await City.all()}
-    compounds = {c.id: c for c in await Compound.all()}
-    by_city: dict[int, dict[str, Any]] = {}
-    by_compound: dict[int, dict[str, Any]] = {}
-    for row in rows:
-        for key, table in ((row["city_id"], by_city), (row["compound_id"], by_compound)):
-            acc = table.setdefault(
-                key, {"metres": 0, "kcal": 0, "value_fen": 0, "funded_fen": 0, "residents": {}}
-            )
-            acc["metres"] += row["metres"]
-            acc["kcal"] += row["kcal"]
-            acc["value_fen"] += row["value_fen"]
-            acc["funded_fen"] += row["funded_fen"]
-            acc["residents"][row["resident_ref"]] = (
-                acc["residents"].get(row["resident_ref"], 0) + row["metres"]
-            )
+    sums = await _ledger_sums(campaign_id)
+    by_city = {a[0]: _figures(t) for a, t in sums.area.items() if a[0] and not a[1]}
+    by_compound = {a[1]: _figures(t) for a, t in sums.area.items() if a[1]}
     pledges = await SponsorPledge.filter(campaign_id=campaign_id).order_by("priority", "id")
-    total_value = sum(r["value_fen"] for r in rows)
+    whole = sums.area.get(tally.OVERALL, tally.AreaSums()).sums
     pro_rata = campaign.settlement_mode == SettlementMode.PRO_RATA
     owed = pledges_owed(
-        total_value_fen=total_value,
+        total_value_fen=whole.value_fen,
         caps=[p.cap_fen for p in pledges],
         allocated=[p.allocated_fen for p in pledges],
         pro_rata=pro_rata,
@@ -112,63 +107,20 @@ async def report(*, campaign_id: int) -> dict[str, Any]:
     if pro_rata:
         _scale_funded(by_city, funded_total)
         _scale_funded(by_compound, funded_total)
-
-    def block(acc: dict[str, Any]) -> dict[str, Any]:
-        progress = goods_progress(acc["funded_fen"], goods.unit_price_fen)
-        return {
-            "metres": acc["metres"],
-            "kcal": acc["kcal"],
-            "value_fen": acc["value_fen"],
-            "funded_fen": acc["funded_fen"],
-            "participants": sum(1 for m in acc["residents"].values() if m > 0),
-            "bundles": progress.bundles,
-            "next_bundle_permille": progress.next_permille,
-        }
-
-    total = goods_progress(funded_total, goods.unit_price_fen)
+    lines = await goods_lines(goods.id)
     donated = await payments.received(campaign_id=campaign_id, kind=PaymentKind.DONATION)
-    with_donations = goods_progress(funded_total + donated.net_fen, goods.unit_price_fen)
     paid = [await payments.received(campaign_id=campaign_id, pledge_id=p.id) for p in pledges]
     return {
-        "campaign": {
-            "id": campaign.id,
-            "code": campaign.code,
-            "name": campaign.name,
-            "starts_on": campaign.starts_on.isoformat(),
-            "ends_on": campaign.ends_on.isoformat(),
-            "settlement_mode": str(campaign.settlement_mode),
-        },
+        "campaign": _campaign_block(campaign),
         "ledger": {"entries": check.entries, "head_hash": check.head_hash},
-        "goods": {
-            "code": goods.code,
-            "name_zh": goods.name_zh,
-            "name_en": goods.name_en,
-            "unit_price_fen": goods.unit_price_fen,
-            "bundles": total.bundles,
-            "next_bundle_permille": total.next_permille,
-            "bundles_with_donations": with_donations.bundles,
-        },
+        "goods": _goods_block(goods, lines, funded_total, donated.net_fen),
         "totals": {
-            "metres": sum(r["metres"] for r in rows),
-            "kcal": sum(r["kcal"] for r in rows),
-            "value_fen": total_value,
+            "metres": whole.metres,
+            "kcal": whole.kcal,
+            "value_fen": whole.value_fen,
             "funded_fen": funded_total,
         },
-        "cities": [
-            {"city": cities[k].code, "name_zh": cities[k].name_zh, **block(v)}
-            for k, v in sorted(by_city.items(), key=lambda kv: cities[kv[0]].code)
-        ],
-        "compounds": [
-            {
-                "city": cities[compounds[k].city_id].code,
-                "compound": compounds[k].name,
-                **block(v),
-            }
-            for k, v in sorted(
-                by_compound.items(),
-                key=lambda kv: (compounds[kv[0]].city_id, compounds[kv[0]].name),
-            )
-        ],
+        **await _area_blocks(by_city, by_compound, goods.unit_price_fen, lines),
         "offline": await events.offline_totals(campaign_id=campaign_id),
         "donations": {
             "payments": donated.payments,
@@ -186,6 +138,109 @@ async def report(*, campaign_id: int) -> dict[str, Any]:
             }
             for p, o, r in zip(pledges, owed, paid, strict=True)
         ],
+        # The latest signed checkpoint of the campaign's public log (the settlement's, once
+        # settled): check the figures above against it with warmrun/verify.py.
+        "checkpoint": await _latest_checkpoint(campaign_id),
+    }
+
+
+async def _ledger_sums(campaign_id: int) -> tally.Totals:
+    """The same sums as the totals kept beside the ledger, recomputed from its rows."""
+    rows = await Contribution.filter(campaign_id=campaign_id).values(
+        "city_id", "compound_id", "local_day", "metres", "kcal", "value_fen", "funded_fen",
+        "resident_ref",
+    )  # fmt: skip
+    return tally.fold(
+        tally.Entry(
+            r["resident_ref"], r["city_id"], r["compound_id"], sql.as_date(r["local_day"]),
+            r["metres"], r["kcal"], r["value_fen"], r["funded_fen"],
+        )
+        for r in rows
+    )  # fmt: skip
+
+
+def _campaign_block(campaign: Campaign) -> dict[str, Any]:
+    return {
+        "id": campaign.id,
+        "code": campaign.code,
+        "name": campaign.name,
+        "starts_on": campaign.starts_on.isoformat(),
+        "ends_on": campaign.ends_on.isoformat(),
+        "settlement_mode": str(campaign.settlement_mode),
+    }
+
+
+def _goods_block(
+    goods: Goods, lines: list[ItemLine], funded_fen: int, donated_fen: int
+) -> dict[str, Any]:
+    total = goods_progress(funded_fen, goods.unit_price_fen)
+    return {
+        "code": goods.code,
+        "name_zh": goods.name_zh,
+        "name_en": goods.name_en,
+        "unit_price_fen": goods.unit_price_fen,
+        "bundles": total.bundles,
+        "next_bundle_permille": total.next_permille,
+        "bundles_with_donations": goods_progress(
+            funded_fen + donated_fen, goods.unit_price_fen
+        ).bundles,
+        # What the bundles funded hold: each item line times the bundles.
+        "items": [{**ln.as_dict(), "funded": n} for ln, n in items_funded(total.bundles, lines)],
+    }
+
+
+async def _area_blocks(
+    by_city: dict[int, dict[str, Any]],
+    by_compound: dict[int, dict[str, Any]],
+    price_fen: int,
+    lines: list[ItemLine],
+) -> dict[str, list[dict[str, Any]]]:
+    """The report's per-city and per-compound figures, with goods and item counts."""
+    cities = {c.id: c for c in await City.all()}
+    compounds = {c.id: c for c in await Compound.all()}
+
+    def block(acc: dict[str, Any]) -> dict[str, Any]:
+        progress = goods_progress(acc["funded_fen"], price_fen)
+        return {
+            **acc,
+            "bundles": progress.bundles,
+            "next_bundle_permille": progress.next_permille,
+            "items": {ln.code: n for ln, n in items_funded(progress.bundles, lines)},
+        }
+
+    return {
+        "cities": [
+            {"city": cities[k].code, "name_zh": cities[k].name_zh,
+             "name_en": cities[k].name_en, **block(v)}
+            for k, v in sorted(by_city.items(), key=lambda kv: cities[kv[0]].code)
+        ],
+        "compounds": [
+            {"city": cities[compounds[k].city_id].code,
+             "city_zh": cities[compounds[k].city_id].name_zh,
+             "city_en": cities[compounds[k].city_id].name_en,
+             "compound": compounds[k].name, **block(v)}
+            for k, v in sorted(
+                by_compound.items(),
+                key=lambda kv: (compounds[kv[0]].city_id, compounds[kv[0]].name),
+            )
+        ],
+    }  # fmt: skip
+
+
+async def _latest_checkpoint(campaign_id: int) -> dict[str, Any] | None:
+    try:
+        return _checkpoint_block(await transparency.checkpoint(campaign_id=campaign_id))
+    except NotFound:
+        return None
+
+
+def _figures(t: tally.AreaSums) -> dict[str, Any]:
+    return {
+        "metres": t.sums.metres,
+        "kcal": t.sums.kcal,
+        "value_fen": t.sums.value_fen,
+        "funded_fen": t.sums.funded_fen,
+        "participants": t.participants,
     }
 
 
@@ -196,79 +251,43 @@ def _scale_funded(table: dict[int, dict[str, Any]], funded_total: int) -> None:
         table[k]["funded_fen"] = share
 
 
-def render_json(data: dict[str, Any]) -> bytes:
-    return (json.dumps(data, ensure_ascii=False, sort_keys=True, indent=2) + "\n").encode()
+async def settle(*, campaign_id: int, key: SiteKey | None = None) -> dict[str, Any]:
+    """Freeze a closed campaign and return its report (regenerates identically afterwards).
 
-
-_CSV_FIGURES = (
-    "metres",
-    "kcal",
-    "value_fen",
-    "funded_fen",
-    "participants",
-    "bundles",
-    "next_bundle_permille",
-)
-
-
-# A spreadsheet reads a text cell that starts with one of these as a formula (or, for tab and
-# carriage return, shifts it so that the next character does).
-_FORMULA_LEAD = ("=", "+", "-", "@", "\t", "\r")
-
-
-def spreadsheet_cell(value: Any) -> Any:
-    """``value`` as a spreadsheet shows it as text: a string that would start a formula
-    (a compound named ``=HYPERLINK(...)``) gets a leading apostrophe. Numbers stay numbers."""
-    if isinstance(value, str) and value.startswith(_FORMULA_LEAD):
-        return "'" + value
-    return value
-
-
-def report_rows(data: dict[str, Any]) -> list[list[Any]]:
-    """The report as rows (the CSV and XLSX exports share them), every text cell made safe
-    for spreadsheets."""
-    return [[spreadsheet_cell(v) for v in row] for row in _report_rows(data)]
-
-
-def _report_rows(data: dict[str, Any]) -> list[list[Any]]:
-    rows: list[list[Any]] = [["level", "city", "compound", *_CSV_FIGURES]]
-    overall = {
-        **data["totals"],
-        "participants": "",
-        "bundles": data["goods"]["bundles"],
-        "next_bundle_permille": data["goods"]["next_bundle_permille"],
-    }
-    rows.append(["campaign", "", "", *(overall[k] for k in _CSV_FIGURES)])
-    for c in data["cities"]:
-        rows.append(["city", c["city"], "", *(c[k] for k in _CSV_FIGURES)])
-    for c in data["compounds"]:
-        rows.append(["compound", c["city"], c["compound"], *(c[k] for k in _CSV_FIGURES)])
-    rows.append([])
-    rows.append(["sponsor", "cap_fen", "owed_fen", "paid_fen"])
-    for p in data["pledges"]:
-        rows.append([p["sponsor"], p["cap_fen"], p["owed_fen"], p["paid_fen"]])
-    rows.append([])
-    rows.append(["donations", "payments", "received_fen", "refunded_fen", "net_fen"])
-    d = data["donations"]
-    rows.append(["", d["payments"], d["received_fen"], d["refunded_fen"], d["net_fen"]])
-    return rows
-
-
-def render_csv(data: dict[str, Any]) -> bytes:
-    out = io.StringIO()
-    csv.writer(out, lineterminator="\n").writerows(report_rows(data))
-    return out.getvalue().encode()
-
-
-async def settle(*, campaign_id: int) -> dict[str, Any]:
-    """Freeze a closed campaign and return its report (regenerates identically afterwards)."""
+    In one transaction, under the campaign's lock: the report, the state, the settlement entry
+    of the public log with the report's figures, and a checkpoint signed with ``key``."""
     campaign: Campaign = await get_campaign(campaign_id=campaign_id)
     if campaign.state not in (CampaignState.CLOSED, CampaignState.SETTLED):
         raise CampaignStateError(state=campaign.state, needed="closed")
-    data = await report(campaign_id=campaign_id)
-    if campaign.state == CampaignState.CLOSED:
-        await advance(campaign_id=campaign_id, to=CampaignState.SETTLED)
+    if campaign.state == CampaignState.SETTLED:
+        return await report(campaign_id=campaign_id)
+    await transparency.catch_up(campaign_id=campaign_id)
+    async with in_transaction() as conn:
+        updated = (
+            await Campaign.filter(id=campaign_id, state=CampaignState.CLOSED)
+            .using_db(conn)
+            .update(state=CampaignState.SETTLED, settled_at=clock.now())
+        )
+        if not updated:
+            raise CampaignStateError(state="changed meanwhile", needed="closed")
+        data = await report(campaign_id=campaign_id)
+        made = await transparency.seal(conn, campaign_id=campaign_id, key=key, settlement=data)
+    if made is not None:
+        data["checkpoint"] = _checkpoint_block(made)
     return data
+
+
+def _checkpoint_block(cp: transparency.CheckpointView) -> dict[str, Any]:
+    """The report's copy of a checkpoint: its figures and the signed file itself."""
+    return {
+        "number": cp.number,
+        "size": cp.size,
+        "root": cp.root,
+        "time": verify_utc(cp.made_at),
+        "reason": cp.reason,
+        "key_id": cp.key_id,
+        "note": cp.note,
+    }
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -26,6 +27,7 @@ from warmrun.platform.models import (
     Resident,
     Reward,
     Run,
+    SettlementMode,
     SponsorPledge,
 )
 from warmrun.platform.plausibility import Verdict
@@ -371,17 +373,88 @@ class Dashboard:
     bundles_with_donations: int = 0
     # Offline event-day participation credit, in the totals above and shown on its own.
     offline: dict[str, int] = field(default_factory=dict)
+    compounds_total: int = 0  # compounds in the campaign's cities; ``compounds`` is one page
 
 
-async def dashboard(*, code: str) -> Dashboard:
+# Compounds on the dashboard's first page; the rest page by page (a campaign has thousands).
+DASHBOARD_COMPOUNDS = 20
+
+
+async def compound_page(*, code: str, offset: int, limit: int) -> tuple[int, list[AreaTotals]]:
+    """A page of the campaign's compounds by kilometres, and how many there are."""
+    return await compound_areas(await campaigns.get_campaign(code=code), offset=offset, limit=limit)
+
+
+async def compound_area(*, code: str, compound_id: int) -> AreaTotals:
+    """One compound of a campaign's cities with its totals."""
     c = await campaigns.get_campaign(code=code)
+    _, rows = await compound_areas(c, offset=0, limit=1, compound_id=compound_id)
+    if not rows:
+        raise NotFound("compound", "小区")
+    return rows[0]
+
+
+async def compound_areas(
+    c: Campaign, *, offset: int, limit: int, compound_id: int | None = None
+) -> tuple[int, list[AreaTotals]]:
+    """How many compounds the campaign's cities hold, and a page of them by kilometres."""
     goods = await Goods.get(id=c.goods_id)
-    by_city = await campaigns.totals(campaign_id=c.id, by="city")
-    by_compound = await campaigns.totals(campaign_id=c.id, by="compound")
-    overall = (await campaigns.totals(campaign_id=c.id))[None]
-    goals = {cc.city_id: cc.goal_fen for cc in await CampaignCity.filter(campaign_id=c.id)}
-    cities = {x.id: x for x in await City.filter(id__in=list(goals))}
-    compounds = {x.id: x for x in await Compound.filter(city_id__in=list(goals))}
+    count, found = await rollups.compounds(
+        c.id, offset=offset, limit=limit, compound_id=compound_id
+    )
+    shares: dict[Any, int] | None = None
+    if c.settlement_mode == SettlementMode.PRO_RATA and found:
+        shares = await campaigns.pro_rata_shares(c.id, await rollups.compound_values(c.id))
+    rows = []
+    for x in found:
+        funded = shares.get(x.id, 0) if shares is not None else x.totals.sums.funded_fen
+        progress = goods_progress(funded, goods.unit_price_fen)
+        rows.append(
+            AreaTotals(
+                id=x.id,
+                name_zh=x.name,
+                name_en=x.name,
+                goal_fen=0,
+                metres=x.totals.sums.metres,
+                participants=x.totals.participants,
+                value_fen=x.totals.sums.value_fen,
+                funded_fen=funded,
+                bundles=progress.bundles,
+                next_permille=progress.next_permille,
+                households=x.households,
+                city_id=x.city_id,
+            )
+        )
+    return count, rows
+
+
+async def _cities(campaign_id: int) -> tuple[dict[int, int], dict[int, City]]:
+    goals = {cc.city_id: cc.goal_fen for cc in await CampaignCity.filter(campaign_id=campaign_id)}
+    return goals, {x.id: x for x in await City.filter(id__in=list(goals))}
+
+
+async def dashboard(
+    *, code: str, compounds_offset: int = 0, compounds_limit: int = DASHBOARD_COMPOUNDS
+) -> Dashboard:
+    """A campaign's progress from its kept totals: overall, per city, one page of compounds
+    (most kilometres first), pledges and the daily series."""
+    c = await campaigns.get_campaign(code=code)
+    # Independent reads, a few rows each: sent at once (on PostgreSQL, over several
+    # connections of the pool), so that the page waits for the slowest rather than the sum.
+    goods, by_city, whole, (goals, cities), (compounds_total, compound_rows) = await asyncio.gather(
+        Goods.get(id=c.goods_id),
+        campaigns.totals(campaign_id=c.id, by="city", campaign=c),
+        campaigns.totals(campaign_id=c.id, campaign=c),
+        _cities(c.id),
+        compound_areas(c, offset=compounds_offset, limit=compounds_limit),
+    )
+    pledges, donated, days, offline = await asyncio.gather(
+        payments.pledges_paid(c.id),
+        payments.received(campaign_id=c.id, kind=PaymentKind.DONATION),
+        rollups.overall_days(c.id),
+        events.offline_totals(campaign_id=c.id),
+    )
+    overall = whole[None]
 
     def area(
         key: int, zh: str, en: str, goal: int, t: campaigns.Totals | None, **kw: int
@@ -404,24 +477,6 @@ async def dashboard(*, code: str) -> Dashboard:
         area(i, cities[i].name_zh, cities[i].name_en, goals[i], by_city.get(i))
         for i in sorted(goals)
     ]
-    compound_rows = sorted(
-        (
-            area(
-                i, x.name, x.name, 0, by_compound.get(i), households=x.households, city_id=x.city_id
-            )
-            for i, x in compounds.items()
-        ),
-        key=lambda a: (-a.metres, a.id),
-    )
-    pledges = (
-        await SponsorPledge.filter(campaign_id=c.id)
-        .order_by("priority", "id")
-        .values("id", "sponsor", "cap_fen", "allocated_fen")
-    )
-    for p in pledges:
-        p["paid_fen"] = (await payments.received(campaign_id=c.id, pledge_id=p["id"])).net_fen
-    donated = await payments.received(campaign_id=c.id, kind=PaymentKind.DONATION)
-    days = await rollups.overall_days(c.id)
     return Dashboard(
         campaign=_summary(c),
         goods_zh=goods.name_zh,
@@ -430,11 +485,12 @@ async def dashboard(*, code: str) -> Dashboard:
         overall=area(0, c.name, c.name, sum(goals.values()), overall),
         cities=city_rows,
         compounds=compound_rows,
+        compounds_total=compounds_total,
         pledges=pledges,
         days=[
             {"day": d.isoformat(), "metres": v.metres, "funded_fen": v.funded_fen} for d, v in days
         ],
-        offline=await events.offline_totals(campaign_id=c.id),
+        offline=offline,
         donations=donated.payments,
         donated_fen=donated.net_fen,
         bundles_with_donations=goods_progress(

@@ -26,9 +26,10 @@ from warmrun.integrations import jobs
 from warmrun.integrations.strava_sync import Strava
 from warmrun.integrations.stripe_gateway import StripeGateway
 from warmrun.leaderboard.relay import run_forever
+from warmrun.platform import signing
 from warmrun.platform.errors import BodyTooLarge, NotFound, TryLater, WarmrunError
 from warmrun.resources import open_resources, readiness
-from warmrun.web import i18n, logs, metrics, pages
+from warmrun.web import checkpoints, i18n, logs, metrics, pages
 from warmrun.web.endpoints import openapi
 from warmrun.web.errors import RETRY_AFTER_S, Internal, MethodNotAllowed, error_body, json_error
 from warmrun.web.routes import api
@@ -110,25 +111,29 @@ def create_app(settings: Settings, *, migrate: bool = True) -> Starlette:
         async with open_resources(settings, migrate=migrate) as resources:
             app.state.resources = resources
             app.state.redis = resources.redis
+            app.state.queue = resources.queue
             app.state.parser = resources.parser
             # Workers forked before the first upload: none waits for a parser to start.
             await asyncio.to_thread(resources.parser.warm)
             gateway = StripeGateway(settings.stripe) if settings.stripe is not None else None
             app.state.stripe = gateway
-            strava = (
-                Strava.open(settings, resources.redis, resources.parser)
-                if settings.strava
-                else None
-            )
+            # Jobs and Strava's shared state live on the queue's Redis (a single server, also
+            # when the boards are on a cluster).
+            queue = resources.queue
+            strava = Strava.open(settings, queue, resources.parser) if settings.strava else None
             app.state.strava = strava
-            app.state.jobs = jobs.queue(resources.redis) if resources.redis is not None else None
+            app.state.jobs = jobs.queue(queue) if queue is not None else None
             worker = None
             worker_task = None
-            if strava is not None and resources.redis is not None and settings.app_runs_jobs:
+            if strava is not None and queue is not None and settings.app_runs_jobs:
                 # On embedded defaults the job worker runs inside the app process.
-                worker = jobs.worker(settings, resources.redis, resources.parser)
+                worker = jobs.worker(settings, queue, resources.parser)
                 worker_task = asyncio.create_task(worker.async_run())
             stop = asyncio.Event()
+            # The key that signs the public ledger's checkpoints (made in WARMRUN_HOME on
+            # first start), and the daily checkpoints.
+            app.state.ledger_key = signing.load_or_create(settings.home)
+            daily = asyncio.create_task(checkpoints.run_forever(app.state.ledger_key, stop=stop))
             relay = None
             if resources.redis is not None:
                 # On embedded defaults the relay runs inside the app process.
@@ -137,6 +142,7 @@ def create_app(settings: Settings, *, migrate: bool = True) -> Starlette:
                 yield
             finally:
                 stop.set()
+                await daily
                 if relay is not None:
                     await relay
                 if gateway is not None:
@@ -217,6 +223,8 @@ def create_app(settings: Settings, *, migrate: bool = True) -> Starlette:
     app.state.codec = SessionCodec(str(settings.secret_key))
     app.state.cookies = Cookies(app.state.codec, secure=settings.secure_cookies)
     app.state.redis = None
+    app.state.queue = None
+    app.state.ledger_key = None
     app.state.parser = None
     app.state.stripe = None
     app.state.strava = None

@@ -30,6 +30,7 @@ STATUS: dict[type[e.WarmrunError], int] = {
     e.RewardNotAvailable: 403,
     e.RedemptionStateError: 409,
     e.LedgerTampered: 500,
+    e.SigningKeyUnreadable: 500,
     e.EmailTaken: 409,
     e.InvalidCredentials: 401,
     e.NotAuthenticated: 401,

@@ -256,6 +256,11 @@ class NewBadge(Form):
     points: int = Field(0, ge=0, le=10_000)
 
 
+class ReportQuery(Form):
+    # Export headers: Chinese (for finance staff in China) unless English is asked for.
+    lang: Literal["zh", "en"] = "zh"
+
+
 class CardQuery(Form):
     campaign: str = Field(min_length=1, max_length=64)
 
@@ -283,3 +288,14 @@ class PrivacySettings(Form):
 
     radius_m: int = Field(200, ge=200, le=2000)
     zones: list[ZoneIn] = Field(default_factory=list, max_length=5)
+
+
+class ConsistencyQuery(Form):
+    # ``from``: the size of the checkpoint the caller kept; ``to``: a checkpoint's number
+    # (the latest when absent).
+    from_: int = Field(alias="from", ge=1, le=MAX_INT)
+    to: int | None = Field(None, ge=1, le=MAX_INT)
+
+
+class ProofQuery(Form):
+    campaign: str = Field(min_length=1, max_length=64)

@@ -12,6 +12,7 @@ from starlette.routing import Route
 from warmrun.web.endpoints import Access
 from warmrun.web.pages.base import error_page, page
 from warmrun.web.pages.events import checkin_page, event_page, events_page, print_page
+from warmrun.web.pages.first_run import first_run_page
 from warmrun.web.pages.public import (
     campaign_page,
     donate_page,
@@ -54,6 +55,7 @@ def routes() -> list[Route]:
         Route("/c/{code}/thanks", page(Access.PUBLIC, thanks_page), methods=get),
         Route("/signup", page(Access.PUBLIC, signup_page, form=True), methods=both),
         Route("/login", page(Access.PUBLIC, login_page, form=True), methods=both),
+        Route("/first-run", page(Access.PUBLIC, first_run_page, form=True), methods=both),
         Route("/logout", page(Access.SIGNED_IN, logout_page, form=True), methods=["POST"]),
         Route("/lang", page(Access.PUBLIC, language, form=True), methods=["POST"]),
         Route("/me", page(Access.RESIDENT, me_page), methods=get),

@@ -13,6 +13,7 @@ from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
+from warmrun.platform import money
 from warmrun.platform.errors import (
     Forbidden,
     InvalidInput,
@@ -88,6 +89,7 @@ class Page:
             csrf=self.csrf,
             path=self.request.url.path,
             money=lambda fen: i18n.money(fen, lang),
+            yuan=money.yuan,  # an amount as a form field shows it
             km=lambda m: i18n.km(m, lang),
             num=lambda n: i18n.number(n, lang),
             when=lambda d: i18n.when(d, lang),
@@ -187,6 +189,17 @@ def form_int(data: dict[str, Any], name: str, *, required: bool = True) -> int |
     if not 0 <= value < 2**31:
         raise InvalidInput(name, "out of range", "超出范围")
     return value
+
+
+def yuan_fields(data: Mapping[str, Any], *names: str) -> dict[str, Any]:
+    """The form with each amount typed in yuan (``<name>_yuan``) as the fen the models take
+    (``<name>_fen``), exactly; a blank amount stays blank, a sub-fen one is refused."""
+    out = dict(data)
+    for name in names:
+        raw = str(out.pop(f"{name}_yuan", "")).strip()
+        if raw:
+            out[f"{name}_fen"] = str(money.parse_yuan(raw, field=name))
+    return out
 
 
 M = TypeVar("M", bound=BaseModel)

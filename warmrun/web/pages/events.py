@@ -20,7 +20,7 @@ from warmrun.platform.errors import (
 from warmrun.platform.models import Event, EventStation, Resident
 from warmrun.web import codes, forms
 from warmrun.web.errors import status_of
-from warmrun.web.pages.base import Page, form_int, form_model
+from warmrun.web.pages.base import Page, form_int, form_model, yuan_fields
 from warmrun.web.presenters import qr_svg
 from warmrun.web.routes.events import check_in_with_token, event_of, station_links
 
@@ -83,7 +83,7 @@ async def events_page(p: Page, data: dict[str, Any]) -> Response:
                 raise InvalidInput("day", "a date (YYYY-MM-DD)", "日期格式为 年-月-日") from None
             new = form_model(
                 forms.NewEvent,
-                data,
+                yuan_fields(data, "participant"),
                 name=str(data.get("name", "")).strip() or "—",
                 day=day,
                 credit_mode="route" if data.get("credit_mode") == "route" else "flat",

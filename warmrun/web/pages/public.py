@@ -8,7 +8,6 @@ from typing import Any
 
 from pydantic import ValidationError
 from redis.asyncio import Redis
-from redis.exceptions import RedisError
 from starlette.responses import Response
 
 from warmrun.leaderboard.boards import Boards
@@ -25,6 +24,7 @@ from warmrun.platform.models import Account, Role
 from warmrun.web import forms, i18n, ratelimit
 from warmrun.web.errors import status_of
 from warmrun.web.pages.base import Page, form_int
+from warmrun.web.routes.ledger import page_context
 from warmrun.web.routes.payments import start_donation
 
 log = logging.getLogger("warmrun.web")
@@ -42,14 +42,14 @@ async def campaign_page(p: Page, _: dict[str, Any]) -> Response:
     metric = p.request.query_params.get("metric", "m")
     if window not in ("campaign", "week", "month") or metric not in ("m", "pc", "pr"):
         raise InvalidInput("board", "unknown window or measure", "未知的时间段或指标")
-    d = await views.dashboard(code=code)
+    d = await views.dashboard(code=code, compounds_limit=0)
     boards: dict[str, list[dict[str, Any]]] = {}
     boards_down = False
     redis = p.request.app.state.redis
     if redis is not None:
         try:
             boards = await _boards(redis, d.campaign.id, window, metric)
-        except (RedisError, OSError) as exc:
+        except ratelimit.AWAY as exc:
             # The boards live in Redis only; the rest of the page does not need it.
             log.warning("campaign page without its boards (Redis: %s)", exc)
             boards_down = True
@@ -62,6 +62,7 @@ async def campaign_page(p: Page, _: dict[str, Any]) -> Response:
         metric=metric,
         donations_open=p.request.app.state.stripe is not None and d.campaign.state == "active",
         donation_key=secrets.token_urlsafe(12),
+        **await page_context(p.request, d.campaign.id),
     )
 
 

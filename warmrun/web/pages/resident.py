@@ -18,6 +18,7 @@ from warmrun.platform import (
     notices,
     privacy_zones,
     rewards,
+    transparency,
     views,
 )
 from warmrun.platform.errors import (
@@ -56,6 +57,7 @@ async def me_page(p: Page, _: dict[str, Any]) -> Response:
         member_code=member_code(str(p.settings.secret_key), rid),
         badges=[b for b in await badges.of_resident(resident_id=rid) if b["held"]],
         notices=(await notices.of_resident(resident_id=rid, lang=p.lang, limit=5))[0],
+        proofs=await transparency.checkpointed([i.campaign_code for i in impact]),
     )
 
 

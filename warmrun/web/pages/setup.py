@@ -11,9 +11,11 @@ from starlette.responses import Response
 from warmrun.platform import accounts, campaigns, views
 from warmrun.platform.errors import Forbidden, InvalidInput, WarmrunError
 from warmrun.platform.models import Basis, CampaignState, Role, SettlementMode
+from warmrun.platform.signing import SiteKey
 from warmrun.web import forms
 from warmrun.web.errors import status_of
-from warmrun.web.pages.base import Page, form_int, form_model
+from warmrun.web.pages.base import Page, form_int, form_model, yuan_fields
+from warmrun.web.routes.ledger import ledger_key
 from warmrun.web.routes.payments import collect_pledge
 
 
@@ -25,6 +27,7 @@ def _day(data: dict[str, Any], name: str) -> date:
 
 
 async def _setup_action(p: Page, data: dict[str, Any]) -> None:
+    data = yuan_fields(data, "unit_price", "goal")
     account = p.me()
     admin = account.role is Role.ADMIN
     action = data.get("action")
@@ -98,7 +101,8 @@ async def setup_home(p: Page, data: dict[str, Any]) -> Response:
     )
 
 
-async def _campaign_action(campaign_id: int, data: dict[str, Any]) -> None:
+async def _campaign_action(campaign_id: int, data: dict[str, Any], key: SiteKey) -> None:
+    data = yuan_fields(data, "daily_cap", "cap")
     action = data.get("action")
     if action == "rule":
         sport = str(data.get("sport"))
@@ -122,7 +126,7 @@ async def _campaign_action(campaign_id: int, data: dict[str, Any]) -> None:
             campaign_id=campaign_id, **form_model(forms.Pledge, data).model_dump()
         )
     elif action in ("active", "closed"):
-        await campaigns.advance(campaign_id=campaign_id, to=CampaignState(action))
+        await campaigns.advance(campaign_id=campaign_id, to=CampaignState(action), key=key)
     else:
         raise InvalidInput("action", "unknown", "未知操作")
 
@@ -150,7 +154,7 @@ async def setup_campaign(p: Page, data: dict[str, Any]) -> Response:
                     "refunded_fen": refunded,
                 }
             else:
-                await _campaign_action(summary.id, data)
+                await _campaign_action(summary.id, data, ledger_key(p.request))
             done = True
         except WarmrunError as exc:
             error, status = exc.message(p.lang), status_of(exc)

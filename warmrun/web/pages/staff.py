@@ -18,6 +18,7 @@ from warmrun.web import forms, scoped
 from warmrun.web.errors import status_of
 from warmrun.web.pages.base import Page, form_int, form_model
 from warmrun.web.presenters import bar_chart_svg, line_chart_svg
+from warmrun.web.routes.ledger import page_context
 
 
 async def partner_home(p: Page, _: dict[str, Any]) -> Response:
@@ -60,6 +61,7 @@ async def partner_dashboard(p: Page, _: dict[str, Any]) -> Response:
         report=report,
         km_by_city=km_by_city,
         over_time=over_time,
+        **await page_context(p.request, d.campaign.id),
     )
 
 

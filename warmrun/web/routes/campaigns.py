@@ -65,7 +65,7 @@ async def places(ctx: Ctx) -> dict[str, Any]:
     summary="A campaign's public progress: totals and goods per city",
 )
 async def public_campaign(ctx: Ctx) -> dict[str, Any]:
-    d = await views.dashboard(code=ctx.path["code"])
+    d = await views.dashboard(code=ctx.path["code"], compounds_limit=0)
     return {
         "campaign": d.campaign,
         "goods": {"zh": d.goods_zh, "en": d.goods_en, "price_fen": d.goods_price_fen},
@@ -145,6 +145,21 @@ async def dashboard(ctx: Ctx) -> dict[str, Any]:
 
 @api.route(
     "GET",
+    "/api/v1/campaigns/{code}/compounds",
+    access=Access.SIGNED_IN,
+    tag="partner",
+    query=forms.Page,
+    summary="The campaign's compounds with their totals, most kilometres first, page by page",
+)
+async def compounds(ctx: Ctx) -> dict[str, Any]:
+    c = await partner_campaign(ctx, ctx.path["code"])
+    q: forms.Page = ctx.query
+    total, items = await views.compound_page(code=c.code, offset=q.offset, limit=q.limit)
+    return {"items": items, "total": total, "offset": q.offset, "limit": q.limit}
+
+
+@api.route(
+    "GET",
     "/api/v1/campaigns/{code}/report",
     access=Access.SIGNED_IN,
     tag="partner",
@@ -161,11 +176,12 @@ async def report(ctx: Ctx) -> dict[str, Any]:
     access=Access.SIGNED_IN,
     tag="partner",
     produces="text/csv",
+    query=forms.ReportQuery,
     summary="The report as CSV",
 )
 async def report_csv(ctx: Ctx) -> Response:
     c = await partner_campaign(ctx, ctx.path["code"])
-    data = settlement.render_csv(await settlement.report(campaign_id=c.id))
+    data = settlement.render_csv(await settlement.report(campaign_id=c.id), ctx.query.lang)
     return Response(
         data,
         media_type="text/csv; charset=utf-8",
@@ -179,13 +195,14 @@ async def report_csv(ctx: Ctx) -> Response:
     access=Access.SIGNED_IN,
     tag="partner",
     produces="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    query=forms.ReportQuery,
     summary="The report as an Excel workbook",
 )
 async def report_xlsx(ctx: Ctx) -> Response:
     c = await partner_campaign(ctx, ctx.path["code"])
     wb = Workbook(write_only=True)
     ws = wb.create_sheet("report")
-    for row in settlement.report_rows(await settlement.report(campaign_id=c.id)):
+    for row in settlement.report_rows(await settlement.report(campaign_id=c.id), ctx.query.lang):
         ws.append(row)
     buf = io.BytesIO()
     wb.save(buf)

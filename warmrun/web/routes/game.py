@@ -10,7 +10,7 @@ from starlette.responses import Response
 from warmrun.leaderboard.boards import Boards
 from warmrun.leaderboard.campaigns import clocks
 from warmrun.platform import accounts, badges, challenges, clock, notices, views
-from warmrun.platform.errors import Forbidden, NotFound
+from warmrun.platform.errors import Forbidden
 from warmrun.web import cards, forms, i18n
 from warmrun.web.endpoints import Access, Ctx
 from warmrun.web.routes import api
@@ -82,7 +82,7 @@ async def default_badges(ctx: Ctx) -> dict[str, Any]:
 
 async def _resident_card(ctx: Ctx, code: str) -> bytes:
     rid = ctx.resident_id()
-    d = await views.dashboard(code=code)
+    d = await views.dashboard(code=code, compounds_limit=0)
     mine = next((i for i in await views.impact(resident_id=rid) if i.campaign_code == code), None)
     metres = mine.metres if mine else 0
     permille = mine.goods_permille if mine else 0
@@ -147,10 +147,8 @@ async def my_card(ctx: Ctx) -> Response:
     summary="A compound's impact card: a PNG to share",
 )
 async def compound_card(ctx: Ctx) -> Response:
-    d = await views.dashboard(code=ctx.path["code"])
-    area = next((a for a in d.compounds if a.id == ctx.path["compound_id"]), None)
-    if area is None:
-        raise NotFound("compound", "小区")
+    d = await views.dashboard(code=ctx.path["code"], compounds_limit=0)
+    area = await views.compound_area(code=ctx.path["code"], compound_id=ctx.path["compound_id"])
     zh = ctx.lang.startswith("zh")
     goods = d.goods_zh if zh else d.goods_en
     permille = max(area.funded_fen, 0) * 1000 // d.goods_price_fen

@@ -11,6 +11,7 @@ from warmrun.web import forms, scoped
 from warmrun.web.endpoints import Access, Ctx
 from warmrun.web.presenters import run_dict
 from warmrun.web.routes import api
+from warmrun.web.routes.ledger import ledger_key
 
 
 @api.route(
@@ -94,7 +95,9 @@ async def whole_campaign(ctx: Ctx, code: str) -> int:
 )
 async def close(ctx: Ctx) -> dict[str, Any]:
     campaign_id = await whole_campaign(ctx, ctx.path["code"])
-    c = await campaigns.advance(campaign_id=campaign_id, to=CampaignState.CLOSED)
+    c = await campaigns.advance(
+        campaign_id=campaign_id, to=CampaignState.CLOSED, key=ledger_key(ctx.request)
+    )
     return {"state": str(c.state)}
 
 
@@ -107,4 +110,4 @@ async def close(ctx: Ctx) -> dict[str, Any]:
 )
 async def settle(ctx: Ctx) -> dict[str, Any]:
     campaign_id = await whole_campaign(ctx, ctx.path["code"])
-    return {"report": await settlement.settle(campaign_id=campaign_id)}
+    return {"report": await settlement.settle(campaign_id=campaign_id, key=ledger_key(ctx.request))}
