@@ -13,6 +13,8 @@ from tortoise.migrations.api.migrate import migrate
 # Seconds a new PostgreSQL connection may take (asyncpg's ``timeout``): while the server is
 # away, requests fail fast with 503 instead of waiting on the operating system's timeout.
 CONNECT_TIMEOUT_S = 5
+# Connections per process (``?maxsize=`` in DATABASE_URL overrides it).
+POOL_SIZE = 10
 
 
 def with_connect_timeout(database_url: str) -> str:
@@ -42,6 +44,9 @@ def connection(database_url: str) -> dict[str, Any]:
     found = expand_db_url(with_connect_timeout(database_url))
     if found["engine"] == "tortoise.backends.asyncpg":
         found["credentials"]["connection_class"] = PooledConnection
+        # A page sends its independent reads at once (views.dashboard: up to eight): with
+        # asyncpg's default of five connections per process they would queue for the pool.
+        found["credentials"].setdefault("maxsize", POOL_SIZE)
     return found
 
 

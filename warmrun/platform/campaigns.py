@@ -330,14 +330,21 @@ async def totals(
     goods, stored = await asyncio.gather(
         Goods.get(id=campaign.goods_id), rollups.area_totals(campaign_id, level=by)
     )
+    return await totals_of(campaign, goods, stored, by=by)
+
+
+async def totals_of(
+    campaign: Campaign, goods: Goods, stored: dict[tuple[int, int], AreaSums], *, by: str | None
+) -> dict[Any, Totals]:
+    """:func:`totals` from stored area rows already read (of the level ``by`` only)."""
     index = {"city": 0, "compound": 1, None: None}[by]
     found = {(None if index is None else area[index]): t for area, t in stored.items()}
     if by is None:
         found.setdefault(None, AreaSums())
     funded = {k: t.sums.funded_fen for k, t in found.items()}
     if campaign.settlement_mode == SettlementMode.PRO_RATA:
-        funded = await pro_rata_shares(campaign_id, {k: t.sums.value_fen for k, t in found.items()})
-    out = {
+        funded = await pro_rata_shares(campaign.id, {k: t.sums.value_fen for k, t in found.items()})
+    return {
         key: Totals(
             metres=t.sums.metres,
             kcal=t.sums.kcal,
@@ -348,4 +355,3 @@ async def totals(
         )
         for key, t in found.items()
     }
-    return out

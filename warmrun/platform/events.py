@@ -17,7 +17,7 @@ from tortoise.exceptions import IntegrityError
 from tortoise.functions import Count
 from tortoise.transactions import in_transaction
 
-from warmrun.platform import badges, clock, points_ledger, rollups
+from warmrun.platform import badges, clock, points_ledger, rollups, sql
 from warmrun.platform.campaigns import get_campaign
 from warmrun.platform.crediting import credit_offline, lock_campaign, offline_value
 from warmrun.platform.earning import local_day
@@ -28,7 +28,6 @@ from warmrun.platform.models import (
     CampaignState,
     CheckIn,
     Compound,
-    Contribution,
     Event,
     EventFinish,
     EventRoute,
@@ -280,13 +279,14 @@ async def settle(*, event_id: int, followed: Sequence[Followed]) -> int:
 
 async def offline_totals(*, campaign_id: int) -> dict[str, int]:
     """What offline participation added to a campaign (shown to partners beside the runs)."""
-    rows = await Contribution.filter(campaign_id=campaign_id, kind="offline").values(
-        "metres", "value_fen", "funded_fen", "resident_ref"
+    row = await sql.row(
+        sql.default(),
+        "SELECT COUNT(*) AS entries, COUNT(DISTINCT resident_ref) AS participants,"
+        " COALESCE(SUM(metres), 0) AS metres, COALESCE(SUM(value_fen), 0) AS value_fen,"
+        " COALESCE(SUM(funded_fen), 0) AS funded_fen FROM contribution"
+        " WHERE campaign_id = ? AND kind = 'offline'",
+        campaign_id,
     )
     return {
-        "entries": len(rows),
-        "participants": len({r["resident_ref"] for r in rows}),
-        "metres": sum(r["metres"] for r in rows),
-        "value_fen": sum(r["value_fen"] for r in rows),
-        "funded_fen": sum(r["funded_fen"] for r in rows),
+        k: int(row[k]) for k in ("entries", "participants", "metres", "value_fen", "funded_fen")
     }

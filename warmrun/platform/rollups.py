@@ -9,6 +9,7 @@ totals add no new point of contention and can never disagree with the ledger the
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -115,11 +116,13 @@ _LEVELS = {
     None: _AREA_COLUMNS + " AND city_id = 0 AND compound_id = 0",
     "city": _AREA_COLUMNS + " AND city_id <> 0 AND compound_id = 0",
     "compound": _AREA_COLUMNS + " AND compound_id <> 0",
+    "city_and_whole": _AREA_COLUMNS + " AND compound_id = 0",
 }
 
 
 async def area_totals(campaign_id: int, *, level: str | None = None) -> dict[Area, AreaSums]:
-    """The stored totals of the campaign (``level`` None), of each city or of each compound."""
+    """The stored totals of the campaign (``level`` None), of each city, of each compound, or
+    of the campaign and each city at once (``"city_and_whole"``)."""
     found = await sql.rows(sql.default(), _LEVELS[level], campaign_id)
     return {(int(r["city_id"]), int(r["compound_id"])): _area_sums(r) for r in found}
 
@@ -139,8 +142,9 @@ async def overall_days(campaign_id: int) -> list[tuple[date, Sums]]:
 # totals in index order (a page costs the same with 2,000 compounds as with 20); the rest
 # (no metres yet) follow by id.
 _RANKED = (
-    "SELECT t.compound_id AS id, t.metres, t.kcal, t.value_fen, t.funded_fen, t.entries,"
-    " t.participants, t.checkins FROM area_total t WHERE t.campaign_id = ?"
+    "SELECT t.compound_id AS id, co.city_id, co.name, co.households, t.metres, t.kcal,"
+    " t.value_fen, t.funded_fen, t.entries, t.participants, t.checkins"
+    " FROM area_total t JOIN compound co ON co.id = t.compound_id WHERE t.campaign_id = ?"
     " AND t.compound_id <> 0 AND t.metres > 0"
     " ORDER BY t.metres DESC, t.compound_id LIMIT ? OFFSET ?"
 )
@@ -148,17 +152,18 @@ _RANKED_COUNT = (
     "SELECT COUNT(*) AS n FROM area_total WHERE campaign_id = ? AND compound_id <> 0 AND metres > 0"
 )
 _UNRANKED = (
-    "SELECT co.id, 0 AS metres, 0 AS kcal, 0 AS value_fen, 0 AS funded_fen,"
-    " COALESCE(t.entries, 0) AS entries, 0 AS participants, COALESCE(t.checkins, 0) AS checkins"
+    "SELECT co.id, co.city_id, co.name, co.households, 0 AS metres, 0 AS kcal, 0 AS value_fen,"
+    " 0 AS funded_fen, COALESCE(t.entries, 0) AS entries, 0 AS participants,"
+    " COALESCE(t.checkins, 0) AS checkins"
     " FROM compound co JOIN campaign_city cc ON cc.city_id = co.city_id AND cc.campaign_id = ?"
     " LEFT JOIN area_total t ON t.campaign_id = cc.campaign_id AND t.compound_id = co.id"
     " WHERE COALESCE(t.metres, 0) <= 0 ORDER BY co.id LIMIT ? OFFSET ?"
 )
 _ONE = (
-    "SELECT co.id, COALESCE(t.metres, 0) AS metres, COALESCE(t.kcal, 0) AS kcal,"
-    " COALESCE(t.value_fen, 0) AS value_fen, COALESCE(t.funded_fen, 0) AS funded_fen,"
-    " COALESCE(t.entries, 0) AS entries, COALESCE(t.participants, 0) AS participants,"
-    " COALESCE(t.checkins, 0) AS checkins"
+    "SELECT co.id, co.city_id, co.name, co.households, COALESCE(t.metres, 0) AS metres,"
+    " COALESCE(t.kcal, 0) AS kcal, COALESCE(t.value_fen, 0) AS value_fen,"
+    " COALESCE(t.funded_fen, 0) AS funded_fen, COALESCE(t.entries, 0) AS entries,"
+    " COALESCE(t.participants, 0) AS participants, COALESCE(t.checkins, 0) AS checkins"
     " FROM compound co JOIN campaign_city cc ON cc.city_id = co.city_id AND cc.campaign_id = ?"
     " LEFT JOIN area_total t ON t.campaign_id = cc.campaign_id AND t.compound_id = co.id"
     " WHERE co.id = ?"
@@ -184,39 +189,36 @@ async def compounds(
     """How many compounds the campaign's cities hold, and one page of them by metres (or the
     one compound ``compound_id``)."""
     conn = sql.default()
+    if limit <= 0 and compound_id is None:
+        return 0, []
     if compound_id is not None:
         found = await sql.rows(conn, _ONE, campaign_id, compound_id)
         count = len(found)
     else:
-        count = int((await sql.row(conn, _COMPOUND_COUNT, campaign_id))["n"])
-        found = await sql.rows(conn, _RANKED, campaign_id, limit, offset)
+        counted, found = await asyncio.gather(
+            sql.row(conn, _COMPOUND_COUNT, campaign_id),
+            sql.rows(conn, _RANKED, campaign_id, limit, offset),
+        )
+        count = int(counted["n"])
         if len(found) < limit:
             ranked = int((await sql.row(conn, _RANKED_COUNT, campaign_id))["n"])
             found += await sql.rows(
                 conn, _UNRANKED, campaign_id, limit - len(found), max(offset - ranked, 0)
             )
-    if not found:
-        return count, []
-    ids = [int(r["id"]) for r in found]
-    marks = ", ".join("?" * len(ids))
-    names = {
-        int(r["id"]): r
-        for r in await sql.rows(
-            conn,
-            f"SELECT id, city_id, name, households FROM compound WHERE id IN ({marks})",  # noqa: S608 - placeholders only
-            *ids,
-        )
-    }
     return count, [
-        CompoundRow(
-            i,
-            int(names[i]["city_id"]),
-            names[i]["name"],
-            int(names[i]["households"]),
-            _area_sums(r),
-        )
-        for i, r in zip(ids, found, strict=True)
+        CompoundRow(int(r["id"]), int(r["city_id"]), r["name"], int(r["households"]), _area_sums(r))
+        for r in found
     ]
+
+
+async def city_goals(campaign_id: int) -> list[dict[str, Any]]:
+    """The campaign's cities with their goals and names, in id order."""
+    return await sql.rows(
+        sql.default(),
+        "SELECT ci.id, ci.code, ci.name_zh, ci.name_en, cc.goal_fen FROM campaign_city cc"
+        " JOIN city ci ON ci.id = cc.city_id WHERE cc.campaign_id = ? ORDER BY ci.id",
+        campaign_id,
+    )
 
 
 async def compound_values(campaign_id: int) -> dict[int, int]:

@@ -385,6 +385,10 @@ async def compound_page(*, code: str, offset: int, limit: int) -> tuple[int, lis
     return await compound_areas(await campaigns.get_campaign(code=code), offset=offset, limit=limit)
 
 
+async def _given(goods: Goods) -> Goods:
+    return goods
+
+
 async def compound_area(*, code: str, compound_id: int) -> AreaTotals:
     """One compound of a campaign's cities with its totals."""
     c = await campaigns.get_campaign(code=code)
@@ -395,12 +399,19 @@ async def compound_area(*, code: str, compound_id: int) -> AreaTotals:
 
 
 async def compound_areas(
-    c: Campaign, *, offset: int, limit: int, compound_id: int | None = None
+    c: Campaign,
+    *,
+    offset: int,
+    limit: int,
+    compound_id: int | None = None,
+    goods: Goods | None = None,
 ) -> tuple[int, list[AreaTotals]]:
     """How many compounds the campaign's cities hold, and a page of them by kilometres."""
-    goods = await Goods.get(id=c.goods_id)
-    count, found = await rollups.compounds(
-        c.id, offset=offset, limit=limit, compound_id=compound_id
+    if limit <= 0 and compound_id is None:
+        return 0, []
+    (count, found), price = await asyncio.gather(
+        rollups.compounds(c.id, offset=offset, limit=limit, compound_id=compound_id),
+        _given(goods) if goods is not None else Goods.get(id=c.goods_id),
     )
     shares: dict[Any, int] | None = None
     if c.settlement_mode == SettlementMode.PRO_RATA and found:
@@ -408,7 +419,7 @@ async def compound_areas(
     rows = []
     for x in found:
         funded = shares.get(x.id, 0) if shares is not None else x.totals.sums.funded_fen
-        progress = goods_progress(funded, goods.unit_price_fen)
+        progress = goods_progress(funded, price.unit_price_fen)
         rows.append(
             AreaTotals(
                 id=x.id,
@@ -428,11 +439,6 @@ async def compound_areas(
     return count, rows
 
 
-async def _cities(campaign_id: int) -> tuple[dict[int, int], dict[int, City]]:
-    goals = {cc.city_id: cc.goal_fen for cc in await CampaignCity.filter(campaign_id=campaign_id)}
-    return goals, {x.id: x for x in await City.filter(id__in=list(goals))}
-
-
 async def dashboard(
     *, code: str, compounds_offset: int = 0, compounds_limit: int = DASHBOARD_COMPOUNDS
 ) -> Dashboard:
@@ -441,20 +447,35 @@ async def dashboard(
     c = await campaigns.get_campaign(code=code)
     # Independent reads, a few rows each: sent at once (on PostgreSQL, over several
     # connections of the pool), so that the page waits for the slowest rather than the sum.
-    goods, by_city, whole, (goals, cities), (compounds_total, compound_rows) = await asyncio.gather(
-        Goods.get(id=c.goods_id),
-        campaigns.totals(campaign_id=c.id, by="city", campaign=c),
-        campaigns.totals(campaign_id=c.id, campaign=c),
-        _cities(c.id),
-        compound_areas(c, offset=compounds_offset, limit=compounds_limit),
+    (
+        (goods, stored, city_rows_, (compounds_total, compound_rows), pledges),
+        (
+            donated,
+            days,
+            offline,
+        ),
+    ) = await asyncio.gather(
+        asyncio.gather(
+            Goods.get(id=c.goods_id),
+            rollups.area_totals(c.id, level="city_and_whole"),
+            rollups.city_goals(c.id),
+            compound_areas(c, offset=compounds_offset, limit=compounds_limit),
+            payments.pledges_paid(c.id),
+        ),
+        asyncio.gather(
+            payments.received(campaign_id=c.id, kind=PaymentKind.DONATION),
+            rollups.overall_days(c.id),
+            events.offline_totals(campaign_id=c.id),
+        ),
     )
-    pledges, donated, days, offline = await asyncio.gather(
-        payments.pledges_paid(c.id),
-        payments.received(campaign_id=c.id, kind=PaymentKind.DONATION),
-        rollups.overall_days(c.id),
-        events.offline_totals(campaign_id=c.id),
+    by_city = await campaigns.totals_of(
+        c, goods, {a: t for a, t in stored.items() if a[0]}, by="city"
     )
-    overall = whole[None]
+    overall = (
+        await campaigns.totals_of(c, goods, {a: t for a, t in stored.items() if not a[0]}, by=None)
+    )[None]
+    goals = {int(r["id"]): int(r["goal_fen"]) for r in city_rows_}
+    cities = {int(r["id"]): r for r in city_rows_}
 
     def area(
         key: int, zh: str, en: str, goal: int, t: campaigns.Totals | None, **kw: int
@@ -474,7 +495,7 @@ async def dashboard(
         )
 
     city_rows = [
-        area(i, cities[i].name_zh, cities[i].name_en, goals[i], by_city.get(i))
+        area(i, cities[i]["name_zh"], cities[i]["name_en"], goals[i], by_city.get(i))
         for i in sorted(goals)
     ]
     return Dashboard(

@@ -8,6 +8,7 @@ error rendering. Handlers receive a :class:`Ctx` and return plain data or a Resp
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import re
 from collections.abc import Awaitable, Callable
@@ -128,9 +129,29 @@ def to_jsonable(value: Any) -> Any:
     return value
 
 
+@functools.lru_cache(maxsize=256)
+def _shown_fields(cls: type) -> tuple[str, ...]:
+    return tuple(f.name for f in dataclasses.fields(cls) if f.repr)
+
+
+def _json_default(value: Any) -> Any:
+    """What the JSON encoder cannot write itself, one level at a time: the encoder (in C)
+    walks the dicts and lists, and asks again for what they hold."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {name: getattr(value, name) for name in _shown_fields(type(value))}
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json")
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
 class Json(JSONResponse):
     def render(self, content: Any) -> bytes:
-        return json.dumps(to_jsonable(content), ensure_ascii=False, separators=(",", ":")).encode()
+        # The same document as json.dumps(to_jsonable(content)), without walking it in Python.
+        return json.dumps(
+            content, ensure_ascii=False, separators=(",", ":"), default=_json_default
+        ).encode()
 
 
 def invalid_input(exc: ValidationError) -> InvalidInput:
