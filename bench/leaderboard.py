@@ -74,7 +74,7 @@ async def setup(path: Path, residents: int, compounds: int) -> int:
     now = datetime(2025, 11, 20, tzinfo=UTC).isoformat()
     con.executemany(
         "INSERT INTO resident (id, compound_id, display_name, public_board, points_balance, "
-        "created_at) VALUES (?, ?, ?, 1, 0, ?)",
+        "points_debt, privacy_radius_m, created_at) VALUES (?, ?, ?, 1, 0, 0, 200, ?)",
         ((i + 1, i % compounds + 1, f"r{i + 1}", now) for i in range(residents)),
     )
     start = datetime(2025, 11, 3, tzinfo=UTC)

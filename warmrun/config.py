@@ -167,49 +167,17 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     queue_redis_url = config("WARMRUN_QUEUE_REDIS_URL", default=None)
     given = config("WARMRUN_SECRET_KEY", default=None)
     secret = Secret(str(given)) if given else Secret(home_secret_key(home))
-    stripe_key = config("STRIPE_SECRET_KEY", default=None)
-    stripe = None
-    if stripe_key:
-        stripe = StripeSettings(
-            secret_key=Secret(str(stripe_key)),
-            webhook_secrets=tuple(
-                s.strip()
-                for s in str(config("STRIPE_WEBHOOK_SECRETS", default="")).split(",")
-                if s.strip()
-            ),
-            api_base=str(config("STRIPE_API_BASE", default="https://api.stripe.com")),
-        )
-    strava = None
-    strava_id = config("STRAVA_CLIENT_ID", default=None)
-    if strava_id:
-        strava = StravaSettings(
-            client_id=str(strava_id),
-            client_secret=Secret(str(config("STRAVA_CLIENT_SECRET", default=""))),
-            verify_token=str(config("STRAVA_VERIFY_TOKEN", default="")),
-            token_keys=tuple(
-                k.strip()
-                for k in str(config("STRAVA_TOKEN_KEYS", default="")).split(",")
-                if k.strip()
-            ),
-            api_base=str(config("STRAVA_API_BASE", default="https://www.strava.com/api/v3")),
-            oauth_base=str(config("STRAVA_OAUTH_BASE", default="https://www.strava.com/oauth")),
-        )
-    limits = Limits(
-        uploads_per_day=config("WARMRUN_UPLOADS_PER_DAY", cast=int, default=Limits.uploads_per_day),
-        activities=config("WARMRUN_UPLOAD_ACTIVITIES", cast=int, default=Limits.activities),
-    )
     metrics_token = config("WARMRUN_METRICS_TOKEN", default=None)
     metrics_dir = config("PROMETHEUS_MULTIPROC_DIR", default=None)
-    sandbox = Sandbox(
-        workers=config("WARMRUN_PARSE_WORKERS", cast=int, default=Sandbox.workers),
-        cpu_s=config("WARMRUN_PARSE_CPU_S", cast=float, default=Sandbox.cpu_s),
-        wall_s=config("WARMRUN_PARSE_WALL_S", cast=float, default=Sandbox.wall_s),
-        memory_bytes=config("WARMRUN_PARSE_MEMORY_MIB", cast=int, default=1024) * MiB,
-    )
     settings = Settings(
         home=home,
-        limits=limits,
-        sandbox=sandbox,
+        limits=Limits(
+            uploads_per_day=config(
+                "WARMRUN_UPLOADS_PER_DAY", cast=int, default=Limits.uploads_per_day
+            ),
+            activities=config("WARMRUN_UPLOAD_ACTIVITIES", cast=int, default=Limits.activities),
+        ),
+        sandbox=_sandbox(config),
         database_url=database_url,
         redis_url=redis_url,
         secret_key=secret,
@@ -217,8 +185,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         timezone=config("WARMRUN_TIMEZONE", default="Asia/Shanghai"),
         debug=config("WARMRUN_DEBUG", cast=bool, default=False),
         secure_cookies=config("WARMRUN_COOKIE_SECURE", cast=bool, default=True),
-        stripe=stripe,
-        strava=strava,
+        stripe=_stripe(config),
+        strava=_strava(config),
         app_runs_jobs=config("WARMRUN_APP_RUNS_JOBS", cast=bool, default=True),
         token_days=config("WARMRUN_TOKEN_DAYS", cast=int, default=90),
         public_url=config("WARMRUN_PUBLIC_URL", default=None),
@@ -232,6 +200,48 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     if problem is not None:
         raise ValueError(problem)
     return settings
+
+
+def _sandbox(config: Config) -> Sandbox:
+    return Sandbox(
+        workers=config("WARMRUN_PARSE_WORKERS", cast=int, default=Sandbox.workers),
+        cpu_s=config("WARMRUN_PARSE_CPU_S", cast=float, default=Sandbox.cpu_s),
+        wall_s=config("WARMRUN_PARSE_WALL_S", cast=float, default=Sandbox.wall_s),
+        memory_bytes=config("WARMRUN_PARSE_MEMORY_MIB", cast=int, default=1024) * MiB,
+    )
+
+
+def _stripe(config: Config) -> StripeSettings | None:
+    """Stripe, when STRIPE_SECRET_KEY is set."""
+    stripe_key = config("STRIPE_SECRET_KEY", default=None)
+    if not stripe_key:
+        return None
+    return StripeSettings(
+        secret_key=Secret(str(stripe_key)),
+        webhook_secrets=tuple(
+            s.strip()
+            for s in str(config("STRIPE_WEBHOOK_SECRETS", default="")).split(",")
+            if s.strip()
+        ),
+        api_base=str(config("STRIPE_API_BASE", default="https://api.stripe.com")),
+    )
+
+
+def _strava(config: Config) -> StravaSettings | None:
+    """Strava, when STRAVA_CLIENT_ID is set."""
+    strava_id = config("STRAVA_CLIENT_ID", default=None)
+    if not strava_id:
+        return None
+    return StravaSettings(
+        client_id=str(strava_id),
+        client_secret=Secret(str(config("STRAVA_CLIENT_SECRET", default=""))),
+        verify_token=str(config("STRAVA_VERIFY_TOKEN", default="")),
+        token_keys=tuple(
+            k.strip() for k in str(config("STRAVA_TOKEN_KEYS", default="")).split(",") if k.strip()
+        ),
+        api_base=str(config("STRAVA_API_BASE", default="https://www.strava.com/api/v3")),
+        oauth_base=str(config("STRAVA_OAUTH_BASE", default="https://www.strava.com/oauth")),
+    )
 
 
 def redis_problem(settings: Settings) -> str | None:

@@ -10,7 +10,7 @@ from warmrun.config import Settings
 from warmrun.integrations.synthetic import synthetic_run_gpx
 from warmrun.platform import accounts, badges, campaigns, ingest, rewards
 from warmrun.platform.ingest import FileOutcome
-from warmrun.platform.models import Account, CampaignState, Resident, Reward, Role
+from warmrun.platform.models import Account, CampaignState, City, Resident, Reward, Role
 from warmrun.platform.uploads import Parser, Upload
 
 CAMPAIGN_CODE = "four-city-warm-run-2025"
@@ -41,6 +41,25 @@ class DemoResult:
 
 
 async def run_demo(settings: Settings, parser: Parser) -> DemoResult:
+    partner_id, cities, campaign_id = await _campaign()
+    imported = await _residents_and_runs(parser, cities)
+    sample = resources.files("warmrun.samples")
+    first = await Resident.filter(display_name=RESIDENTS[0]).order_by("id").first()
+    for entry in sorted(sample.iterdir(), key=lambda p: p.name):
+        if first is not None and entry.name.endswith((".gpx", ".fit", ".tcx")):
+            imported += await ingest.import_uploads(
+                parser=parser,
+                resident_id=first.id,
+                uploads=[Upload(name=entry.name, data=entry.read_bytes())],
+            )
+    if first is not None:
+        await _demo_accounts(partner_id, cities[0].id, first.id)
+    return DemoResult(campaign_id=campaign_id, imported=imported)
+
+
+async def _campaign() -> tuple[int, list[City], int]:
+    """The partner, the warm pack and its items, the four cities and the active campaign with
+    its rules, pledge and badges: (partner id, cities, campaign id)."""
     partner = await campaigns.create_partner(name="壹基金 One Foundation")
     items = [
         await campaigns.create_item(code=c, name_zh=zh, name_en=en, unit_price_fen=p)
@@ -82,7 +101,12 @@ async def run_demo(settings: Settings, parser: Parser) -> DemoResult:
     await badges.install_defaults(campaign_id=campaign.id)
     if campaign.state == CampaignState.DRAFT:
         await campaigns.advance(campaign_id=campaign.id, to=CampaignState.ACTIVE)
+    return partner.id, cities, campaign.id
 
+
+async def _residents_and_runs(parser: Parser, cities: list[City]) -> list[FileOutcome]:
+    """Two compounds per city, each with a reward and three residents who each import a
+    synthetic morning run."""
     imported: list[FileOutcome] = []
     seed = 0
     for city, (_, _, _, lat, lon) in zip(cities, CITIES, strict=True):
@@ -123,18 +147,7 @@ async def run_demo(settings: Settings, parser: Parser) -> DemoResult:
                     resident_id=resident.id,
                     uploads=[Upload(name=f"{city.code.lower()}-{seed}.gpx", data=data)],
                 )
-    sample = resources.files("warmrun.samples")
-    first = await Resident.filter(display_name=RESIDENTS[0]).order_by("id").first()
-    for entry in sorted(sample.iterdir(), key=lambda p: p.name):
-        if first is not None and entry.name.endswith((".gpx", ".fit", ".tcx")):
-            imported += await ingest.import_uploads(
-                parser=parser,
-                resident_id=first.id,
-                uploads=[Upload(name=entry.name, data=entry.read_bytes())],
-            )
-    if first is not None:
-        await _demo_accounts(partner.id, cities[0].id, first.id)
-    return DemoResult(campaign_id=campaign.id, imported=imported)
+    return imported
 
 
 async def _demo_accounts(partner_id: int, city_id: int, resident_id: int) -> None:

@@ -750,35 +750,7 @@ class Ledger:
             [self.allocated[p["id"]] for p in pledges],
             pro_rata,
         )
-        funded = {"city": {k: a.figures[3] for k, a in self.by_city.items()}}
-        funded["compound"] = {k: a.figures[3] for k, a in self.by_compound.items()}
-        if pro_rata:
-            for level, table in (("city", self.by_city), ("compound", self.by_compound)):
-                keys = sorted(table)
-                shares = split_largest_remainder(
-                    sum(owed), [max(table[k].figures[2], 0) for k in keys]
-                )
-                funded[level] = dict(zip(keys, shares, strict=True))
-
-        def block(area: _Area, fen: int) -> dict[str, Any]:
-            bundles, permille = goods_progress(fen, price)
-            m, k, v, _ = area.figures
-            return {
-                "metres": m,
-                "kcal": k,
-                "value_fen": v,
-                "funded_fen": fen,
-                "participants": sum(1 for x in area.residents.values() if x > 0),
-                "bundles": bundles,
-                "next_bundle_permille": permille,
-                "items": {
-                    str(i["code"]): bundles * int(i.get("quantity", 1))
-                    for i in self.campaign["goods"].get("items", [])
-                },
-            }
-
-        bundles, permille = goods_progress(sum(owed), price)
-        goods = self.campaign["goods"]
+        funded = self._funded(sum(owed), pro_rata)
         return {
             "totals": {
                 "metres": total[0],
@@ -786,24 +758,13 @@ class Ledger:
                 "value_fen": total[2],
                 "funded_fen": sum(owed),
             },
-            "goods": {
-                "code": goods.get("code"),
-                "name_zh": goods.get("name_zh"),
-                "name_en": goods.get("name_en"),
-                "unit_price_fen": price,
-                "bundles": bundles,
-                "next_bundle_permille": permille,
-                "items": [
-                    {**item, "funded": bundles * int(item.get("quantity", 1))}
-                    for item in goods.get("items", [])
-                ],
-            },
+            "goods": self._goods(sum(owed), price),
             "cities": [
                 {
                     "city": self.cities[k]["code"],
                     "name_zh": self.cities[k].get("name_zh"),
                     "name_en": self.cities[k].get("name_en"),
-                    **block(a, funded["city"][k]),
+                    **self._block(a, funded["city"][k], price),
                 }
                 for k, a in sorted(self.by_city.items(), key=lambda kv: self.cities[kv[0]]["code"])
             ],
@@ -813,7 +774,7 @@ class Ledger:
                     "city_zh": self.cities[self.compounds[k]["city"]].get("name_zh"),
                     "city_en": self.cities[self.compounds[k]["city"]].get("name_en"),
                     "compound": self.compounds[k]["name"],
-                    **block(a, funded["compound"][k]),
+                    **self._block(a, funded["compound"][k], price),
                 }
                 for k, a in sorted(
                     self.by_compound.items(),
@@ -831,6 +792,53 @@ class Ledger:
                 "value_fen": self.offline[2],
                 "funded_fen": self.offline[3],
             },
+        }
+
+    def _funded(self, owed: int, pro_rata: bool) -> dict[str, dict[int, int]]:
+        """The fen funded per city and per compound: what their entries were allocated, or
+        (pro rata) their share of what the pledges owe by value."""
+        funded = {"city": {k: a.figures[3] for k, a in self.by_city.items()}}
+        funded["compound"] = {k: a.figures[3] for k, a in self.by_compound.items()}
+        if pro_rata:
+            for level, table in (("city", self.by_city), ("compound", self.by_compound)):
+                keys = sorted(table)
+                shares = split_largest_remainder(owed, [max(table[k].figures[2], 0) for k in keys])
+                funded[level] = dict(zip(keys, shares, strict=True))
+        return funded
+
+    def _block(self, area: _Area, fen: int, price: int) -> dict[str, Any]:
+        """One city's or compound's figures."""
+        bundles, permille = goods_progress(fen, price)
+        m, k, v, _ = area.figures
+        return {
+            "metres": m,
+            "kcal": k,
+            "value_fen": v,
+            "funded_fen": fen,
+            "participants": sum(1 for x in area.residents.values() if x > 0),
+            "bundles": bundles,
+            "next_bundle_permille": permille,
+            "items": {
+                str(i["code"]): bundles * int(i.get("quantity", 1))
+                for i in self.campaign["goods"].get("items", [])
+            },
+        }
+
+    def _goods(self, owed: int, price: int) -> dict[str, Any]:
+        """The goods that what the pledges owe buys, and the items they hold."""
+        bundles, permille = goods_progress(owed, price)
+        goods = self.campaign["goods"]
+        return {
+            "code": goods.get("code"),
+            "name_zh": goods.get("name_zh"),
+            "name_en": goods.get("name_en"),
+            "unit_price_fen": price,
+            "bundles": bundles,
+            "next_bundle_permille": permille,
+            "items": [
+                {**item, "funded": bundles * int(item.get("quantity", 1))}
+                for item in goods.get("items", [])
+            ],
         }
 
 
@@ -867,31 +875,7 @@ def verify_export(
 ) -> Result:
     """Check an export against itself, its embedded checkpoints and the ``kept`` ones (name,
     checkpoint); raise :class:`Failure` at the first thing that does not hold."""
-    lines = data.split(b"\n")
-    if lines and lines[-1] == b"":
-        lines.pop()
-    if not lines:
-        raise Failure("the export is empty")
-    header = _json_line(lines[0], "line 1")
-    if header.get("format") != FORMAT:
-        raise Failure(f"line 1: not a {FORMAT} export")
-    ledger = Ledger()
-    embedded: list[tuple[str, Checkpoint]] = []
-    for n, raw in enumerate(lines[1:], start=2):
-        where = f"line {n}"
-        entry = _json_line(raw, where)
-        if "i" not in entry:
-            if entry.get("kind") != "checkpoint" or not isinstance(entry.get("note"), str):
-                raise Failure(f"{where}: neither an entry nor a checkpoint")
-            cp = parse_checkpoint(entry["note"])
-            embedded.append((f"{where}: the {cp.label()}", cp))
-            continue
-        if embedded:
-            raise Failure(f"{where}: an entry after the checkpoints")
-        ledger.add(entry, raw, where)
-    ledger.finish()
-    if not ledger.leaves:
-        raise Failure("the export holds no entries")
+    header, ledger, embedded = _read_export(data)
     notes: list[str] = []
     if public_key is None:
         try:
@@ -908,31 +892,8 @@ def verify_export(
             "no signed checkpoint: nothing ties these entries to the site "
             "(give the checkpoint files you were handed with --checkpoint)"
         )
-    code = ledger.campaign["code"]
     size = len(ledger.leaves)
-    tops = roots(ledger.leaves, [size, *(cp.size for _, cp in checks if cp.size <= size)])
-    checked: list[str] = []
-    for where, cp in checks:
-        if cp.campaign != code:
-            raise Failure(f"{where}: it is about campaign {cp.campaign}, not {code}")
-        _check_signature(cp, public_key, where)
-        if cp.size > size:
-            raise Failure(
-                f"{where}: it covers {cp.size} entries but the export holds only {size}: "
-                "entries were removed from the history"
-            )
-        if tops[cp.size].hex() != cp.root:
-            raise Failure(
-                f"{where}: its root does not match the export's first {cp.size} entries: "
-                "the history was rewritten after this checkpoint was signed"
-            )
-        line = f"{cp.label()}: signature and root OK"
-        if line not in checked:
-            checked.append(line)
-    ordered = sorted((cp for _, cp in checks), key=lambda cp: (cp.time, cp.size))
-    for before, after in itertools.pairwise(ordered):
-        if after.size < before.size:
-            raise Failure(f"the {after.label()} is smaller than the earlier {before.label()}")
+    tops, checked = _check_checkpoints(ledger, checks, public_key)
     latest = max(cp.size for _, cp in checks)
     if latest < size:
         notes.append(f"{size - latest} entries after the latest checkpoint are not signed yet")
@@ -958,6 +919,70 @@ def verify_export(
         ),
         settled=ledger.settlement is not None,
     )
+
+
+def _read_export(data: bytes) -> tuple[dict[str, Any], Ledger, list[tuple[str, Checkpoint]]]:
+    """The export's header, its entries read into a :class:`Ledger`, and the checkpoints
+    after them (where, checkpoint)."""
+    lines = data.split(b"\n")
+    if lines and lines[-1] == b"":
+        lines.pop()
+    if not lines:
+        raise Failure("the export is empty")
+    header = _json_line(lines[0], "line 1")
+    if header.get("format") != FORMAT:
+        raise Failure(f"line 1: not a {FORMAT} export")
+    ledger = Ledger()
+    embedded: list[tuple[str, Checkpoint]] = []
+    for n, raw in enumerate(lines[1:], start=2):
+        where = f"line {n}"
+        entry = _json_line(raw, where)
+        if "i" not in entry:
+            if entry.get("kind") != "checkpoint" or not isinstance(entry.get("note"), str):
+                raise Failure(f"{where}: neither an entry nor a checkpoint")
+            cp = parse_checkpoint(entry["note"])
+            embedded.append((f"{where}: the {cp.label()}", cp))
+            continue
+        if embedded:
+            raise Failure(f"{where}: an entry after the checkpoints")
+        ledger.add(entry, raw, where)
+    ledger.finish()
+    if not ledger.leaves:
+        raise Failure("the export holds no entries")
+    return header, ledger, embedded
+
+
+def _check_checkpoints(
+    ledger: Ledger, checks: list[tuple[str, Checkpoint]], public_key: bytes
+) -> tuple[dict[int, bytes], list[str]]:
+    """Each checkpoint's campaign, signature and root against the entries, and their order;
+    returns the roots of the export's prefixes and a line per checkpoint that holds."""
+    code = ledger.campaign["code"]
+    size = len(ledger.leaves)
+    tops = roots(ledger.leaves, [size, *(cp.size for _, cp in checks if cp.size <= size)])
+    checked: list[str] = []
+    for where, cp in checks:
+        if cp.campaign != code:
+            raise Failure(f"{where}: it is about campaign {cp.campaign}, not {code}")
+        _check_signature(cp, public_key, where)
+        if cp.size > size:
+            raise Failure(
+                f"{where}: it covers {cp.size} entries but the export holds only {size}: "
+                "entries were removed from the history"
+            )
+        if tops[cp.size].hex() != cp.root:
+            raise Failure(
+                f"{where}: its root does not match the export's first {cp.size} entries: "
+                "the history was rewritten after this checkpoint was signed"
+            )
+        line = f"{cp.label()}: signature and root OK"
+        if line not in checked:
+            checked.append(line)
+    ordered = sorted((cp for _, cp in checks), key=lambda cp: (cp.time, cp.size))
+    for before, after in itertools.pairwise(ordered):
+        if after.size < before.size:
+            raise Failure(f"the {after.label()} is smaller than the earlier {before.label()}")
+    return tops, checked
 
 
 # --- proof files -------------------------------------------------------------------------------
@@ -1067,6 +1092,29 @@ def _print_result(r: Result, out: Any) -> None:
             f"rule v{rule['version']} {rule['rule']}{sport} from {rule['effective_from']}: {terms}",
             file=out,
         )
+    _print_totals(t, out)
+    g = t["goods"]
+    print(
+        f"funded: {_yuan(t['totals']['funded_fen'])} CNY = {g['bundles']} × {g['name_en']} "
+        f"({_yuan(g['unit_price_fen'])} CNY each) and {g['next_bundle_permille'] // 10}% "
+        "of the next",
+        file=out,
+    )
+    for item in g["items"]:
+        print(f"  {item.get('name_en', item.get('code'))}: {item['funded']}", file=out)
+    for p in t["pledges"]:
+        print(
+            f"pledge {p['sponsor']}: owes {_yuan(p['owed_fen'])} CNY of {_yuan(p['cap_fen'])}",
+            file=out,
+        )
+    if r.settled:
+        print("settlement entry: its figures equal the ledger's", file=out)
+    for note in r.notes:
+        print(f"note: {note}", file=out)
+
+
+def _print_totals(t: dict[str, Any], out: Any) -> None:
+    """The table of the totals, each city and each compound."""
     print(
         f"{'':28} {'km':>10} {'kcal':>10} {'CNY value':>12} {'CNY funded':>12} "
         f"{'people':>7} {'goods':>10}",
@@ -1093,24 +1141,6 @@ def _print_result(r: Result, out: Any) -> None:
             f"{x['participants']!s:>7} {goods:>10}",
             file=out,
         )
-    g = t["goods"]
-    print(
-        f"funded: {_yuan(t['totals']['funded_fen'])} CNY = {g['bundles']} × {g['name_en']} "
-        f"({_yuan(g['unit_price_fen'])} CNY each) and {g['next_bundle_permille'] // 10}% "
-        "of the next",
-        file=out,
-    )
-    for item in g["items"]:
-        print(f"  {item.get('name_en', item.get('code'))}: {item['funded']}", file=out)
-    for p in t["pledges"]:
-        print(
-            f"pledge {p['sponsor']}: owes {_yuan(p['owed_fen'])} CNY of {_yuan(p['cap_fen'])}",
-            file=out,
-        )
-    if r.settled:
-        print("settlement entry: its figures equal the ledger's", file=out)
-    for note in r.notes:
-        print(f"note: {note}", file=out)
 
 
 def _read(path: str) -> bytes:

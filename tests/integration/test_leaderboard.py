@@ -18,8 +18,7 @@ from redis.exceptions import RedisClusterException
 from tests.integration.factory import run_file, upload, world
 from tests.local import Backend, Cluster, redis_cluster
 from warmrun.integrations.synthetic import synthetic_run_gpx
-from warmrun.leaderboard import boards as boards_module
-from warmrun.leaderboard import keys
+from warmrun.leaderboard import batch, keys
 from warmrun.leaderboard.boards import Boards
 from warmrun.leaderboard.campaigns import clocks, households
 from warmrun.leaderboard.present import rows
@@ -538,7 +537,7 @@ async def test_a_batch_committed_in_chunks_equals_one_entry_at_a_time(
     boards = Boards(redis)
     for call in mixed_entries(1, boards):
         assert await boards.apply_many([call]) == [1]
-    monkeypatch.setattr(boards_module, "CHUNK", 97)
+    monkeypatch.setattr(batch, "CHUNK", 97)
     assert await boards.apply_many(mixed_entries(2, boards)) == [1] * 1200
     one_by_one = normalised(await boards.snapshot(1), 1)
     chunked = normalised(await boards.snapshot(2), 2)
@@ -555,7 +554,7 @@ async def test_concurrent_appliers_neither_lose_nor_double_count(
     boards = Boards(redis)
     for call in mixed_entries(2, boards, n=1600, reversals=False):
         assert await boards.apply_many([call]) == [1]
-    monkeypatch.setattr(boards_module, "CHUNK", 50)
+    monkeypatch.setattr(batch, "CHUNK", 50)
     others = [Boards(backend.connect()) for _ in range(4)]
     parts = [mixed_entries(3, boards, n=1600, reversals=False)[i::4] for i in range(4)]
     try:

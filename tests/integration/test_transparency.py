@@ -25,6 +25,7 @@ from warmrun.platform import (
     campaigns,
     clock,
     crediting,
+    log_sequencer,
     log_tree,
     settlement,
     signing,
@@ -623,6 +624,7 @@ async def test_stored_block_hashes_give_the_same_roots_and_proofs(
     # ledger entry per transaction.
     monkeypatch.setattr(log_tree, "BLOCK", 4)
     monkeypatch.setattr(transparency, "BLOCK", 4)
+    monkeypatch.setattr(log_sequencer, "BLOCK", 4)
     w = await world()
     sizes = []
     for n in range(5):

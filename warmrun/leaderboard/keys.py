@@ -12,6 +12,7 @@ Cluster slot: one MULTI/EXEC of the relay touches many of them atomically.
     wr:{c7}:ACT:all          hash: "P:<id>"/"C:<id>" → active residents in the window
     wr:{c7}:applied          set of outbox ids applied but not yet confirmed in the database
     wr:{c7}:version          counter: every write of the campaign's boards counts it up
+    wr:{c7}:rebuilding       flag: the boards are being rebuilt, the relay defers the campaign
 
 Resident scores are composite integers: ``metres * 2**26 + (2**26 - 1 - t)`` where ``t`` is the
 second (since the campaign started) when the resident last changed score, so among equal
@@ -47,6 +48,11 @@ def active(campaign_id: int, window: str) -> str:
 
 def applied(campaign_id: int) -> str:
     return f"{prefix(campaign_id)}:applied"
+
+
+def rebuilding(campaign_id: int) -> str:
+    """Set while the rebuild writes the campaign's boards: the relay defers its entries."""
+    return f"{prefix(campaign_id)}:rebuilding"
 
 
 def stamp(campaign_id: int) -> str:

@@ -22,7 +22,8 @@ from redis.exceptions import RedisClusterException, RedisError
 
 from warmrun import outages
 from warmrun.leaderboard import keys, servers
-from warmrun.leaderboard.boards import Boards, Call
+from warmrun.leaderboard.batch import Call
+from warmrun.leaderboard.boards import Boards
 from warmrun.leaderboard.campaigns import clocks, households
 from warmrun.leaderboard.rebuild import rebuild
 from warmrun.leaderboard.windows import CampaignClock
@@ -30,7 +31,7 @@ from warmrun.platform import outbox
 from warmrun.platform.models import Outbox
 
 log = logging.getLogger("warmrun.relay")
-# Outbox entries per relay round: large batches commit in large chunks (see boards.CHUNK),
+# Outbox entries per relay round: large batches commit in large chunks (see batch.CHUNK),
 # which keeps Redis's own work per entry low when a backlog is caught up.
 BATCH = 8000
 

@@ -1,26 +1,26 @@
 """Crediting: a run's contributions to campaigns, their points, and their reversal.
 
-Contributions are appended to each campaign's hash chain while its row is locked; every
-contribution and reversal writes its outbox row in the same transaction.
+Contributions are appended to each campaign's hash chain while its row is locked
+(platform/chain.py); every contribution and reversal writes its outbox row in the same
+transaction.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 
 from tortoise.backends.base.client import BaseDBAsyncClient
-from tortoise.exceptions import DoesNotExist
 
-from warmrun.platform import clock, outbox, points_ledger, rollups, sql, tally
-from warmrun.platform.conversion import allocate_first_come, value_fen
+from warmrun.platform import points_ledger, sql
+from warmrun.platform.chain import Entry, append, emit
+from warmrun.platform.chain import lock_campaign as lock_campaign  # events lock it too
+from warmrun.platform.conversion import value_fen
 from warmrun.platform.earning import Earning, Terms, Today, counts_on, earning
 from warmrun.platform.errors import WarmrunError
-from warmrun.platform.ledger import entry_hash
 from warmrun.platform.models import (
     Basis,
-    Campaign,
     CampaignState,
     Compound,
     Contribution,
@@ -29,10 +29,9 @@ from warmrun.platform.models import (
     PointsEntry,
     Resident,
     Run,
-    SettlementMode,
 )
 from warmrun.platform.plausibility import Reason
-from warmrun.platform.refs import resident_of, resident_ref
+from warmrun.platform.refs import resident_ref
 from warmrun.platform.tracks import HIKE, WALK, kcal
 
 
@@ -70,28 +69,6 @@ class CampaignChanged(WarmrunError):
     code = "campaign_changed"
     message_en = "A campaign changed while your run was being counted. Please upload it again."
     message_zh = "计入跑步记录时活动状态发生了变化，请重新上传。"
-
-
-@dataclass
-class ChainHead:
-    """A campaign's row as locked for an append: its state and the head of its chain."""
-
-    id: int
-    state: str
-    settlement_mode: str
-    head_seq: int
-    head_hash: str
-    walking_factor_permille: int
-    default_body_mass_kg: int
-
-
-@dataclass(frozen=True)
-class Entry:
-    """A contribution as appended: its row id and the fields its hash covers."""
-
-    id: int
-    fields: dict[str, Any]
-    created_at: datetime
 
 
 async def lock_resident(conn: BaseDBAsyncClient, resident_id: int) -> None:
@@ -170,17 +147,6 @@ async def _credit_one(
     if day is None:
         return None
     ref = resident_ref(resident.id)
-    today = await sql.row(
-        conn,
-        _TODAY,
-        terms.campaign_id,
-        ref,
-        day,
-        run.id,
-        terms.campaign_id,
-        resident.id,
-        f"c{terms.campaign_id}:{day.isoformat()}%",
-    )
     e = earning(
         terms=terms,
         day=day,
@@ -188,7 +154,7 @@ async def _credit_one(
         credited_m=run.credited_m,
         sport=sport,
         body_mass_kg=resident.body_mass_kg,
-        today=Today(int(today["used_fen"]), int(today["rounds"]), int(today["points_today"])),
+        today=await _today(conn, terms.campaign_id, ref, day, run.id, resident.id),
     )
     if e.capped:
         await (
@@ -208,7 +174,7 @@ async def _credit_one(
     head = await lock_campaign(conn, e.campaign_id)
     if head.state != CampaignState.ACTIVE.value:
         raise CampaignChanged(campaign_id=e.campaign_id)
-    entry = await _append(
+    entry = await append(
         conn,
         head,
         kind="run",
@@ -223,8 +189,26 @@ async def _credit_one(
         value=e.value_fen,
         key=e.key,
     )
-    await _emit(conn, entry, source=run.source)
+    await emit(conn, entry, source=run.source)
     return e
+
+
+async def _today(
+    conn: BaseDBAsyncClient, campaign_id: int, ref: str, day: date, run_id: int, resident_id: int
+) -> Today:
+    """What the resident already has on ``day`` in the campaign (see _TODAY)."""
+    today = await sql.row(
+        conn,
+        _TODAY,
+        campaign_id,
+        ref,
+        day,
+        run_id,
+        campaign_id,
+        resident_id,
+        f"c{campaign_id}:{day.isoformat()}%",
+    )
+    return Today(int(today["used_fen"]), int(today["rounds"]), int(today["points_today"]))
 
 
 def _terms(row: dict[str, Any]) -> Terms:
@@ -247,147 +231,6 @@ def _terms(row: dict[str, Any]) -> Terms:
     )
 
 
-async def lock_campaign(conn: BaseDBAsyncClient, campaign_id: int) -> ChainHead:
-    """The campaign row, locked until the transaction ends: it holds the chain head, so
-    appenders queue here."""
-    row = await sql.locked(
-        conn,
-        "SELECT id, state, settlement_mode, head_seq, head_hash, walking_factor_permille,"
-        " default_body_mass_kg FROM campaign WHERE id = ?",
-        campaign_id,
-    )
-    if row is None:
-        raise DoesNotExist(Campaign)
-    return ChainHead(**row)
-
-
-async def _append(
-    conn: BaseDBAsyncClient,
-    campaign: ChainHead,
-    *,
-    kind: str,
-    run_id: int | None,
-    resident_ref: str,
-    city_id: int,
-    compound_id: int,
-    day: date,
-    sport: str,
-    metres: int,
-    kcal: int,
-    value: int,
-    key: str,
-    funded: int | None = None,
-    allocations: list[tuple[int, int]] | None = None,
-) -> Entry:
-    """Append one chained contribution; the caller holds the campaign row lock."""
-    allocations = await _allocate(conn, campaign, value, funded, allocations)
-    if funded is None:
-        funded = sum(f for _, f in allocations)
-    fields = {
-        "campaign_id": campaign.id,
-        "seq": campaign.head_seq + 1,
-        "kind": kind,
-        "run_id": run_id,
-        "resident_ref": resident_ref,
-        "city_id": city_id,
-        "compound_id": compound_id,
-        "local_day": day,
-        "sport": sport,
-        "metres": metres,
-        "kcal": kcal,
-        "value_fen": value,
-        "funded_fen": funded,
-        "idempotency_key": key,
-    }
-    entry = await _chain(conn, campaign, fields)
-    await rollups.add_entry(
-        conn,
-        campaign.id,
-        tally.Entry(resident_ref, city_id, compound_id, day, metres, kcal, value, funded),
-    )
-    for pledge_id, fen in allocations:
-        await sql.execute(
-            conn,
-            "INSERT INTO pledge_allocation (pledge_id, contribution_id, fen) VALUES (?, ?, ?)",
-            pledge_id,
-            entry.id,
-            fen,
-        )
-    return entry
-
-
-async def _allocate(
-    conn: BaseDBAsyncClient,
-    campaign: ChainHead,
-    value: int,
-    funded: int | None,
-    allocations: list[tuple[int, int]] | None,
-) -> list[tuple[int, int]]:
-    """What the entry takes from (or, for a reversal's given ``allocations``, gives back to)
-    each pledge, written to the pledges: first come, first served while a pledge has room."""
-    if allocations is not None:
-        for pledge_id, fen in allocations:
-            await sql.execute(
-                conn,
-                "UPDATE sponsor_pledge SET allocated_fen = allocated_fen + ? WHERE id = ?",
-                fen,
-                pledge_id,
-            )
-        return allocations
-    taken: list[tuple[int, int]] = []
-    if funded is not None or campaign.settlement_mode != SettlementMode.FIRST_COME.value:
-        return taken
-    if value <= 0:
-        return taken
-    pledges = await sql.rows(
-        conn,
-        "SELECT id, cap_fen - allocated_fen AS left_fen FROM sponsor_pledge"
-        " WHERE campaign_id = ? ORDER BY priority, id",
-        campaign.id,
-    )
-    for pledge_id, fen in allocate_first_come(
-        value, [(p["id"], int(p["left_fen"])) for p in pledges]
-    ):
-        # Conditional update: the CHECK constraint and this WHERE both refuse over-cap.
-        ok = await sql.execute(
-            conn,
-            "UPDATE sponsor_pledge SET allocated_fen = allocated_fen + ?"
-            " WHERE id = ? AND allocated_fen <= cap_fen - ?",
-            fen,
-            pledge_id,
-            fen,
-        )
-        if ok:
-            taken.append((pledge_id, fen))
-    return taken
-
-
-async def _chain(conn: BaseDBAsyncClient, campaign: ChainHead, fields: dict[str, Any]) -> Entry:
-    """Insert the entry after the chain head, hashed over it, and move the head."""
-    now = clock.now()
-    digest = entry_hash(campaign.head_hash, fields)
-    entry_id = await sql.insert(
-        conn,
-        "INSERT INTO contribution (campaign_id, seq, kind, run_id, resident_ref, city_id,"
-        " compound_id, local_day, sport, metres, kcal, value_fen, funded_fen, idempotency_key,"
-        " prev_hash, hash, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-        " RETURNING id",
-        *fields.values(),
-        campaign.head_hash,
-        digest,
-        now,
-    )
-    await sql.execute(
-        conn,
-        "UPDATE campaign SET head_seq = ?, head_hash = ? WHERE id = ?",
-        fields["seq"],
-        digest,
-        campaign.id,
-    )
-    campaign.head_seq, campaign.head_hash = fields["seq"], digest
-    return Entry(id=entry_id, fields=fields, created_at=now)
-
-
 async def reverse(conn: BaseDBAsyncClient, run: Run, *, reason: str) -> None:
     """Append reversal entries for every credited contribution and points award of ``run``."""
     await lock_resident(conn, run.resident_id)
@@ -399,7 +242,7 @@ async def reverse(conn: BaseDBAsyncClient, run: Run, *, reason: str) -> None:
         campaign = await lock_campaign(conn, c.campaign_id)
         allocs = await PledgeAllocation.filter(contribution_id=c.id).using_db(conn)
         released = [(a.pledge_id, -a.fen) for a in allocs]
-        reversal = await _append(
+        reversal = await append(
             conn,
             campaign,
             kind="reversal",
@@ -416,7 +259,7 @@ async def reverse(conn: BaseDBAsyncClient, run: Run, *, reason: str) -> None:
             funded=-c.funded_fen,
             allocations=released,
         )
-        await _emit(conn, reversal, source=run.source, reverses=c.id, reason=reason)
+        await emit(conn, reversal, source=run.source, reverses=c.id, reason=reason)
     awards = await PointsEntry.filter(
         idempotency_key__startswith=f"run:{run.id}:campaign:", reason="run"
     ).using_db(conn)
@@ -434,29 +277,6 @@ async def reverse(conn: BaseDBAsyncClient, run: Run, *, reason: str) -> None:
             ref=award.ref,
             owe=True,
         )
-
-
-async def _emit(conn: BaseDBAsyncClient, entry: Entry, *, source: str, **extra: Any) -> None:
-    """The outbox row for the leaderboards, derived from the contribution it describes."""
-    f = entry.fields
-    ref = f["resident_ref"]
-    await outbox.emit(
-        conn,
-        "contribution",
-        {
-            "campaign_id": f["campaign_id"],
-            "run_id": f["run_id"],
-            "resident_id": resident_of(ref),
-            "compound_id": f["compound_id"],
-            "city_id": f["city_id"],
-            "metres": f["metres"],
-            "local_day": f["local_day"].isoformat(),
-            "contribution_id": entry.id,
-            "source": source,
-            "at": entry.created_at.timestamp(),
-            **extra,
-        },
-    )
 
 
 async def credit_offline(
@@ -481,7 +301,7 @@ async def credit_offline(
     kc = _kcal(
         campaign.walking_factor_permille, campaign.default_body_mass_kg, resident, sport, metres
     )
-    entry = await _append(
+    entry = await append(
         conn,
         campaign,
         kind="offline",
@@ -496,7 +316,7 @@ async def credit_offline(
         value=value,
         key=key,
     )
-    await _emit(conn, entry, source="offline")
+    await emit(conn, entry, source="offline")
     return entry
 
 

@@ -140,15 +140,7 @@ def plan(head: Head, pending: Pending, secret: str, then: tuple[dict[str, Any], 
         add({"kind": "campaign", **pending.campaign})
     pledge_id = head.pledge_id
     for p in pending.pledges:
-        add(
-            {
-                "kind": "pledge",
-                "id": p["id"],
-                "sponsor": p["sponsor"],
-                "cap_fen": p["cap_fen"],
-                "priority": p["priority"],
-            }
-        )
+        add(pledge_entry(p))
         pledge_id = p["id"]
     rules = sorted(pending.rules, key=lambda r: r.version)
     cities, compounds = dict(pending.cities), dict(pending.compounds)
@@ -185,6 +177,16 @@ def plan(head: Head, pending: Pending, secret: str, then: tuple[dict[str, Any], 
             pledge_id=pledge_id,
         ),
     )
+
+
+def pledge_entry(p: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "kind": "pledge",
+        "id": p["id"],
+        "sponsor": p["sponsor"],
+        "cap_fen": p["cap_fen"],
+        "priority": p["priority"],
+    }
 
 
 def rule_entry(r: Rule) -> dict[str, Any]:

@@ -109,6 +109,25 @@ async def redeem(
     prior = await _redeemed(key)
     if prior is not None:
         return prior
+    reward = await _available(resident_id, reward_id)
+    try:
+        async with serial.held([key]) as names, in_transaction() as conn:
+            await serial.lock_in_database(conn, names)
+            prior = await _redeemed(key, conn)
+            if prior is not None:
+                return prior
+            redemption = await _spend(conn, resident_id, reward, key, slot)
+    except IntegrityError:
+        # A concurrent retry with the same key won: return its redemption.
+        prior = await _redeemed(key)
+        if prior is not None:
+            return prior
+        raise
+    return redemption
+
+
+async def _available(resident_id: int, reward_id: int) -> Reward:
+    """The active reward, if the resident's compound offers it."""
     resident = await Resident.filter(id=resident_id, erased_at=None).first()
     reward = await Reward.filter(id=reward_id, active=True).first()
     if resident is None:
@@ -117,47 +136,41 @@ async def redeem(
         raise NotFound("reward", "奖品")
     if reward.compound_id != resident.compound_id:
         raise RewardNotAvailable()
+    return reward
+
+
+async def _spend(
+    conn: BaseDBAsyncClient, resident_id: int, reward: Reward, key: str, slot: str | None
+) -> Redemption:
+    """In the transaction under ``key``: one from stock, the points, the redemption with its
+    pickup code, and the resident's notice."""
     price = reward.points_price
-    try:
-        async with serial.held([key]) as names, in_transaction() as conn:
-            await serial.lock_in_database(conn, names)
-            prior = await _redeemed(key, conn)
-            if prior is not None:
-                return prior
-            took = (
-                await Reward.filter(id=reward_id, stock__gt=0)
-                .using_db(conn)
-                .update(stock=F("stock") - 1)
-            )
-            if not took:
-                raise OutOfStock(reward=reward.name_zh)
-            code = await _unique_code(conn)
-            await points_ledger.post(
-                conn, resident_id=resident_id, delta=-price, reason="redeem", key=key, ref=code
-            )
-            redemption = await Redemption.create(
-                resident_id=resident_id,
-                reward_id=reward_id,
-                code=code,
-                points=price,
-                slot=slot,
-                created_at=clock.now(),
-                using_db=conn,
-            )
-            await notices.notify(
-                conn,
-                resident_id,
-                "pickup_ready",
-                code=code,
-                reward_zh=reward.name_zh,
-                reward_en=reward.name_en,
-            )
-    except IntegrityError:
-        # A concurrent retry with the same key won: return its redemption.
-        prior = await _redeemed(key)
-        if prior is not None:
-            return prior
-        raise
+    took = (
+        await Reward.filter(id=reward.id, stock__gt=0).using_db(conn).update(stock=F("stock") - 1)
+    )
+    if not took:
+        raise OutOfStock(reward=reward.name_zh)
+    code = await _unique_code(conn)
+    await points_ledger.post(
+        conn, resident_id=resident_id, delta=-price, reason="redeem", key=key, ref=code
+    )
+    redemption = await Redemption.create(
+        resident_id=resident_id,
+        reward_id=reward.id,
+        code=code,
+        points=price,
+        slot=slot,
+        created_at=clock.now(),
+        using_db=conn,
+    )
+    await notices.notify(
+        conn,
+        resident_id,
+        "pickup_ready",
+        code=code,
+        reward_zh=reward.name_zh,
+        reward_en=reward.name_en,
+    )
     return redemption
 
 

@@ -2,10 +2,11 @@
 
 The ledger (``contribution``) stays the source of truth. The log copies it, in order and in
 public words (platform/public_log.py), together with rule versions, pledges, allocations, the
-closing and the settlement, into an append-only Merkle tree (RFC 9162). Copying happens under
-the campaign's lock, before anything reads the log (:func:`catch_up`) and inside the
-transactions that close and settle a campaign; it checks the ledger's own hash chain as it
-goes, so a ledger row edited in the database stops the log rather than entering it.
+closing and the settlement, into an append-only Merkle tree (RFC 9162). Copying
+(platform/log_sequencer.py) happens under the campaign's lock, before anything reads the log
+(:func:`catch_up`) and inside the transactions that close and settle a campaign; it checks the
+ledger's own hash chain as it goes, so a ledger row edited in the database stops the log rather
+than entering it.
 
 A checkpoint is the site's Ed25519 signature over (campaign, size, root, time): made daily
 while a campaign is active (:func:`checkpoint_due`), when it closes and when it settles.
@@ -17,9 +18,8 @@ checks all of it offline.
 from __future__ import annotations
 
 import json
-import secrets
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
@@ -27,30 +27,16 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.transactions import in_transaction
 
 from warmrun import verify
-from warmrun.platform import clock, sql
+from warmrun.platform import clock, log_sources, sql
 from warmrun.platform import log_store as store
 from warmrun.platform.errors import CampaignStateError, InvalidInput, LedgerTampered, NotFound
-from warmrun.platform.ledger import entry_hash
+from warmrun.platform.log_sequencer import CHUNK, sequence, sequence_all
 from warmrun.platform.log_tree import BLOCK, BlockedTree, MissingLeaves
 from warmrun.platform.models import CampaignState, LedgerCheckpoint
-from warmrun.platform.public_log import (
-    LEDGER_FIELDS,
-    Batch,
-    Contribution,
-    Head,
-    Pending,
-    closed_entry,
-    line,
-    plan,
-    pseudonym,
-    settlement_entry,
-)
+from warmrun.platform.public_log import Head, closed_entry, line, pseudonym, settlement_entry
 from warmrun.platform.refs import resident_ref
 from warmrun.platform.signing import SiteKey
 
-# Ledger entries copied per transaction when the log catches up (the campaign's lock, which
-# every credit of the campaign waits for, is held for one chunk at a time).
-CHUNK = 2000
 DAILY = timedelta(days=1)
 T = TypeVar("T")
 
@@ -88,112 +74,9 @@ async def catch_up(*, campaign_id: int, chunk: int = CHUNK) -> Head:
     while True:
         async with in_transaction() as conn:
             await store.lock_campaign(conn, campaign_id)
-            head, _, more = await _sequence(conn, campaign_id, chunk)
+            head, _, more = await sequence(conn, campaign_id, chunk)
         if not more:
             return head
-
-
-async def _sequence_all(
-    conn: BaseDBAsyncClient, campaign_id: int, then: tuple[dict[str, Any], ...] = ()
-) -> tuple[Head, str]:
-    """Copy everything pending, then append ``then``; the caller holds the campaign lock."""
-    while True:
-        head, secret, more = await _sequence(conn, campaign_id, CHUNK)
-        if not more:
-            break
-    if then:
-        batch = plan(head, Pending(), secret, then)
-        head = await _write(conn, campaign_id, head, batch)
-    return head, secret
-
-
-async def _sequence(
-    conn: BaseDBAsyncClient, campaign_id: int, chunk: int
-) -> tuple[Head, str, bool]:
-    """Copy up to ``chunk`` ledger entries (and what precedes them); the caller holds the
-    campaign lock. Returns the head, the pseudonym secret and whether more are pending."""
-    found = await store.head(conn, campaign_id)
-    pending = Pending()
-    if found is None:
-        secret = secrets.token_hex(32)
-        await store.start(conn, campaign_id, secret)
-        await store.backfill_rules(conn, campaign_id, clock.now())
-        head = Head()
-        pending.campaign = await store.campaign_fields(conn, campaign_id)
-    else:
-        head, secret = found
-    pending.pledges = await store.pledges_after(conn, campaign_id, head.pledge_id)
-    pending.rules = await store.rules_after(conn, campaign_id, head.rule_version)
-    rows = await store.contributions_after(conn, campaign_id, head.seq, chunk + 1)
-    more = len(rows) > chunk
-    rows = rows[:chunk]
-    source = head.source_hash
-    for r in rows:
-        fields = {k: r[k] for k in LEDGER_FIELDS}
-        if r["prev_hash"] != source or entry_hash(source, fields) != r["hash"]:
-            raise LedgerTampered(campaign_id=campaign_id, seq=r["seq"])
-        source = r["hash"]
-    allocations = await store.allocations_of(conn, [int(r["id"]) for r in rows])
-    undone = {
-        int(r["id"]): int(str(r["idempotency_key"]).split(":", 1)[1])
-        for r in rows
-        if r["kind"] == "reversal"
-    }
-    seq_of = await store.seqs_of(conn, sorted(set(undone.values())))
-    pending.contributions = [
-        Contribution(
-            seq=int(r["seq"]),
-            kind=str(r["kind"]),
-            resident_ref=str(r["resident_ref"]),
-            city_id=int(r["city_id"]),
-            compound_id=int(r["compound_id"]),
-            local_day=r["local_day"],
-            sport=str(r["sport"]),
-            metres=int(r["metres"]),
-            kcal=int(r["kcal"]),
-            value_fen=int(r["value_fen"]),
-            funded_fen=int(r["funded_fen"]),
-            reverses=seq_of.get(undone[int(r["id"])]) if int(r["id"]) in undone else None,
-            allocations=tuple(allocations.get(int(r["id"]), ())),
-        )
-        for r in rows
-    ]
-    known_cities, known_compounds = await store.logged_areas(conn, campaign_id)
-    pending.cities, pending.compounds = await store.areas(
-        conn,
-        {c.city_id for c in pending.contributions} - known_cities,
-        {c.compound_id for c in pending.contributions} - known_compounds,
-    )
-    batch = plan(head, pending, secret)
-    head = await _write(conn, campaign_id, replace(batch.head, source_hash=source), batch)
-    return head, secret, more
-
-
-async def _write(conn: BaseDBAsyncClient, campaign_id: int, head: Head, batch: Batch) -> Head:
-    """Store the batch's entries, the blocks they complete, and the new head."""
-    if not batch.entries:
-        return head  # nothing happened since: nothing to write
-    first = batch.entries[0]["i"]
-    rows = []
-    hashes: list[bytes] = []
-    for entry in batch.entries:
-        raw = line(entry)
-        h = verify.leaf_hash(raw)
-        hashes.append(h)
-        seq = entry["seq"] if entry["kind"] == "contribution" else None
-        rows.append((entry["i"], entry["kind"], seq, raw.decode(), h.hex()))
-    await store.append(conn, campaign_id, rows)
-    end = first + len(hashes)
-    blocks = []
-    for b in range(first // BLOCK, end // BLOCK):
-        lo = b * BLOCK
-        earlier = await store.leaf_hashes(conn, campaign_id, lo, first) if lo < first else []
-        inside = hashes[max(lo - first, 0) : lo + BLOCK - first]
-        blocks.append((b, verify.root([*earlier, *inside]).hex()))
-    await store.add_blocks(conn, campaign_id, blocks)
-    head = replace(head, size=end)
-    await store.save_head(conn, campaign_id, head)
-    return head
 
 
 # --- the tree ----------------------------------------------------------------------------------
@@ -248,7 +131,7 @@ async def checkpoint_now(
     await catch_up(campaign_id=campaign_id)
     async with in_transaction() as conn:
         campaign = await store.lock_campaign(conn, campaign_id)
-        head, _ = await _sequence_all(conn, campaign_id)
+        head, _ = await sequence_all(conn, campaign_id)
         latest = await store.latest_checkpoint(conn, campaign_id)
         if (
             reason == "manual"
@@ -276,7 +159,7 @@ async def seal(
         # A campaign closed before its log began has no closing entry yet.
         entries = [] if await store.has_closed(conn, campaign_id) else entries
         entries.append(settlement_entry(settlement, now))
-    head, _ = await _sequence_all(conn, campaign_id, tuple(entries))
+    head, _ = await sequence_all(conn, campaign_id, tuple(entries))
     if key is None:
         return None
     reason = "close" if settlement is None else "settle"
@@ -410,7 +293,7 @@ async def inclusion(*, campaign_id: int, resident_id: int) -> dict[str, Any]:
         raise NotFound("checkpoint", "检查点")
     _, secret = found
     ref = resident_ref(resident_id)
-    seqs = await store.resident_seqs(conn, campaign_id, ref)
+    seqs = await log_sources.resident_seqs(conn, campaign_id, ref)
     leaves = await store.leaves_of(conn, campaign_id, seqs, cp.size)
     proofs = await _with_tree(
         conn,
@@ -441,7 +324,7 @@ async def record_rule(
     campaign = await store.lock_campaign(conn, campaign_id)
     if campaign["state"] in (CampaignState.CLOSED.value, CampaignState.SETTLED.value):
         raise CampaignStateError(state=campaign["state"], needed="draft or active")
-    await store.record_rule(
+    await log_sources.record_rule(
         conn,
         campaign_id,
         rule=rule,

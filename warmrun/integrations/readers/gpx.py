@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from array import array
+from collections.abc import Callable
 from typing import Any
 
 from warmrun.config import Limits
@@ -54,13 +55,26 @@ def read_gpx(data: bytes, limits: Limits) -> Track:
 
 def read_gpx_exact(data: bytes, limits: Limits) -> Track:
     """The reference reader: every element through the hardened expat front end."""
-    lat, lon, ele, ts, hr = array("d"), array("d"), array("d"), array("d"), array("d")
-    seg = array("q")
+    columns = array("d"), array("d"), array("d"), array("d"), array("d"), array("q")
     guard = xmlsafe.Guard(limits)
     kinds: dict[str, int] = {}
     buf: list[str] = []
-    # Mutable state in a list: cheaper for closures than attribute access on an object.
-    st: dict[str, Any] = {
+    st = _state()
+
+    def chars(data: str) -> None:
+        if st["cap"]:
+            buf.append(data)
+
+    start = _on_start(st, guard, kinds, buf, limits.xml_depth)
+    end = _on_end(st, guard, kinds, buf, columns, limits.points)
+    xmlsafe.parse(data, start=start, end=end, chars=chars, limits=limits)
+    return _track(st, *columns)
+
+
+def _state() -> dict[str, Any]:
+    """The reader's mutable state, in a dict: cheaper for its closures than attribute access
+    on an object."""
+    return {
         "cap": 0,
         "in_pt": False,
         "ptlat": NAN,
@@ -76,9 +90,12 @@ def read_gpx_exact(data: bytes, limits: Limits) -> Track:
         "sport": "",
         "name": None,
     }
-    max_points = limits.points
-    max_depth = limits.xml_depth
-    lat_a, lon_a, ele_a, ts_a, hr_a = lat.append, lon.append, ele.append, ts.append, hr.append
+
+
+def _on_start(
+    st: dict[str, Any], guard: xmlsafe.Guard, kinds: dict[str, int], buf: list[str], max_depth: int
+) -> Callable[[str, dict[str, str]], None]:
+    """The start-element handler (a closure over the reader's state, called per element)."""
 
     def kind_of(name: str) -> int:
         k = _KINDS.get(xmlsafe.local(name), _OTHER)
@@ -124,9 +141,23 @@ def read_gpx_exact(data: bytes, limits: Limits) -> Track:
         elif k == _GPX:
             st["root"] = True
 
-    def chars(data: str) -> None:
-        if st["cap"]:
-            buf.append(data)
+    return start
+
+
+def _on_end(
+    st: dict[str, Any],
+    guard: xmlsafe.Guard,
+    kinds: dict[str, int],
+    buf: list[str],
+    columns: tuple[
+        array[float], array[float], array[float], array[float], array[float], array[int]
+    ],
+    max_points: int,
+) -> Callable[[str], None]:
+    """The end-element handler (a closure over the reader's state and columns, called per
+    element)."""
+    lat, lon, ele, ts, hr, seg = columns
+    lat_a, lon_a, ele_a, ts_a, hr_a = lat.append, lon.append, ele.append, ts.append, hr.append
 
     def end(name: str) -> None:
         guard.depth -= 1
@@ -167,7 +198,19 @@ def read_gpx_exact(data: bytes, limits: Limits) -> Track:
         elif k == _TRK:
             st["in_trk"] = False
 
-    xmlsafe.parse(data, start=start, end=end, chars=chars, limits=limits)
+    return end
+
+
+def _track(
+    st: dict[str, Any],
+    lat: array[float],
+    lon: array[float],
+    ele: array[float],
+    ts: array[float],
+    hr: array[float],
+    seg: array[int],
+) -> Track:
+    """The track the handlers read, or the refusal of a file that is not one."""
     if not st["root"]:
         raise NotATrack()
     if not lat:

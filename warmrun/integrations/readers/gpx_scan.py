@@ -165,17 +165,8 @@ def scan_canonical(data: bytes, limits: Limits, *, markup: bool = True) -> Track
     Every count is checked against the number of ``<trkpt`` in each segment, so a file this
     scanner would misread falls back to the exact path instead of yielding a wrong track.
     """
-    m = _DECL_ENC.match(data[:256])
-    if m and m.group(1).lower() not in (b"utf-8", b"utf8", b"us-ascii", b"ascii"):
-        return None
-    first_trk = data.find(b"<trk>")
-    if first_trk < 0 or not data.rstrip().endswith(b"</gpx>"):
-        return None
-    if (
-        (markup and (data.find(b"<!--", first_trk) >= 0 or data.find(b"<![CDATA[", first_trk) >= 0))
-        or b":trkpt" in data
-        or b"<gpx" not in data[:first_trk]
-    ):
+    first_trk = _canonical_start(data, markup)
+    if first_trk < 0:
         return None
     total = data.count(b"<trkpt")
     if total > limits.points:
@@ -184,9 +175,72 @@ def scan_canonical(data: bytes, limits: Limits, *, markup: bool = True) -> Track
     if not seg_pos or total == 0:
         return None
     seg_pos.append(len(data))
+    scanned = _scan_segments(data, seg_pos)
+    if scanned is None or scanned[2] != total:
+        return None
+    cols, starts, counted = scanned
+    lat, lon, ts, ele, hr = (np.concatenate(cols[k]) for k in ("lat", "lon", "t", "e", "h"))
+    del cols, scanned
+    valid = (np.abs(lat) <= 90.0) & (np.abs(lon) <= 180.0) & ~((lat == 0.0) & (lon == 0.0))
+    ele[~np.isfinite(ele)] = NAN
+    hr[~np.isfinite(hr)] = NAN
+    seg_mark = np.zeros(counted, dtype=bool)
+    seg_mark[starts] = True
+    if not valid.all():
+        # A dropped point splits its segment: no distance is counted across it.
+        prev_invalid = np.concatenate([[False], ~valid[:-1]])
+        seg_mark = (seg_mark | prev_invalid)[valid]
+        lat, lon, ele, ts, hr = lat[valid], lon[valid], ele[valid], ts[valid], hr[valid]
+        if lat.size == 0:
+            raise NotAnActivity()
+        seg_mark[0] = True
+    head = _without_links(data[first_trk : seg_pos[0]])
+    tm = _RX_TYPE.search(head)
+    nm = _RX_NAME.search(head)
+    sport = sport_from_text(tm.group(1).decode("utf-8", "replace")) if tm else ""
+    name = nm.group(1).decode("utf-8", "replace").strip()[:200] if nm else None
+    return Track(
+        lat=lat,
+        lon=lon,
+        ele=ele,
+        t=ts,
+        hr=hr,
+        segment_starts=np.flatnonzero(seg_mark).astype(np.int64),
+        sport=sport or None,
+        name=name or None,
+        source_format="gpx",
+    )
+
+
+def _canonical_start(data: bytes, markup: bool) -> int:
+    """Where the first ``<trk>`` of a file this scanner can vouch for begins, or -1 (another
+    encoding, no track, not ending in ``</gpx>``, comments or CDATA in the track, prefixed
+    track points, no ``<gpx`` before the track)."""
+    m = _DECL_ENC.match(data[:256])
+    if m and m.group(1).lower() not in (b"utf-8", b"utf8", b"us-ascii", b"ascii"):
+        return -1
+    first_trk = data.find(b"<trk>")
+    if first_trk < 0 or not data.rstrip().endswith(b"</gpx>"):
+        return -1
+    if (
+        (markup and (data.find(b"<!--", first_trk) >= 0 or data.find(b"<![CDATA[", first_trk) >= 0))
+        or b":trkpt" in data
+        or b"<gpx" not in data[:first_trk]
+    ):
+        return -1
+    return first_trk
+
+
+Columns = dict[str, list[npt.NDArray[np.float64]]]
+
+
+def _scan_segments(data: bytes, seg_pos: list[int]) -> tuple[Columns, list[int], int] | None:
+    """Each field of every segment as arrays, where each segment starts, and the points
+    counted; None when some points lack a field or hold something other than a number (the
+    exact reader decides)."""
     # Each field of a long segment is converted to an array as soon as it is found and its list
     # dropped, so the peak holds one list of byte strings at a time, not five.
-    cols: dict[str, list[npt.NDArray[np.float64]]] = {k: [] for k in ("lat", "lon", "t", "e", "h")}
+    cols: Columns = {k: [] for k in ("lat", "lon", "t", "e", "h")}
     batch = _Batch()
     starts: list[int] = []
     counted = 0
@@ -220,36 +274,4 @@ def scan_canonical(data: bytes, limits: Limits, *, markup: bool = True) -> Track
         batch.flush(cols)
     except ValueError:
         return None  # a value that is not a number: let the exact reader judge the file
-    if counted != total:
-        return None
-    lat, lon, ts, ele, hr = (np.concatenate(cols[k]) for k in ("lat", "lon", "t", "e", "h"))
-    del cols
-    valid = (np.abs(lat) <= 90.0) & (np.abs(lon) <= 180.0) & ~((lat == 0.0) & (lon == 0.0))
-    ele[~np.isfinite(ele)] = NAN
-    hr[~np.isfinite(hr)] = NAN
-    seg_mark = np.zeros(counted, dtype=bool)
-    seg_mark[starts] = True
-    if not valid.all():
-        # A dropped point splits its segment: no distance is counted across it.
-        prev_invalid = np.concatenate([[False], ~valid[:-1]])
-        seg_mark = (seg_mark | prev_invalid)[valid]
-        lat, lon, ele, ts, hr = lat[valid], lon[valid], ele[valid], ts[valid], hr[valid]
-        if lat.size == 0:
-            raise NotAnActivity()
-        seg_mark[0] = True
-    head = _without_links(data[first_trk : seg_pos[0]])
-    tm = _RX_TYPE.search(head)
-    nm = _RX_NAME.search(head)
-    sport = sport_from_text(tm.group(1).decode("utf-8", "replace")) if tm else ""
-    name = nm.group(1).decode("utf-8", "replace").strip()[:200] if nm else None
-    return Track(
-        lat=lat,
-        lon=lon,
-        ele=ele,
-        t=ts,
-        hr=hr,
-        segment_starts=np.flatnonzero(seg_mark).astype(np.int64),
-        sport=sport or None,
-        name=name or None,
-        source_format="gpx",
-    )
+    return cols, starts, counted

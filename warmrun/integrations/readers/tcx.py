@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from array import array
+from collections.abc import Callable
 
 from warmrun.config import Limits
 from warmrun.integrations.readers import xmlsafe
@@ -32,17 +33,32 @@ _NOTED = _CAPTURE | {"Trackpoint", "Activity", "TrainingCenterDatabase"}
 
 
 def read_tcx(data: bytes, limits: Limits) -> Track:
-    lat, lon, ele, ts, hr = array("d"), array("d"), array("d"), array("d"), array("d")
-    seg = array("q")
+    columns = array("d"), array("d"), array("d"), array("d"), array("d"), array("q")
     guard = xmlsafe.Guard(limits)
     stack: list[str] = []
     buf: list[str] = []
     pt: dict[str, float] = {}
     st: dict[str, object] = {"root": False, "sport": None, "activities": 0, "new_seg": True}
-    lap_distance: list[float] = []
-    lap_time: list[float] = []
-    notimed_positions = [0]
-    max_depth = limits.xml_depth
+    laps: tuple[list[float], list[float]] = ([], [])  # distances, times
+
+    def chars(data: str) -> None:
+        buf.append(data)
+
+    start = _on_start(st, guard, stack, buf, pt, limits.xml_depth)
+    end = _on_end(st, guard, stack, buf, pt, columns, laps, limits)
+    xmlsafe.parse(data, start=start, end=end, chars=chars, limits=limits)
+    return _track(st, columns, laps)
+
+
+def _on_start(
+    st: dict[str, object],
+    guard: xmlsafe.Guard,
+    stack: list[str],
+    buf: list[str],
+    pt: dict[str, float],
+    max_depth: int,
+) -> Callable[[str, dict[str, str]], None]:
+    """The start-element handler (a closure over the reader's state, called per element)."""
     # Local names by qualified name: a file of 250,000 tiny elements per MB calls this handler
     # for each of them.
     tags: dict[str, str] = {}
@@ -74,8 +90,26 @@ def read_tcx(data: bytes, limits: Limits) -> Track:
         if tag in _CAPTURE:
             buf.clear()
 
-    def chars(data: str) -> None:
-        buf.append(data)
+    return start
+
+
+def _on_end(
+    st: dict[str, object],
+    guard: xmlsafe.Guard,
+    stack: list[str],
+    buf: list[str],
+    pt: dict[str, float],
+    columns: tuple[
+        array[float], array[float], array[float], array[float], array[float], array[int]
+    ],
+    laps: tuple[list[float], list[float]],
+    limits: Limits,
+) -> Callable[[str], None]:
+    """The end-element handler (a closure over the reader's state and columns, called per
+    element)."""
+    lat, lon, ele, ts, hr, seg = columns
+    lap_distance, lap_time = laps
+    notimed_positions = [0]
 
     def end(name: str) -> None:
         guard.depth -= 1
@@ -114,7 +148,20 @@ def read_tcx(data: bytes, limits: Limits) -> Track:
                 raise TooLarge(what="points", limit=f"{limits.points:,}")
         buf.clear()
 
-    xmlsafe.parse(data, start=start, end=end, chars=chars, limits=limits)
+    return end
+
+
+def _track(
+    st: dict[str, object],
+    columns: tuple[
+        array[float], array[float], array[float], array[float], array[float], array[int]
+    ],
+    laps: tuple[list[float], list[float]],
+) -> Track:
+    """The track the handlers read (with the laps' own totals), or the refusal of a file that
+    is not one."""
+    lat, lon, ele, ts, hr, seg = columns
+    lap_distance, lap_time = laps
     if not st["root"]:
         raise NotATrack()
     device = sum(d for d in lap_distance if d == d) if lap_distance else None
