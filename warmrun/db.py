@@ -44,8 +44,8 @@ def connection(database_url: str) -> dict[str, Any]:
     found = expand_db_url(with_connect_timeout(database_url))
     if found["engine"] == "tortoise.backends.asyncpg":
         found["credentials"]["connection_class"] = PooledConnection
-        # A page sends its independent reads at once (views.dashboard: up to eight): with
-        # asyncpg's default of five connections per process they would queue for the pool.
+        # A page sends its independent reads at once (campaign_views.dashboard: up to
+        # eight): with asyncpg's default of five connections per process they would queue.
         found["credentials"].setdefault("maxsize", POOL_SIZE)
     return found
 

@@ -15,7 +15,7 @@ import pytest
 from tests.web.conftest import VERIFY, Web, sign_in
 from tests.web.test_rewards_and_review import earn
 from tests.web.test_runs import RUN_GPX, files
-from warmrun.platform import challenges, events, transparency, views
+from warmrun.platform import campaign_views, challenges, events, transparency
 from warmrun.web.pages import routes as page_routes
 from warmrun.web.routes import api
 
@@ -296,7 +296,7 @@ async def test_no_one_reads_or_changes_what_is_not_theirs(integrated: Web) -> No
         )
     ).json()["redemption"]["code"]
     token_id = (await mine.post("/api/v1/me/tokens", json={"name": "t"})).json()["id"]
-    campaign = await views.campaign_summary(code=web.site.campaign)
+    campaign = await campaign_views.campaign_summary(code=web.site.campaign)
     event = await events.create_event(
         campaign_id=campaign.id, city_id=web.site.city, name="e", day=date(2025, 11, 1)
     )

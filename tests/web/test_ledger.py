@@ -9,11 +9,11 @@ from pathlib import Path
 from tests.web.conftest import Web
 from tests.web.test_rewards_and_review import earn
 from warmrun import verify
-from warmrun.platform import signing, transparency, views
+from warmrun.platform import campaign_views, signing, transparency
 
 
 async def _checkpoint(web: Web) -> transparency.CheckpointView:
-    c = await views.campaign_summary(code=web.site.campaign)
+    c = await campaign_views.campaign_summary(code=web.site.campaign)
     return await transparency.checkpoint_now(campaign_id=c.id, key=web.app.state.ledger_key)
 
 

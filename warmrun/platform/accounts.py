@@ -1,4 +1,4 @@
-"""Accounts: sign-up, sign-in, session epochs, personal access tokens, erasure.
+"""Accounts: sign-up, sign-in, session epochs, personal access tokens, what staff may see.
 
 Passwords are hashed with argon2id (argon2-cffi's defaults, RFC 9106 low-memory profile) in a
 worker thread, so a sign-in never blocks the event loop. API tokens are random 256-bit strings
@@ -12,7 +12,7 @@ import hashlib
 import re
 import secrets
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
@@ -21,15 +21,16 @@ from tortoise.exceptions import IntegrityError
 from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
-from warmrun.platform import clock, rewards, serial, sql
+from warmrun.platform import clock, serial, sql
 from warmrun.platform.errors import (
     AdminExists,
     EmailTaken,
+    Forbidden,
     InvalidCredentials,
     InvalidInput,
     NotFound,
-    RedemptionStateError,
 )
+from warmrun.platform.kinds import Role
 from warmrun.platform.models import (
     Account,
     ApiToken,
@@ -38,16 +39,7 @@ from warmrun.platform.models import (
     City,
     Compound,
     OrganizerCity,
-    Payment,
-    PrivacyZone,
-    Redemption,
-    RedemptionState,
     Resident,
-    Role,
-    Run,
-    RunFile,
-    StravaAccount,
-    StravaActivity,
     WebSession,
 )
 
@@ -66,6 +58,24 @@ TOKEN_TOUCH = timedelta(minutes=1)
 SESSION_TTL = timedelta(days=30)
 TOKEN_TTL = timedelta(days=90)
 TOKEN_PREFIX = "wr_"  # noqa: S105 - a public prefix, not a secret
+
+
+@dataclass(frozen=True)
+class Identity:
+    """A signed-in account as services hand it out: no password hash, no database row."""
+
+    id: int
+    email: str
+    role: Role
+    resident_id: int | None
+    partner_id: int | None
+    locale: str
+    session_epoch: int  # carried in session cookies and CSRF bindings
+    created_at: datetime
+
+    @classmethod
+    def of(cls, a: Account) -> Identity:
+        return cls(**{f.name: getattr(a, f.name) for f in fields(cls)})
 
 
 def normalise_email(email: str) -> str:
@@ -129,7 +139,7 @@ async def sign_up_resident(
     birth_year: int | None = None,
     public_board: bool = True,
     locale: str = "zh-CN",
-) -> Account:
+) -> Identity:
     """A resident joins a compound; the Resident and the Account are created together."""
     display_name = display_name.strip()
     if not 1 <= len(display_name) <= 64:
@@ -156,7 +166,7 @@ async def _create_resident(
     birth_year: int | None,
     public_board: bool,
     locale: str,
-) -> Account:
+) -> Identity:
     async with in_transaction():
         resident = await Resident.create(
             compound_id=compound_id,
@@ -164,13 +174,14 @@ async def _create_resident(
             birth_year=birth_year,
             public_board=public_board,
         )
-        return await Account.create(
+        account = await Account.create(
             email=email,
             password_hash=hashed,
             role=Role.RESIDENT,
             resident_id=resident.id,
             locale="en" if locale.startswith("en") else "zh-CN",
         )
+    return Identity.of(account)
 
 
 async def create_staff(
@@ -180,7 +191,7 @@ async def create_staff(
     role: Role,
     partner_id: int | None = None,
     city_ids: list[int] | None = None,
-) -> Account:
+) -> Identity:
     """Partner, organizer or admin accounts (created by an admin or the CLI)."""
     if role is Role.RESIDENT:
         raise InvalidInput("role", "residents sign up themselves", "居民需自行注册")
@@ -195,14 +206,14 @@ async def create_staff(
         account = await _new_account(email, password, role, partner_id=partner_id)
         for city_id in cities:
             await OrganizerCity.create(account_id=account.id, city_id=city_id)
-    return account
+    return Identity.of(account)
 
 
 async def has_admin() -> bool:
     return await Account.filter(role=Role.ADMIN).exists()
 
 
-async def create_first_admin(*, email: str, password: str) -> Account:
+async def create_first_admin(*, email: str, password: str) -> Identity:
     """The install's first administrator (the first-run page); refused once there is one,
     also when two first-run forms are sent at once."""
     email, hashed = await _credentials(email, password)
@@ -210,12 +221,12 @@ async def create_first_admin(*, email: str, password: str) -> Account:
         await serial.lock_in_database(conn, names)
         if await Account.filter(role=Role.ADMIN).using_db(conn).exists():
             raise AdminExists()
-        return await Account.create(
-            email=email, password_hash=hashed, role=Role.ADMIN, using_db=conn
+        return Identity.of(
+            await Account.create(email=email, password_hash=hashed, role=Role.ADMIN, using_db=conn)
         )
 
 
-async def authenticate(*, email: str, password: str) -> Account:
+async def authenticate(*, email: str, password: str) -> Identity:
     try:
         email = normalise_email(email)
     except InvalidInput:
@@ -227,10 +238,10 @@ async def authenticate(*, email: str, password: str) -> Account:
     if _hasher.check_needs_rehash(account.password_hash):
         account.password_hash = await hash_password(password)
         await account.save(update_fields=["password_hash"])
-    return account
+    return Identity.of(account)
 
 
-async def change_password(*, account_id: int, old: str, new: str) -> Account:
+async def change_password(*, account_id: int, old: str, new: str) -> Identity:
     """Set a new password; every session and every API token of the account ends."""
     account = await Account.get(id=account_id)
     if not await _verify(account.password_hash, old):
@@ -240,7 +251,7 @@ async def change_password(*, account_id: int, old: str, new: str) -> Account:
     async with in_transaction():
         await Account.filter(id=account_id).update(password_hash=hashed)
         await end_all_sessions(account_id=account_id)
-    return await Account.get(id=account_id)
+    return Identity.of(await Account.get(id=account_id))
 
 
 async def end_all_sessions(*, account_id: int) -> None:
@@ -272,11 +283,11 @@ _ACCOUNT_BY_SESSION = (
 )
 
 
-async def session_account(account_id: int, epoch: int, key: str) -> Account | None:
+async def session_account(account_id: int, epoch: int, key: str) -> Identity | None:
     """The account of a session cookie, if its session still exists and its epoch is current."""
     conn = sql.default()
     row = await sql.one(conn, _ACCOUNT_BY_SESSION, _digest(key), clock.now(), account_id, epoch)
-    return None if row is None else sql.instance(Account, row)
+    return None if row is None else Identity.of(sql.instance(Account, row))
 
 
 def _digest(token: str) -> str:
@@ -349,7 +360,7 @@ _ACCOUNT_BY_DIGEST = (
 )
 
 
-async def token_account(token: str) -> Account | None:
+async def token_account(token: str) -> Identity | None:
     if not token.startswith(TOKEN_PREFIX) or len(token) > 100:
         return None
     # Every API request runs this: one prepared statement, not an ORM join built each time.
@@ -364,10 +375,10 @@ async def token_account(token: str) -> Account | None:
     # "Last used" to the minute is enough; not writing it on every request saves a query.
     if stale:
         await sql.execute(conn, "UPDATE api_token SET last_used_at = ? WHERE id = ?", now, token_id)
-    return sql.instance(Account, row)
+    return Identity.of(sql.instance(Account, row))
 
 
-async def organizer_city_ids(account: Account) -> set[int] | None:
+async def organizer_city_ids(account: Identity) -> set[int] | None:
     """Cities an organizer may act in; None means all (admins)."""
     if account.role is Role.ADMIN:
         return None
@@ -377,59 +388,48 @@ async def organizer_city_ids(account: Account) -> set[int] | None:
     return {int(str(r)) for r in rows}
 
 
-async def covers_city(account: Account, city_id: int) -> bool:
+async def covers_city(account: Identity, city_id: int) -> bool:
     """Whether an organizer (or admin) may act in ``city_id``."""
     scope = await organizer_city_ids(account)
     return scope is None or city_id in scope
 
 
-async def runs_whole_campaign(account: Account, campaign_id: int) -> bool:
+async def check_city(account: Identity, city_id: int) -> None:
+    """Forbidden unless an organizer (or admin) may act in ``city_id``."""
+    if not await covers_city(account, city_id):
+        raise Forbidden()
+
+
+async def check_compound(account: Identity, compound_id: int) -> None:
+    """Forbidden unless the caller may act in the compound's city (not found: no compound)."""
+    compound = await Compound.get_or_none(id=compound_id)
+    if compound is None:
+        raise NotFound("compound", "小区")
+    await check_city(account, compound.city_id)
+
+
+async def _campaign_cities(campaign_id: int) -> set[int]:
+    rows = await CampaignCity.filter(campaign_id=campaign_id).values_list("city_id", flat=True)
+    return {int(str(x)) for x in rows}
+
+
+async def runs_whole_campaign(account: Identity, campaign_id: int) -> bool:
     """Closing, settling and the rules touch every city of a campaign: admins may, and
     organizers whose cities include all of the campaign's."""
     scope = await organizer_city_ids(account)
     if scope is None:
         return True
+    return account.role is Role.ORGANIZER and await _campaign_cities(campaign_id) <= scope
+
+
+async def can_see_campaign(account: Identity, campaign_id: int, *, partner_id: int) -> bool:
+    """A campaign's dashboard, reports and exports: for its partner, organizers in one of its
+    cities, and admins."""
+    if account.role is Role.ADMIN:
+        return True
+    if account.role is Role.PARTNER and account.partner_id == partner_id:
+        return True
     if account.role is not Role.ORGANIZER:
         return False
-    rows = await CampaignCity.filter(campaign_id=campaign_id).values_list("city_id", flat=True)
-    return {int(str(x)) for x in rows} <= scope
-
-
-async def erase_resident(*, account_id: int) -> None:
-    """Delete a resident's account, tracks and personal data.
-
-    Ledger rows stay: contributions name the resident only as ``resident:<id>``, and the
-    resident row keeps no name, birth year or body mass afterwards, so the pseudonymous ledger
-    still adds up and its hash chain still verifies. Pending redemptions are cancelled and
-    their points refunded first.
-    """
-    account = await Account.get_or_none(id=account_id)
-    if account is None or account.resident_id is None:
-        raise NotFound("account", "账户")
-    resident_id = account.resident_id
-    pending = await Redemption.filter(
-        resident_id=resident_id, state=RedemptionState.PENDING
-    ).values_list("code", flat=True)
-    for code in pending:
-        try:
-            await rewards.cancel(code=str(code), resident_id=resident_id)
-        except RedemptionStateError:
-            pass  # fulfilled or cancelled meanwhile
-    async with in_transaction():
-        run_ids = await Run.filter(resident_id=resident_id).values_list("id", flat=True)
-        await RunFile.filter(run_id__in=list(run_ids)).delete()
-        await Run.filter(resident_id=resident_id).update(line="", file_name="", review_note="")
-        await Resident.filter(guardian_id=resident_id).update(guardian_id=None)
-        await Payment.filter(resident_id=resident_id).update(donor_name="")
-        await StravaActivity.filter(resident_id=resident_id).delete()
-        await StravaAccount.filter(resident_id=resident_id).delete()
-        await PrivacyZone.filter(resident_id=resident_id).delete()
-        await Resident.filter(id=resident_id).update(
-            display_name="",
-            birth_year=None,
-            body_mass_kg=None,
-            public_board=False,
-            guardian_id=None,
-            erased_at=clock.now(),
-        )
-        await Account.filter(id=account_id).delete()
+    scope = await organizer_city_ids(account) or set()
+    return bool(scope & await _campaign_cities(campaign_id))

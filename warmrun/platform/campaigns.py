@@ -196,6 +196,9 @@ async def set_rule(
     basis: Basis = Basis.METRES,
     daily_cap_fen: int | None = None,
 ) -> ConversionRule:
+    """The conversion rule of a sport: ``fen`` for every ``per`` metres (or kcal)."""
+    if sport not in ("run", "walk"):
+        raise InvalidInput("sport", "run or walk", "跑步或步行")
     if per <= 0 or fen < 0:
         raise InvalidInput("rate", "fen must be ≥ 0 and per > 0", "金额须 ≥ 0，单位须 > 0")
     async with in_transaction() as conn:

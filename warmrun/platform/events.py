@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
 from tortoise.exceptions import IntegrityError
 from tortoise.functions import Count
@@ -111,15 +111,109 @@ async def _event(event_id: int) -> Event:
     return event
 
 
-async def station(station_id: int) -> tuple[EventStation, Event]:
+# --- reading ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EventView:
+    id: int
+    campaign_id: int
+    city_id: int
+    name: str
+    day: date
+    place: str
+    credit_mode: str
+    participant_fen: int
+    settled_at: datetime | None
+
+
+@dataclass(frozen=True)
+class StationView:
+    id: int
+    event_id: int
+    name: str
+    points: int
+
+
+@dataclass(frozen=True)
+class RouteView:
+    id: int
+    name: str
+    group: str
+    sport: str
+    distance_m: int
+
+
+def _view(e: Event) -> EventView:
+    return EventView(
+        e.id, e.campaign_id, e.city_id, e.name, e.day, e.place, e.credit_mode,
+        e.participant_fen, e.settled_at,
+    )  # fmt: skip
+
+
+def _station(s: EventStation) -> StationView:
+    return StationView(id=s.id, event_id=s.event_id, name=s.name, points=s.points)
+
+
+async def event(*, event_id: int) -> EventView:
+    return _view(await _event(event_id))
+
+
+async def events_in(*, city_ids: set[int] | None, limit: int = 100) -> list[EventView]:
+    """Event days in ``city_ids`` (None: every city), the latest first."""
+    query = Event.all() if city_ids is None else Event.filter(city_id__in=list(city_ids))
+    return [_view(e) for e in await query.order_by("-day", "-id").limit(limit)]
+
+
+async def station(station_id: int) -> tuple[StationView, EventView]:
     s = await EventStation.get_or_none(id=station_id)
     if s is None:
         raise NotFound("station", "打卡点")
-    return s, await _event(s.event_id)
+    return _station(s), _view(await _event(s.event_id))
 
 
-async def event_timezone(event: Event) -> str:
+async def station_of(*, event_id: int, station_id: int) -> StationView:
+    """A station of the event (not found: another event's, or none)."""
+    s = await EventStation.get_or_none(id=station_id, event_id=event_id)
+    if s is None:
+        raise NotFound("station", "打卡点")
+    return _station(s)
+
+
+async def stations_of(*, event_id: int) -> list[StationView]:
+    return [_station(s) for s in await EventStation.filter(event_id=event_id).order_by("id")]
+
+
+async def routes_of(*, event_id: int) -> list[RouteView]:
+    rows = await EventRoute.filter(event_id=event_id).order_by("id")
+    return [RouteView(r.id, r.name, r.group, r.sport, r.distance_m) for r in rows]
+
+
+async def event_timezone(event: Event | EventView) -> str:
     return (await get_campaign(campaign_id=event.campaign_id)).timezone
+
+
+@dataclass(frozen=True)
+class Ward:
+    id: int
+    display_name: str
+
+
+async def wards_of(*, resident_id: int) -> list[Ward]:
+    """The children a resident checks in as their guardian."""
+    rows = await Resident.filter(guardian_id=resident_id, erased_at=None).order_by("id")
+    return [Ward(id=r.id, display_name=r.display_name) for r in rows]
+
+
+async def who_checks_in(*, resident_id: int, for_resident: int | None) -> tuple[int, str]:
+    """Whom a resident checks in, and how: themselves ("scan"), or a child whose guardian
+    they are ("guardian")."""
+    if for_resident is None or for_resident == resident_id:
+        return resident_id, "scan"
+    ward = await Resident.get_or_none(id=for_resident, guardian_id=resident_id)
+    if ward is None:
+        raise NotFound("resident", "居民")
+    return ward.id, "guardian"
 
 
 @dataclass(frozen=True)

@@ -8,34 +8,18 @@ from going negative.
 
 from __future__ import annotations
 
-from enum import StrEnum
-
 from tortoise import fields
 from tortoise.migrations.constraints import CheckConstraint
 from tortoise.models import Model
 
-
-class CampaignState(StrEnum):
-    DRAFT = "draft"
-    ACTIVE = "active"
-    CLOSED = "closed"
-    SETTLED = "settled"
-
-
-class SettlementMode(StrEnum):
-    FIRST_COME = "first_come"  # pledges pay contributions in order until their caps are used
-    PRO_RATA = "pro_rata"  # at settlement, every contribution is scaled to what pledges cover
-
-
-class Basis(StrEnum):
-    METRES = "metres"
-    KCAL = "kcal"
-
-
-class RedemptionState(StrEnum):
-    PENDING = "pending"
-    FULFILLED = "fulfilled"
-    CANCELLED = "cancelled"
+# Stored here, defined without ORM types (and exported under these names for the migrations).
+from warmrun.platform.kinds import Basis as Basis
+from warmrun.platform.kinds import CampaignState as CampaignState
+from warmrun.platform.kinds import PaymentKind as PaymentKind
+from warmrun.platform.kinds import PaymentState as PaymentState
+from warmrun.platform.kinds import RedemptionState as RedemptionState
+from warmrun.platform.kinds import Role as Role
+from warmrun.platform.kinds import SettlementMode as SettlementMode
 
 
 class City(Model):
@@ -455,13 +439,6 @@ class Outbox(Model):
         indexes = (("campaign_id", "id"),)
 
 
-class Role(StrEnum):
-    RESIDENT = "resident"
-    PARTNER = "partner"  # a charity partner's staff: read-only
-    ORGANIZER = "organizer"  # the property company's staff, scoped to cities
-    ADMIN = "admin"
-
-
 class Account(Model):
     # A person who signs in. Residents have a Resident row; partners name their partner;
     # organizers get their cities through OrganizerCity. session_epoch is carried in session
@@ -539,23 +516,6 @@ class WebSession(Model):
 
     class Meta:
         table = "web_session"
-
-
-class PaymentKind(StrEnum):
-    DONATION = "donation"  # a resident or visitor gives money to a campaign
-    PLEDGE_PREPAY = "pledge_prepay"  # a sponsor pays its cap up front
-    PLEDGE_SETTLE = "pledge_settle"  # a sponsor pays what it owes at settlement
-
-
-class PaymentState(StrEnum):
-    CREATED = "created"  # our record exists; no checkout session yet
-    OPEN = "open"  # a checkout session waits for the payer
-    PROCESSING = "processing"  # checkout completed, a delayed payment method is pending
-    PAID = "paid"
-    FAILED = "failed"
-    EXPIRED = "expired"
-    REFUNDED = "refunded"  # wholly refunded (partial refunds keep PAID and count refunded_fen)
-    FLAGGED = "flagged"  # amount or currency did not match our record: no credit
 
 
 class Payment(Model):

@@ -3,7 +3,8 @@ leaderboard relay can apply them after commit and nothing is lost if a process d
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import datetime
+from typing import Any, cast
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 
@@ -35,6 +36,17 @@ async def processed_upto(campaign_id: int) -> int | None:
 
 async def pending(limit: int = 500) -> list[Outbox]:
     return await Outbox.filter(processed_at=None).order_by("id").limit(limit)
+
+
+async def depth() -> tuple[int, float]:
+    """Rows the relay has not applied yet, and the age in seconds of the oldest (0 when none
+    waits)."""
+    waiting = Outbox.filter(processed_at=None)
+    count = await waiting.count()
+    oldest = cast(
+        list[datetime], await waiting.order_by("id").limit(1).values_list("created_at", flat=True)
+    )
+    return count, max(0.0, (clock.now() - oldest[0]).total_seconds()) if oldest else 0.0
 
 
 async def mark_processed(ids: list[int]) -> int:

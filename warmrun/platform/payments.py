@@ -14,7 +14,7 @@ itself is kept and applied once the payment is known.
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any
 
 from tortoise.backends.base.client import BaseDBAsyncClient
@@ -33,7 +33,6 @@ from warmrun.platform.models import (
     PaymentState,
     ProviderEvent,
     ProviderRefund,
-    SponsorPledge,
 )
 
 CURRENCY = "cny"
@@ -116,38 +115,6 @@ async def new_donation(
         },
     )
     return payment
-
-
-async def pledge_payment(*, pledge_id: int, kind: PaymentKind, amount_fen: int) -> Payment:
-    """The payment collecting ``amount_fen`` for a pledge: the live one if there is one (a
-    second checkout could be paid twice), otherwise a new one under the next key version
-    (``pledge:7:settle:v1``, ``v2`` after v1 expired or failed)."""
-    if kind not in (PaymentKind.PLEDGE_PREPAY, PaymentKind.PLEDGE_SETTLE):
-        raise ValueError(kind)
-    pledge = await SponsorPledge.get_or_none(id=pledge_id)
-    if pledge is None:
-        raise NotFound("pledge", "认捐")
-    verb = "prepay" if kind is PaymentKind.PLEDGE_PREPAY else "settle"
-    async with in_transaction() as conn:
-        # Serialise the creators of one pledge's payments (a no-op write takes the row lock).
-        await SponsorPledge.filter(id=pledge_id).using_db(conn).update(priority=pledge.priority)
-        earlier = await Payment.filter(pledge_id=pledge_id, kind=kind).using_db(conn).order_by("id")
-        for p in earlier:
-            if p.state in LIVE:
-                return p
-        now = clock.now()
-        return await Payment.create(
-            using_db=conn,
-            campaign_id=pledge.campaign_id,
-            kind=kind,
-            pledge_id=pledge_id,
-            donor_name=pledge.sponsor[:64],
-            amount_fen=amount_fen,
-            currency=CURRENCY,
-            idempotency_key=f"pledge:{pledge_id}:{verb}:v{len(earlier) + 1}",
-            created_at=now,
-            updated_at=now,
-        )
 
 
 async def checkout_opened(
@@ -379,11 +346,29 @@ async def pledges_paid(campaign_id: int) -> list[dict[str, Any]]:
     ]
 
 
-async def by_session(session_id: str) -> Payment:
+@dataclass(frozen=True)
+class PaymentView:
+    """A payment as pages and the API show it."""
+
+    id: int
+    campaign_id: int
+    kind: PaymentKind
+    state: PaymentState
+    amount_fen: int
+    refunded_fen: int
+    currency: str
+    checkout_url: str
+
+    @classmethod
+    def of(cls, p: Payment) -> PaymentView:
+        return cls(**{f.name: getattr(p, f.name) for f in fields(cls)})
+
+
+async def by_session(session_id: str) -> PaymentView:
     payment = await Payment.get_or_none(session_id=session_id)
     if payment is None:
         raise NotFound("payment", "付款")
-    return payment
+    return PaymentView.of(payment)
 
 
 # --- helpers -----------------------------------------------------------------------------------

@@ -1,34 +1,30 @@
-"""Read-side queries for pages and the API: plain dataclasses, never ORM rows."""
+"""Read-side queries for pages and the API: plain dataclasses, never ORM rows.
+
+Campaigns' read side (summaries, dashboards, set-up) is in ``campaign_views``."""
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
-from warmrun.platform import campaigns, events, payments, rollups
-from warmrun.platform.conversion import goods_progress
+from warmrun.platform import accounts
+from warmrun.platform.accounts import Identity
 from warmrun.platform.errors import NotFound
+from warmrun.platform.kinds import Role
 from warmrun.platform.models import (
     Campaign,
-    CampaignCity,
-    CharityPartner,
-    City,
     Compound,
     Contribution,
-    ConversionRule,
     Goods,
     Payment,
-    PaymentKind,
     PointsEntry,
-    PointsRule,
     Redemption,
     Resident,
     Reward,
     Run,
-    SettlementMode,
-    SponsorPledge,
+    StravaAccount,
+    StravaActivity,
 )
 from warmrun.platform.plausibility import Verdict
 from warmrun.platform.refs import resident_ref
@@ -87,6 +83,20 @@ async def run(*, run_id: int) -> RunView:
     if r is None:
         raise NotFound("run", "跑步记录")
     return _run_view(r)
+
+
+async def readable_run(account: Identity, *, run_id: int) -> RunView:
+    """The run if ``account`` may see it: its resident, an organizer of its city, an admin;
+    a run synced from Strava its resident only (Strava's terms: an athlete's Strava data is
+    shown to that athlete alone). Anyone else: not found, never a hint that it exists."""
+    found = await run(run_id=run_id)
+    if account.role is Role.RESIDENT and found.resident_id == account.resident_id:
+        return found
+    if account.role in (Role.ORGANIZER, Role.ADMIN) and found.source != "strava":
+        scope = await accounts.organizer_city_ids(account)
+        if scope is None or await run_city(run_id=run_id) in scope:
+            return found
+    raise NotFound("run", "跑步记录")
 
 
 async def run_city(*, run_id: int) -> int:
@@ -310,303 +320,6 @@ async def impact(*, resident_id: int) -> list[ImpactView]:
 
 
 @dataclass(frozen=True)
-class CampaignSummary:
-    id: int
-    code: str
-    name: str
-    state: str
-    starts_on: date
-    ends_on: date
-    partner_id: int
-
-
-def _summary(c: Campaign) -> CampaignSummary:
-    return CampaignSummary(
-        id=c.id,
-        code=c.code,
-        name=c.name,
-        state=str(c.state),
-        starts_on=c.starts_on,
-        ends_on=c.ends_on,
-        partner_id=c.partner_id,
-    )
-
-
-async def campaign_list() -> list[CampaignSummary]:
-    return [_summary(c) for c in await Campaign.all().order_by("-starts_on", "id")]
-
-
-async def campaign_summary(*, code: str) -> CampaignSummary:
-    return _summary(await campaigns.get_campaign(code=code))
-
-
-@dataclass(frozen=True)
-class AreaTotals:
-    id: int
-    name_zh: str
-    name_en: str
-    goal_fen: int
-    metres: int
-    participants: int
-    value_fen: int
-    funded_fen: int
-    bundles: int
-    next_permille: int
-    households: int = 0
-    city_id: int = 0
-
-
-@dataclass(frozen=True)
-class Dashboard:
-    campaign: CampaignSummary
-    goods_zh: str
-    goods_en: str
-    goods_price_fen: int
-    overall: AreaTotals
-    cities: list[AreaTotals]
-    compounds: list[AreaTotals]
-    pledges: list[dict[str, Any]]
-    days: list[dict[str, Any]]  # per local day: metres and funded fen, for the charts
-    # Donations paid through checkout, net of refunds: they fund goods beside the kilometres.
-    donations: int = 0
-    donated_fen: int = 0
-    bundles_with_donations: int = 0
-    # Offline event-day participation credit, in the totals above and shown on its own.
-    offline: dict[str, int] = field(default_factory=dict)
-    compounds_total: int = 0  # compounds in the campaign's cities; ``compounds`` is one page
-
-
-# Compounds on the dashboard's first page; the rest page by page (a campaign has thousands).
-DASHBOARD_COMPOUNDS = 20
-
-
-async def compound_page(*, code: str, offset: int, limit: int) -> tuple[int, list[AreaTotals]]:
-    """A page of the campaign's compounds by kilometres, and how many there are."""
-    return await compound_areas(await campaigns.get_campaign(code=code), offset=offset, limit=limit)
-
-
-async def _given(goods: Goods) -> Goods:
-    return goods
-
-
-async def compound_area(*, code: str, compound_id: int) -> AreaTotals:
-    """One compound of a campaign's cities with its totals."""
-    c = await campaigns.get_campaign(code=code)
-    _, rows = await compound_areas(c, offset=0, limit=1, compound_id=compound_id)
-    if not rows:
-        raise NotFound("compound", "小区")
-    return rows[0]
-
-
-async def compound_areas(
-    c: Campaign,
-    *,
-    offset: int,
-    limit: int,
-    compound_id: int | None = None,
-    goods: Goods | None = None,
-) -> tuple[int, list[AreaTotals]]:
-    """How many compounds the campaign's cities hold, and a page of them by kilometres."""
-    if limit <= 0 and compound_id is None:
-        return 0, []
-    (count, found), price = await asyncio.gather(
-        rollups.compounds(c.id, offset=offset, limit=limit, compound_id=compound_id),
-        _given(goods) if goods is not None else Goods.get(id=c.goods_id),
-    )
-    shares: dict[Any, int] | None = None
-    if c.settlement_mode == SettlementMode.PRO_RATA and found:
-        shares = await campaigns.pro_rata_shares(c.id, await rollups.compound_values(c.id))
-    rows = []
-    for x in found:
-        funded = shares.get(x.id, 0) if shares is not None else x.totals.sums.funded_fen
-        progress = goods_progress(funded, price.unit_price_fen)
-        rows.append(
-            AreaTotals(
-                id=x.id,
-                name_zh=x.name,
-                name_en=x.name,
-                goal_fen=0,
-                metres=x.totals.sums.metres,
-                participants=x.totals.participants,
-                value_fen=x.totals.sums.value_fen,
-                funded_fen=funded,
-                bundles=progress.bundles,
-                next_permille=progress.next_permille,
-                households=x.households,
-                city_id=x.city_id,
-            )
-        )
-    return count, rows
-
-
-async def dashboard(
-    *, code: str, compounds_offset: int = 0, compounds_limit: int = DASHBOARD_COMPOUNDS
-) -> Dashboard:
-    """A campaign's progress from its kept totals: overall, per city, one page of compounds
-    (most kilometres first), pledges and the daily series."""
-    c = await campaigns.get_campaign(code=code)
-    # Independent reads, a few rows each: sent at once (on PostgreSQL, over several
-    # connections of the pool), so that the page waits for the slowest rather than the sum.
-    (
-        (goods, stored, city_rows_, (compounds_total, compound_rows), pledges),
-        (
-            donated,
-            days,
-            offline,
-        ),
-    ) = await asyncio.gather(
-        asyncio.gather(
-            Goods.get(id=c.goods_id),
-            rollups.area_totals(c.id, level="city_and_whole"),
-            rollups.city_goals(c.id),
-            compound_areas(c, offset=compounds_offset, limit=compounds_limit),
-            payments.pledges_paid(c.id),
-        ),
-        asyncio.gather(
-            payments.received(campaign_id=c.id, kind=PaymentKind.DONATION),
-            rollups.overall_days(c.id),
-            events.offline_totals(campaign_id=c.id),
-        ),
-    )
-    by_city = await campaigns.totals_of(
-        c, goods, {a: t for a, t in stored.items() if a[0]}, by="city"
-    )
-    overall = (
-        await campaigns.totals_of(c, goods, {a: t for a, t in stored.items() if not a[0]}, by=None)
-    )[None]
-    goals = {int(r["id"]): int(r["goal_fen"]) for r in city_rows_}
-    cities = {int(r["id"]): r for r in city_rows_}
-
-    def area(
-        key: int, zh: str, en: str, goal: int, t: campaigns.Totals | None, **kw: int
-    ) -> AreaTotals:
-        return AreaTotals(
-            id=key,
-            name_zh=zh,
-            name_en=en,
-            goal_fen=goal,
-            metres=t.metres if t else 0,
-            participants=t.participants if t else 0,
-            value_fen=t.value_fen if t else 0,
-            funded_fen=t.funded_fen if t else 0,
-            bundles=t.goods.bundles if t else 0,
-            next_permille=t.goods.next_permille if t else 0,
-            **kw,
-        )
-
-    city_rows = [
-        area(i, cities[i]["name_zh"], cities[i]["name_en"], goals[i], by_city.get(i))
-        for i in sorted(goals)
-    ]
-    return Dashboard(
-        campaign=_summary(c),
-        goods_zh=goods.name_zh,
-        goods_en=goods.name_en,
-        goods_price_fen=goods.unit_price_fen,
-        overall=area(0, c.name, c.name, sum(goals.values()), overall),
-        cities=city_rows,
-        compounds=compound_rows,
-        compounds_total=compounds_total,
-        pledges=pledges,
-        days=[
-            {"day": d.isoformat(), "metres": v.metres, "funded_fen": v.funded_fen} for d, v in days
-        ],
-        offline=offline,
-        donations=donated.payments,
-        donated_fen=donated.net_fen,
-        bundles_with_donations=goods_progress(
-            (overall.funded_fen if overall else 0) + donated.net_fen, goods.unit_price_fen
-        ).bundles,
-    )
-
-
-@dataclass(frozen=True)
-class Place:
-    city_id: int
-    city_zh: str
-    city_en: str
-    compound_id: int
-    compound: str
-
-
-async def places(*, city_ids: set[int] | None = None) -> list[Place]:
-    """Every compound with its city (in ``city_ids`` if given), for sign-up and set-up."""
-    cities = {c.id: c for c in await City.all()}
-    compounds = Compound.all()
-    if city_ids is not None:
-        compounds = compounds.filter(city_id__in=list(city_ids))
-    return [
-        Place(
-            city_id=x.city_id,
-            city_zh=cities[x.city_id].name_zh,
-            city_en=cities[x.city_id].name_en,
-            compound_id=x.id,
-            compound=x.name,
-        )
-        for x in await compounds.order_by("city_id", "name")
-    ]
-
-
-@dataclass(frozen=True)
-class CampaignSetup:
-    campaign: CampaignSummary
-    rules: dict[str, dict[str, Any]]  # sport -> fen, per, basis, daily_cap_fen
-    points: dict[str, Any] | None
-    pledges: list[dict[str, Any]]
-    cities: list[dict[str, Any]]
-
-
-async def campaign_setup(*, code: str) -> CampaignSetup:
-    c = await campaigns.get_campaign(code=code)
-    rules = {
-        r["sport"]: r
-        for r in await ConversionRule.filter(campaign_id=c.id).values(
-            "sport", "fen", "per", "basis", "daily_cap_fen"
-        )
-    }
-    points = (
-        await PointsRule.filter(campaign_id=c.id)
-        .first()
-        .values("points_per_km", "points_per_run", "daily_cap")
-    )
-    pledges = (
-        await SponsorPledge.filter(campaign_id=c.id)
-        .order_by("priority", "id")
-        .values("id", "sponsor", "cap_fen", "allocated_fen", "priority")
-    )
-    goals = await CampaignCity.filter(campaign_id=c.id).values("city_id", "goal_fen")
-    names = {x.id: x for x in await City.filter(id__in=[g["city_id"] for g in goals])}
-    cities = [
-        {
-            "id": g["city_id"],
-            "name_zh": names[g["city_id"]].name_zh,
-            "name_en": names[g["city_id"]].name_en,
-            "goal_fen": g["goal_fen"],
-        }
-        for g in goals
-    ]
-    return CampaignSetup(_summary(c), rules, points, pledges, cities)
-
-
-@dataclass(frozen=True)
-class Catalogue:
-    partners: list[dict[str, Any]]
-    goods: list[dict[str, Any]]
-    cities: list[dict[str, Any]]
-
-
-async def catalogue() -> Catalogue:
-    """Partners, goods and cities, for the set-up forms."""
-    return Catalogue(
-        partners=await CharityPartner.all().order_by("name").values("id", "name"),
-        goods=await Goods.all()
-        .order_by("code")
-        .values("id", "code", "name_zh", "name_en", "unit_price_fen", "is_bundle"),
-        cities=await City.all().order_by("code").values("id", "code", "name_zh", "name_en"),
-    )
-
-
-@dataclass(frozen=True)
 class PaymentRow:
     id: int
     kind: str
@@ -635,3 +348,43 @@ async def payments_of(*, campaign_id: int, offset: int, limit: int) -> tuple[int
         )
         for p in rows
     ]
+
+
+@dataclass(frozen=True)
+class StravaActivityView:
+    id: int  # Strava's activity id
+    run_id: int | None
+    status: str  # imported | duplicate | ineligible | deleted | invalid
+    reason: str
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
+class StravaLink:
+    """A resident's Strava connection and what became of their latest activities."""
+
+    athlete_id: int
+    scope: str
+    connected_at: datetime
+    activities: list[StravaActivityView]
+
+
+async def strava_link(*, resident_id: int, limit: int) -> StravaLink | None:
+    """The resident's connection, if any, with the ``limit`` latest activities."""
+    account = await StravaAccount.get_or_none(resident_id=resident_id)
+    if account is None:
+        return None
+    rows = await StravaActivity.filter(resident_id=resident_id).order_by("-updated_at").limit(limit)
+    return StravaLink(
+        athlete_id=account.athlete_id,
+        scope=account.scope,
+        connected_at=account.connected_at,
+        activities=[
+            StravaActivityView(a.id, a.run_id, a.status, a.reason, a.updated_at) for a in rows
+        ],
+    )
+
+
+async def strava_athlete_known(athlete_id: int) -> bool:
+    """Whether a resident connected this Strava athlete."""
+    return await StravaAccount.exists(athlete_id=athlete_id)

@@ -12,7 +12,7 @@ from itsdangerous import BadSignature, URLSafeSerializer
 
 from warmrun.platform import clock
 from warmrun.platform.errors import InvalidInput, InvalidStationCode
-from warmrun.platform.models import Event
+from warmrun.platform.events import EventView
 
 # A station code works from the start of the event day until this long after it ends (the
 # clean-up after an evening event), in the campaign's timezone.
@@ -23,7 +23,7 @@ def _stations(secret: str) -> URLSafeSerializer:
     return URLSafeSerializer(secret, salt="warmrun.station")
 
 
-def station_token(secret: str, *, station_id: int, event: Event, tz: str) -> str:
+def station_token(secret: str, *, station_id: int, event: EventView, tz: str) -> str:
     end = datetime.combine(event.day + timedelta(days=1), time.min, ZoneInfo(tz)) + GRACE
     return str(_stations(secret).dumps([station_id, event.id, int(end.timestamp())]))
 

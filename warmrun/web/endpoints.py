@@ -10,7 +10,6 @@ from __future__ import annotations
 import dataclasses
 import functools
 import json
-import re
 from collections.abc import Awaitable, Callable
 from datetime import date, datetime
 from enum import StrEnum
@@ -25,6 +24,7 @@ from starlette.routing import Route
 
 from warmrun.config import Settings
 from warmrun.platform import accounts
+from warmrun.platform.accounts import Identity
 from warmrun.platform.errors import (
     CsrfFailed,
     Forbidden,
@@ -33,7 +33,7 @@ from warmrun.platform.errors import (
     NotFound,
     WarmrunError,
 )
-from warmrun.platform.models import Account, Role
+from warmrun.platform.kinds import Role
 from warmrun.platform.uploads import Parser
 from warmrun.web import i18n
 from warmrun.web.errors import MethodNotAllowed, json_error
@@ -65,7 +65,7 @@ class Ctx:
     settings: Settings
     redis: Redis | RedisCluster | None  # boards and rate limits: one server or a cluster
     lang: str
-    account: Account | None
+    account: Identity | None
     via_token: bool
     body: Any = None
     query: Any = None
@@ -80,7 +80,7 @@ class Ctx:
         parser: Parser = self.request.app.state.parser
         return parser
 
-    def me(self) -> Account:
+    def me(self) -> Identity:
         if self.account is None:
             raise NotAuthenticated()
         return self.account
@@ -161,7 +161,7 @@ def invalid_input(exc: ValidationError) -> InvalidInput:
     return InvalidInput(where, str(first.get("msg", "invalid")), "格式不正确")
 
 
-async def resolve_account(request: Request) -> tuple[Account | None, bool]:
+async def resolve_account(request: Request) -> tuple[Identity | None, bool]:
     """(account, via bearer token). A bad token is an error; a stale cookie is anonymous."""
     auth = request.headers.get("authorization", "")
     if auth:
@@ -187,14 +187,14 @@ def site_url(request: Request) -> str:
     return (settings.public_url or str(request.base_url)).rstrip("/")
 
 
-def csrf_binding(request: Request, account: Account | None) -> str | None:
+def csrf_binding(request: Request, account: Identity | None) -> str | None:
     if account is not None:
         return f"a:{account.id}:{account.session_epoch}"
     pre = request.cookies.get(PRESESSION_COOKIE)
     return f"p:{pre}" if pre else None
 
 
-async def check_csrf(request: Request, account: Account | None, form_token: str | None) -> None:
+async def check_csrf(request: Request, account: Identity | None, form_token: str | None) -> None:
     scheme = request.url.scheme
     host = request.headers.get("host", "")
     if not same_origin(dict(request.headers), scheme, host):
@@ -215,7 +215,7 @@ def check_path_ids(request: Request) -> None:
             raise NotFound("page", "页面")
 
 
-def authorise(access: Access, account: Account | None) -> None:
+def authorise(access: Access, account: Identity | None) -> None:
     allowed = ALLOWED[access]
     if allowed is None:
         return
@@ -328,105 +328,3 @@ class Api:
             methods = sorted({*by_method, *(["HEAD"] if "GET" in by_method else [])})
             out.append(Route(path, dispatch, methods=methods))
         return out
-
-
-_PARAM = re.compile(r"{(\w+)(?::(\w+))?}")
-
-
-def openapi(api: Api, *, title: str, version: str) -> dict[str, Any]:
-    """The OpenAPI 3.1 document of every endpoint."""
-    paths: dict[str, Any] = {}
-    schemas: dict[str, Any] = {
-        "Error": {
-            "type": "object",
-            "required": ["error"],
-            "properties": {
-                "error": {
-                    "type": "object",
-                    "required": ["code", "message"],
-                    "properties": {"code": {"type": "string"}, "message": {"type": "string"}},
-                }
-            },
-        }
-    }
-    for e in api.endpoints:
-        oa_path = _PARAM.sub(lambda m: "{" + m.group(1) + "}", e.path)
-        params: list[dict[str, Any]] = [
-            {
-                "name": m.group(1),
-                "in": "path",
-                "required": True,
-                "schema": {"type": "integer", "minimum": 1, "maximum": 2**31 - 1}
-                if m.group(2) == "int"
-                else {"type": "string", "maxLength": 64},
-            }
-            for m in _PARAM.finditer(e.path)
-        ]
-        if e.query is not None:
-            qs = e.query.model_json_schema()
-            required = set(qs.get("required", []))
-            for name, prop in qs.get("properties", {}).items():
-                params.append(
-                    {"name": name, "in": "query", "required": name in required, "schema": prop}
-                )
-        op: dict[str, Any] = {
-            "summary": e.summary,
-            "tags": [e.tag],
-            "operationId": f"{e.method.lower()}_{e.handler.__name__}",
-            "parameters": params,
-            "responses": {
-                "200": {"description": "OK", "content": {e.produces: {"schema": {}}}},
-                "default": {
-                    "description": "Error",
-                    "content": {
-                        "application/json": {"schema": {"$ref": "#/components/schemas/Error"}}
-                    },
-                },
-            },
-        }
-        if e.access is not Access.PUBLIC:
-            op["security"] = [{"bearer": []}, {"session": []}]
-        if e.body is not None:
-            schema = e.body.model_json_schema(ref_template="#/components/schemas/{model}")
-            for name, sub in schema.pop("$defs", {}).items():
-                schemas[name] = sub
-            schemas[e.body.__name__] = schema
-            op["requestBody"] = {
-                "required": True,
-                "content": {
-                    "application/json": {
-                        "schema": {"$ref": f"#/components/schemas/{e.body.__name__}"}
-                    }
-                },
-            }
-        if e.multipart:
-            op["requestBody"] = {
-                "required": True,
-                "content": {
-                    "multipart/form-data": {
-                        "schema": {
-                            "type": "object",
-                            "required": ["files"],
-                            "properties": {
-                                "files": {
-                                    "type": "array",
-                                    "items": {"type": "string", "format": "binary"},
-                                }
-                            },
-                        }
-                    }
-                },
-            }
-        paths.setdefault(oa_path, {})[e.method.lower()] = op
-    return {
-        "openapi": "3.1.0",
-        "info": {"title": title, "version": version},
-        "paths": paths,
-        "components": {
-            "schemas": schemas,
-            "securitySchemes": {
-                "bearer": {"type": "http", "scheme": "bearer"},
-                "session": {"type": "apiKey", "in": "cookie", "name": SESSION_COOKIE},
-            },
-        },
-    }

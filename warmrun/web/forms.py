@@ -216,10 +216,14 @@ class NewEvent(Form):
     participant_fen: int = Field(0, ge=0, le=10**7)
 
 
-class NewRoute(Form):
+# A route's name, group and sport; the page's form sends its GPX as a file.
+class RouteFields(Form):
     name: str = Field(min_length=1, max_length=128)
     group: Literal["family", "senior", "adult"]
     sport: Literal["run", "walk"] = "run"
+
+
+class NewRoute(RouteFields):
     gpx: str = Field(min_length=1, max_length=2 * 1024 * 1024)
 
 

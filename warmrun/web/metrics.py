@@ -18,9 +18,7 @@ import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
-from typing import cast
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -44,10 +42,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from warmrun import outages
 from warmrun.config import Settings
 from warmrun.integrations import jobs
-from warmrun.platform import clock
+from warmrun.platform import outbox
 from warmrun.platform.errors import NotFound, WarmrunError
 from warmrun.platform.ingest import FileOutcome
-from warmrun.platform.models import Outbox
 from warmrun.web.errors import MethodNotAllowed
 
 # Most requests take milliseconds; an upload of a large archive may take many seconds.
@@ -195,13 +192,7 @@ async def backlog(redis: Redis | None) -> Backlog:
     depth: int | None = None
     lag: float | None = None
     try:
-        pending = Outbox.filter(processed_at=None)
-        depth = await pending.count()
-        oldest = cast(
-            list[datetime],
-            await pending.order_by("id").limit(1).values_list("created_at", flat=True),
-        )
-        lag = max(0.0, (clock.now() - oldest[0]).total_seconds()) if oldest else 0.0
+        depth, lag = await outbox.depth()
     except Exception as exc:
         if outages.component(exc) is None:
             raise

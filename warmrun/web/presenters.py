@@ -9,7 +9,7 @@ from xml.sax.saxutils import escape
 
 import segno
 
-from warmrun.platform.models import Account
+from warmrun.platform.accounts import Identity
 from warmrun.platform.runs import RunOutcome
 from warmrun.platform.views import RunView
 
@@ -18,7 +18,7 @@ def _attr(text: str) -> str:
     return escape(text, {'"': "&quot;"})
 
 
-def account_dict(account: Account) -> dict[str, Any]:
+def account_dict(account: Identity) -> dict[str, Any]:
     return {
         "id": account.id,
         "email": account.email,

@@ -26,8 +26,8 @@ from redis.asyncio.cluster import RedisCluster
 from redis.exceptions import RedisClusterException, RedisError
 
 from warmrun.platform import accounts
+from warmrun.platform.accounts import Identity
 from warmrun.platform.errors import InvalidCredentials, InvalidInput, RateLimited
-from warmrun.platform.models import Account
 from warmrun.web import metrics
 
 log = logging.getLogger("warmrun.web")
@@ -199,7 +199,7 @@ async def sign_in_succeeded(redis: Client | None, ident: str) -> None:
 
 async def guarded_sign_in(
     redis: Client | None, *, email: str, password: str, address: str
-) -> Account:
+) -> Identity:
     """Check a password under the sign-in limits: too soon is RateLimited (the password is
     not even hashed), a wrong one counts against the identity, a right one clears it."""
     ident = await sign_in_allowed(redis, email=email, address=address)

@@ -6,11 +6,11 @@ An object outside the organizer's cities is "not found", never a hint that it ex
 from __future__ import annotations
 
 from warmrun.platform import accounts, rewards, runs, views
+from warmrun.platform.accounts import Identity
 from warmrun.platform.errors import NotFound
-from warmrun.platform.models import Account
 
 
-async def fulfil(account: Account, code: str) -> views.RedemptionView:
+async def fulfil(account: Identity, code: str) -> views.RedemptionView:
     """Hand over a reward: the pickup code must belong to a compound in the caller's cities."""
     found = await views.redemptions(code=code)
     if not found or not await accounts.covers_city(
@@ -22,7 +22,7 @@ async def fulfil(account: Account, code: str) -> views.RedemptionView:
     return view
 
 
-async def review(account: Account, run_id: int, *, accept: bool, note: str) -> views.RunView:
+async def review(account: Identity, run_id: int, *, accept: bool, note: str) -> views.RunView:
     """Accept or reject a run of a resident in the caller's cities."""
     if not await accounts.covers_city(account, await views.run_city(run_id=run_id)):
         raise NotFound("run", "跑步记录")

@@ -23,8 +23,8 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from warmrun.platform import accounts
+from warmrun.platform.accounts import Identity
 from warmrun.platform.errors import BodyTooLarge
-from warmrun.platform.models import Account
 from warmrun.web.i18n import LANG_COOKIE
 
 SESSION_COOKIE = "wr_session"
@@ -197,7 +197,7 @@ class Cookies:
         )
 
 
-async def sign_in(request: Request, response: Response, account: Account) -> None:
+async def sign_in(request: Request, response: Response, account: Identity) -> None:
     """Start a server-side session for ``account`` and set its cookie on ``response``."""
     key = await accounts.start_session(account_id=account.id)
     cookies: Cookies = request.app.state.cookies

@@ -14,13 +14,13 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from warmrun.platform import money
+from warmrun.platform.accounts import Identity
 from warmrun.platform.errors import (
     Forbidden,
     InvalidInput,
     NotAuthenticated,
     WarmrunError,
 )
-from warmrun.platform.models import Account
 from warmrun.platform.uploads import Parser
 from warmrun.web import i18n
 from warmrun.web.endpoints import (
@@ -35,6 +35,7 @@ from warmrun.web.endpoints import (
 from warmrun.web.errors import status_of
 from warmrun.web.security import Cookies, new_presession, sign_in, sign_out
 
+T = TypeVar("T")
 TEMPLATES = Path(__file__).parent.parent / "templates"
 env = Environment(
     loader=FileSystemLoader(TEMPLATES),
@@ -47,7 +48,7 @@ env = Environment(
 class Page:
     """One request's page context: who, which language, the CSRF token, rendering."""
 
-    def __init__(self, request: Request, account: Account | None, lang: str) -> None:
+    def __init__(self, request: Request, account: Identity | None, lang: str) -> None:
         self.request = request
         self.account = account
         self.lang = lang
@@ -57,6 +58,32 @@ class Page:
             self.new_presession = new_presession()
             binding = f"p:{self.new_presession}"
         self.csrf = request.app.state.codec.csrf_token(binding)
+        # A failed form: its message for the page shown again, and the answer's status.
+        self.error: str | None = None
+        self.status = 200
+
+    @property
+    def posted(self) -> bool:
+        return self.request.method == "POST"
+
+    async def attempt(
+        self,
+        action: Awaitable[T],
+        *,
+        status: int | None = None,
+        keep: tuple[type[WarmrunError], ...] = (),
+    ) -> T | None:
+        """A form's action; on a domain error None, with the error kept for the page shown
+        again (its message in the visitor's language, and its status unless ``status``).
+        Errors of the kinds in ``keep`` are not the form's: they go on to the error page."""
+        try:
+            return await action
+        except WarmrunError as exc:
+            if isinstance(exc, keep):
+                raise
+            self.error = exc.message(self.lang)
+            self.status = status_of(exc) if status is None else status
+            return None
 
     @property
     def settings(self) -> Any:
@@ -67,7 +94,7 @@ class Page:
         parser: Parser = self.request.app.state.parser
         return parser
 
-    def me(self) -> Account:
+    def me(self) -> Identity:
         if self.account is None:
             raise NotAuthenticated()
         return self.account
@@ -77,8 +104,9 @@ class Page:
             raise Forbidden()
         return self.account.resident_id
 
-    def render(self, name: str, status: int = 200, **context: Any) -> HTMLResponse:
+    def render(self, name: str, status: int | None = None, **context: Any) -> HTMLResponse:
         lang = self.lang
+        context.setdefault("error", self.error)
         # Rendering is synchronous, so no other request can switch the catalogue mid-way.
         env.install_gettext_translations(  # type: ignore[attr-defined]
             i18n.translations(lang), newstyle=True
@@ -98,7 +126,7 @@ class Page:
             strava_on=self.request.app.state.strava is not None,
             **context,
         )
-        response = HTMLResponse(html, status_code=status)
+        response = HTMLResponse(html, status_code=self.status if status is None else status)
         self._presession(response)
         return response
 
@@ -116,7 +144,7 @@ class Page:
         cookies: Cookies = self.request.app.state.cookies
         return cookies
 
-    async def sign_in(self, response: Response, account: Account) -> None:
+    async def sign_in(self, response: Response, account: Identity) -> None:
         await sign_in(self.request, response, account)
 
     async def sign_out(self, response: Response) -> None:
@@ -126,7 +154,7 @@ class Page:
 PageHandler = Callable[[Page, dict[str, Any]], Awaitable[Response]]
 
 
-async def _context(request: Request) -> tuple[Account | None, str]:
+async def _context(request: Request) -> tuple[Identity | None, str]:
     lang = i18n.negotiate(
         request.cookies.get(i18n.LANG_COOKIE), request.headers.get("accept-language")
     )

@@ -14,16 +14,15 @@ from warmrun.leaderboard.boards import Boards
 from warmrun.leaderboard.campaigns import clocks
 from warmrun.leaderboard.present import UNITS
 from warmrun.leaderboard.present import rows as board_rows
-from warmrun.platform import accounts, clock, payments, views
+from warmrun.platform import accounts, campaign_views, clock, payments
+from warmrun.platform.accounts import Identity
 from warmrun.platform.errors import (
     InvalidInput,
     NotFound,
-    WarmrunError,
 )
-from warmrun.platform.models import Account, Role
-from warmrun.web import forms, i18n, ratelimit
-from warmrun.web.errors import status_of
-from warmrun.web.pages.base import Page, form_int
+from warmrun.platform.kinds import Role
+from warmrun.web import forms, ratelimit
+from warmrun.web.pages.base import Page, form_int, form_model
 from warmrun.web.routes.ledger import page_context
 from warmrun.web.routes.payments import start_donation
 
@@ -33,26 +32,13 @@ log = logging.getLogger("warmrun.web")
 async def home(p: Page, _: dict[str, Any]) -> Response:
     if p.account is not None and p.account.role is Role.RESIDENT:
         return p.redirect("/me")
-    return p.render("home.html", campaigns=await views.campaign_list())
+    return p.render("home.html", campaigns=await campaign_views.campaign_list())
 
 
 async def campaign_page(p: Page, _: dict[str, Any]) -> Response:
-    code = p.request.path_params["code"]
-    window = p.request.query_params.get("window", "campaign")
-    metric = p.request.query_params.get("metric", "m")
-    if window not in ("campaign", "week", "month") or metric not in ("m", "pc", "pr"):
-        raise InvalidInput("board", "unknown window or measure", "未知的时间段或指标")
-    d = await views.dashboard(code=code, compounds_limit=0)
-    boards: dict[str, list[dict[str, Any]]] = {}
-    boards_down = False
-    redis = p.request.app.state.redis
-    if redis is not None:
-        try:
-            boards = await _boards(redis, d.campaign.id, window, metric)
-        except ratelimit.AWAY as exc:
-            # The boards live in Redis only; the rest of the page does not need it.
-            log.warning("campaign page without its boards (Redis: %s)", exc)
-            boards_down = True
+    window, metric = _board_choice(p)
+    d = await campaign_views.dashboard(code=p.request.path_params["code"], compounds_limit=0)
+    boards, boards_down = await _shown_boards(p, d.campaign.id, window, metric)
     return p.render(
         "campaign.html",
         d=d,
@@ -64,6 +50,30 @@ async def campaign_page(p: Page, _: dict[str, Any]) -> Response:
         donation_key=secrets.token_urlsafe(12),
         **await page_context(p.request, d.campaign.id),
     )
+
+
+def _board_choice(p: Page) -> tuple[str, str]:
+    """The boards' time window and measure asked for in the address."""
+    window = p.request.query_params.get("window", "campaign")
+    metric = p.request.query_params.get("metric", "m")
+    if window not in ("campaign", "week", "month") or metric not in ("m", "pc", "pr"):
+        raise InvalidInput("board", "unknown window or measure", "未知的时间段或指标")
+    return window, metric
+
+
+async def _shown_boards(
+    p: Page, campaign_id: int, window: str, metric: str
+) -> tuple[dict[str, list[dict[str, Any]]], bool]:
+    """The boards, and whether they are missing because Redis is away."""
+    redis = p.request.app.state.redis
+    if redis is None:
+        return {}, False
+    try:
+        return await _boards(redis, campaign_id, window, metric), False
+    except ratelimit.AWAY as exc:
+        # The boards live in Redis only; the rest of the page does not need it.
+        log.warning("campaign page without its boards (Redis: %s)", exc)
+        return {}, True
 
 
 async def _boards(
@@ -84,61 +94,63 @@ async def _boards(
 
 
 async def signup_page(p: Page, data: dict[str, Any]) -> Response:
-    places = await views.places()
-    if p.request.method == "GET":
+    places = await campaign_views.places()
+    if not p.posted:
         return p.render("signup.html", places=places, form={})
-    try:
-        await ratelimit.check(
-            p.request.app.state.redis,
-            ratelimit.SIGNUP,
-            p.request.client.host if p.request.client else "?",
-        )
-        account = await accounts.sign_up_resident(
-            email=str(data.get("email", "")),
-            password=str(data.get("password", "")),
-            display_name=str(data.get("display_name", "")),
-            compound_id=form_int(data, "compound_id") or 0,
-            birth_year=form_int(data, "birth_year", required=False),
-            public_board=data.get("public_board") == "on",
-            locale=p.lang,
-        )
-    except WarmrunError as exc:
-        return p.render(
-            "signup.html",
-            status=status_of(exc),
-            places=places,
-            error=exc.message(p.lang),
-            form=data,
-        )
-    response = p.redirect("/me")
+    account = await p.attempt(_sign_up(p, data))
+    if account is None:
+        return p.render("signup.html", places=places, form=data)
+    return await _signed_in(p, account, "/me")
+
+
+async def _sign_up(p: Page, data: dict[str, Any]) -> Identity:
+    # The password as typed: the API's request models strip whitespace around every text.
+    await ratelimit.check(p.request.app.state.redis, ratelimit.SIGNUP, _address(p))
+    return await accounts.sign_up_resident(
+        email=str(data.get("email", "")),
+        password=str(data.get("password", "")),
+        display_name=str(data.get("display_name", "")),
+        compound_id=form_int(data, "compound_id") or 0,
+        birth_year=form_int(data, "birth_year", required=False),
+        public_board=data.get("public_board") == "on",
+        locale=p.lang,
+    )
+
+
+async def _signed_in(p: Page, account: Identity, target: str) -> Response:
+    response = p.redirect(target)
     await p.sign_in(response, account)
     return response
+
+
+def _address(p: Page) -> str:
+    return p.request.client.host if p.request.client else "?"
+
+
+def _local(target: str) -> str:
+    """``target`` if it is a path on this site, else the home page."""
+    return "/" if not target.startswith("/") or target.startswith("//") else target
 
 
 async def login_page(p: Page, data: dict[str, Any]) -> Response:
-    target = str(p.request.query_params.get("next", "/"))
-    if not target.startswith("/") or target.startswith("//"):
-        target = "/"
-    if p.request.method == "GET":
+    target = _local(str(p.request.query_params.get("next", "/")))
+    if not p.posted:
         return p.render("login.html", next=target)
     email = str(data.get("email", ""))
-    try:
-        account = await ratelimit.guarded_sign_in(
+    account = await p.attempt(
+        ratelimit.guarded_sign_in(
             p.request.app.state.redis,
             email=email,
-            password=str(data.get("password", "")),
-            address=p.request.client.host if p.request.client else "?",
+            password=str(data.get("password", "")),  # as typed, like the sign-up form's
+            address=_address(p),
         )
-    except WarmrunError as exc:
-        return p.render(
-            "login.html", status=status_of(exc), next=target, error=exc.message(p.lang), email=email
-        )
-    response = p.redirect(target if target != "/" else _landing(account))
-    await p.sign_in(response, account)
-    return response
+    )
+    if account is None:
+        return p.render("login.html", next=target, email=email)
+    return await _signed_in(p, account, target if target != "/" else _landing(account))
 
 
-def _landing(account: Account) -> str:
+def _landing(account: Identity) -> str:
     return {
         Role.RESIDENT: "/me",
         Role.PARTNER: "/partner",
@@ -154,13 +166,8 @@ async def logout_page(p: Page, _: dict[str, Any]) -> Response:
 
 
 async def language(p: Page, data: dict[str, Any]) -> Response:
-    lang = str(data.get("lang", ""))
-    target = str(data.get("next", "/"))
-    if lang not in i18n.SUPPORTED:
-        raise InvalidInput("lang", "zh-CN or en", "zh-CN 或 en")
-    if not target.startswith("/") or target.startswith("//"):
-        target = "/"
-    response = p.redirect(target)
+    lang = form_model(forms.Language, data).lang
+    response = p.redirect(_local(str(data.get("next", "/"))))
     p.cookies.language(response, lang)
     return response
 
@@ -171,6 +178,15 @@ _AMOUNTS = {"50": 5_000, "100": 10_000, "200": 20_000}
 async def donate_page(p: Page, data: dict[str, Any]) -> Response:
     """The campaign page's donation form: off to checkout, or the page again with the error."""
     code = p.request.path_params["code"]
+    resident_id = p.account.resident_id if p.account is not None else None
+    payment = await start_donation(
+        p.request, lang=p.lang, code=code, body=_donation(data), resident_id=resident_id
+    )
+    return p.redirect(payment.checkout_url or f"/c/{code}")
+
+
+def _donation(data: dict[str, Any]) -> forms.Donation:
+    """The form's choice: a warm pack, one of the set amounts, or yuan typed in."""
     choice = str(data.get("choice", ""))
     try:
         if choice == "pack":
@@ -178,9 +194,8 @@ async def donate_page(p: Page, data: dict[str, Any]) -> Response:
         elif choice in _AMOUNTS:
             amount, packs = _AMOUNTS[choice], None
         else:
-            yuan = form_int(data, "yuan") or 0
-            amount, packs = yuan * 100, None
-        body = forms.Donation(
+            amount, packs = (form_int(data, "yuan") or 0) * 100, None
+        return forms.Donation(
             amount_fen=amount,
             warm_packs=packs,
             name=str(data.get("name", ""))[:64],
@@ -188,20 +203,13 @@ async def donate_page(p: Page, data: dict[str, Any]) -> Response:
         )
     except ValidationError:
         raise InvalidInput("amount", "not a valid amount", "金额无效") from None
-    resident_id = p.account.resident_id if p.account is not None else None
-    payment = await start_donation(
-        p.request, lang=p.lang, code=code, body=body, resident_id=resident_id
-    )
-    if not payment.checkout_url:
-        return p.redirect(f"/c/{code}")
-    return p.redirect(payment.checkout_url)
 
 
 async def thanks_page(p: Page, _: dict[str, Any]) -> Response:
     """Where checkout sends the payer back. It only shows what our record says: money counts
     once the payment provider's signed notification arrives, never because of this visit."""
     code = p.request.path_params["code"]
-    c = await views.campaign_summary(code=code)
+    c = await campaign_views.campaign_summary(code=code)
     session_id = p.request.query_params.get("session_id", "")[:255]
     if not session_id:
         raise InvalidInput("session_id", "missing", "缺少付款编号")

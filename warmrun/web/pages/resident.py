@@ -13,7 +13,9 @@ from warmrun.leaderboard.campaigns import clocks
 from warmrun.platform import (
     accounts,
     badges,
+    campaign_views,
     clock,
+    erasure,
     maps,
     notices,
     privacy_zones,
@@ -21,15 +23,15 @@ from warmrun.platform import (
     transparency,
     views,
 )
+from warmrun.platform.accounts import Identity
 from warmrun.platform.errors import (
     InvalidInput,
     NotFound,
-    WarmrunError,
 )
 from warmrun.platform.privacy import MAX_ZONES, Zone
 from warmrun.web import forms, ratelimit
 from warmrun.web.codes import member_code
-from warmrun.web.pages.base import Page, form_int
+from warmrun.web.pages.base import Page, form_int, form_model
 from warmrun.web.presenters import qr_svg, track_svg
 
 
@@ -37,28 +39,42 @@ async def me_page(p: Page, _: dict[str, Any]) -> Response:
     rid = p.resident_id()
     recent, total = await views.runs_of(resident_id=rid, offset=0, limit=5)
     impact = await views.impact(resident_id=rid)
-    ranks = []
-    redis = p.request.app.state.redis
-    if redis is not None:
-        all_clocks = await clocks()
-        for i in impact:
-            c = await views.campaign_summary(code=i.campaign_code)
-            window = all_clocks[c.id].current(clock.now(), "campaign")
-            mine = await Boards(redis).rank(c.id, rid, window)
-            ranks.append((i.campaign_code, mine[0] if mine else None))
     points = await views.points_of(resident_id=rid, offset=0, limit=0)
     return p.render(
         "me.html",
         runs=recent,
         total=total,
         impact=impact,
-        ranks=dict(ranks),
+        ranks=await _ranks(p, rid, impact),
         balance=points.balance,
         member_code=member_code(str(p.settings.secret_key), rid),
-        badges=[b for b in await badges.of_resident(resident_id=rid) if b["held"]],
-        notices=(await notices.of_resident(resident_id=rid, lang=p.lang, limit=5))[0],
-        proofs=await transparency.checkpointed([i.campaign_code for i in impact]),
+        **await _game(p.lang, rid, impact),
     )
+
+
+async def _game(lang: str, rid: int, impact: list[views.ImpactView]) -> dict[str, Any]:
+    """The badges the resident holds, their latest notices, and the campaigns whose public
+    log has a checkpoint to prove their contributions against."""
+    return {
+        "badges": [b for b in await badges.of_resident(resident_id=rid) if b["held"]],
+        "notices": (await notices.of_resident(resident_id=rid, lang=lang, limit=5))[0],
+        "proofs": await transparency.checkpointed([i.campaign_code for i in impact]),
+    }
+
+
+async def _ranks(p: Page, rid: int, impact: list[views.ImpactView]) -> dict[str, int | None]:
+    """The resident's rank on each of their campaigns' boards (none without Redis)."""
+    redis = p.request.app.state.redis
+    if redis is None:
+        return {}
+    ranks: dict[str, int | None] = {}
+    all_clocks = await clocks()
+    for i in impact:
+        c = await campaign_views.campaign_summary(code=i.campaign_code)
+        window = all_clocks[c.id].current(clock.now(), "campaign")
+        mine = await Boards(redis).rank(c.id, rid, window)
+        ranks[i.campaign_code] = mine[0] if mine else None
+    return ranks
 
 
 async def runs_page(p: Page, _: dict[str, Any]) -> Response:
@@ -82,33 +98,37 @@ async def points_page(p: Page, _: dict[str, Any]) -> Response:
 
 async def shop_page(p: Page, data: dict[str, Any]) -> Response:
     rid = p.resident_id()
-    error = None
-    if p.request.method == "POST":
-        try:
-            await ratelimit.check(p.request.app.state.redis, ratelimit.REDEEM, str(rid))
-            key = str(data.get("idempotency_key", ""))[:64] or uuid.uuid4().hex
-            slot = str(data.get("slot", "")).strip()[:32] or None
-            r = await rewards.redeem(
-                resident_id=rid,
-                reward_id=form_int(data, "reward_id") or 0,
-                idempotency_key=f"{rid}:{key}",
-                slot=slot,
-            )
-            return p.redirect(f"/me/redemptions/{r.code}")
-        except WarmrunError as exc:
-            error = exc.message(p.lang)
+    if p.posted:
+        code = await p.attempt(_redeem(p, rid, data), status=400)
+        if code is not None:
+            return p.redirect(f"/me/redemptions/{code}")
     items = await views.rewards_for(resident_id=rid)
     pts = await views.points_of(resident_id=rid, offset=0, limit=0)
-    mine = await views.redemptions(resident_id=rid)
     return p.render(
         "shop.html",
-        status=400 if error else 200,
         items=items,
         balance=pts.balance,
-        redemptions=mine,
-        error=error,
+        redemptions=await views.redemptions(resident_id=rid),
         key=uuid.uuid4().hex,
     )
+
+
+async def _redeem(p: Page, rid: int, data: dict[str, Any]) -> str:
+    """The shop's form, read by the API's own request model; returns the pickup code."""
+    await ratelimit.check(p.request.app.state.redis, ratelimit.REDEEM, str(rid))
+    form = form_model(forms.Redeem, data, idempotency_key=_key(data))
+    r = await rewards.redeem(
+        resident_id=rid,
+        reward_id=form.reward_id,
+        idempotency_key=f"{rid}:{form.idempotency_key}",
+        slot=form.slot,
+    )
+    return r.code
+
+
+def _key(data: dict[str, Any]) -> str:
+    """The form's idempotency key (one is made up if the form has none)."""
+    return str(data.get("idempotency_key", "")).strip() or uuid.uuid4().hex
 
 
 async def redemption_page(p: Page, data: dict[str, Any]) -> Response:
@@ -125,59 +145,62 @@ async def redemption_page(p: Page, data: dict[str, Any]) -> Response:
 
 async def account_page(p: Page, data: dict[str, Any]) -> Response:
     account = p.me()
-    error = None
-    new_token = None
-    if p.request.method == "POST":
-        action = data.get("action")
-        try:
-            if action == "logout_everywhere":
-                await accounts.end_all_sessions(account_id=account.id)
-                response = p.redirect("/login")
-                await p.sign_out(response)
-                return response
-            if action == "new_token":
-                issued = await accounts.issue_token(
-                    account_id=account.id,
-                    name=str(data.get("name", "")),
-                    lifetime=p.settings.token_lifetime,
-                )
-                new_token = issued.token
-                action = None
-            if action == "privacy":
-                await _save_privacy(p.resident_id(), data)
-                return p.redirect("/me/account#privacy")
-            if action == "revoke_token":
-                await accounts.revoke_token(
-                    account_id=account.id, token_id=form_int(data, "token_id") or 0
-                )
-                return p.redirect("/me/account#tokens")
-            if action == "erase":
-                await ratelimit.guarded_sign_in(
-                    p.request.app.state.redis,
-                    email=account.email,
-                    password=str(data.get("password", "")),
-                    address=p.request.client.host if p.request.client else "?",
-                )
-                await accounts.erase_resident(account_id=account.id)
-                response = p.redirect("/")
-                await p.sign_out(response)
-                return response
-            if action is not None:
-                raise InvalidInput("action", "unknown", "未知操作")
-        except WarmrunError as exc:
-            error = exc.message(p.lang)
-    policy = None
-    if account.resident_id is not None:
-        policy = await privacy_zones.policy_of(resident_id=account.resident_id)
+    new_token = await p.attempt(_account_action(p, data), status=400) if p.posted else None
+    if isinstance(new_token, Response):
+        return new_token
+    rid = account.resident_id
     return p.render(
         "account.html",
-        status=400 if error else 200,
-        error=error,
         new_token=new_token,
         tokens=await accounts.tokens_of(account_id=account.id),
-        privacy=policy,
+        privacy=await privacy_zones.policy_of(resident_id=rid) if rid is not None else None,
         zone_rows=range(MAX_ZONES),
     )
+
+
+async def _account_action(p: Page, data: dict[str, Any]) -> Response | str | None:
+    """The account page's forms: where to go next, or a new token to show once (None: no
+    form was sent)."""
+    account = p.me()
+    action = data.get("action")
+    if action == "logout_everywhere":
+        await accounts.end_all_sessions(account_id=account.id)
+        return await _signed_out(p, "/login")
+    if action == "new_token":
+        name = form_model(forms.NewToken, data).name
+        lifetime = p.settings.token_lifetime
+        issued = await accounts.issue_token(account_id=account.id, name=name, lifetime=lifetime)
+        return issued.token
+    if action == "privacy":
+        await _save_privacy(p.resident_id(), data)
+        return p.redirect("/me/account#privacy")
+    if action == "revoke_token":
+        token_id = form_int(data, "token_id") or 0
+        await accounts.revoke_token(account_id=account.id, token_id=token_id)
+        return p.redirect("/me/account#tokens")
+    if action == "erase":
+        await _erase(p, account, data)
+        return await _signed_out(p, "/")
+    if action is not None:
+        raise InvalidInput("action", "unknown", "未知操作")
+    return None
+
+
+async def _erase(p: Page, account: Identity, data: dict[str, Any]) -> None:
+    """Erasure asks for the password again (as typed: the API's models strip whitespace)."""
+    await ratelimit.guarded_sign_in(
+        p.request.app.state.redis,
+        email=account.email,
+        password=str(data.get("password", "")),
+        address=p.request.client.host if p.request.client else "?",
+    )
+    await erasure.erase_resident(account_id=account.id)
+
+
+async def _signed_out(p: Page, target: str) -> Response:
+    response = p.redirect(target)
+    await p.sign_out(response)
+    return response
 
 
 async def _save_privacy(resident_id: int, data: dict[str, Any]) -> None:

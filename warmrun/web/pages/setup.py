@@ -8,12 +8,12 @@ from typing import Any
 
 from starlette.responses import Response
 
-from warmrun.platform import accounts, campaigns, views
-from warmrun.platform.errors import Forbidden, InvalidInput, WarmrunError
-from warmrun.platform.models import Basis, CampaignState, Role, SettlementMode
+from warmrun.platform import accounts, campaign_views, campaigns
+from warmrun.platform.accounts import Identity
+from warmrun.platform.errors import Forbidden, InvalidInput
+from warmrun.platform.kinds import Basis, CampaignState, Role, SettlementMode
 from warmrun.platform.signing import SiteKey
 from warmrun.web import forms
-from warmrun.web.errors import status_of
 from warmrun.web.pages.base import Page, form_int, form_model, yuan_fields
 from warmrun.web.routes.ledger import ledger_key
 from warmrun.web.routes.payments import collect_pledge
@@ -33,8 +33,7 @@ async def _setup_action(p: Page, data: dict[str, Any]) -> None:
     action = data.get("action")
     if action == "compound":
         compound = form_model(forms.NewCompound, data)
-        if not await accounts.covers_city(account, compound.city_id):
-            raise Forbidden()
+        await accounts.check_city(account, compound.city_id)
         await campaigns.create_compound(**compound.model_dump())
         return
     if not admin:
@@ -75,43 +74,38 @@ async def _setup_action(p: Page, data: dict[str, Any]) -> None:
 
 
 async def setup_home(p: Page, data: dict[str, Any]) -> Response:
-    error, status, done = None, 200, False
-    if p.request.method == "POST":
-        try:
-            await _setup_action(p, data)
-            done = True
-        except WarmrunError as exc:
-            error, status = exc.message(p.lang), status_of(exc)
+    if p.posted:
+        await p.attempt(_setup_action(p, data))
     account = p.me()
     scope = await accounts.organizer_city_ids(account)
-    mine = [
-        c for c in await views.campaign_list() if await accounts.runs_whole_campaign(account, c.id)
-    ]
-    catalogue = await views.catalogue()
-    cities = [c for c in catalogue.cities if scope is None or c["id"] in scope]
+    catalogue = await campaign_views.catalogue()
     return p.render(
         "setup.html",
-        status=status,
-        error=error,
-        done=done,
-        campaigns=mine,
+        done=p.posted and p.error is None,
+        campaigns=await _whole_campaigns(account),
         catalogue=catalogue,
-        cities=cities,
+        cities=[c for c in catalogue.cities if scope is None or c["id"] in scope],
         admin=account.role is Role.ADMIN,
     )
+
+
+async def _whole_campaigns(account: Identity) -> list[campaign_views.CampaignSummary]:
+    """The campaigns the caller may run: those lying wholly in their cities."""
+    return [
+        c
+        for c in await campaign_views.campaign_list()
+        if await accounts.runs_whole_campaign(account, c.id)
+    ]
 
 
 async def _campaign_action(campaign_id: int, data: dict[str, Any], key: SiteKey) -> None:
     data = yuan_fields(data, "daily_cap", "cap")
     action = data.get("action")
     if action == "rule":
-        sport = str(data.get("sport"))
-        if sport not in ("run", "walk"):
-            raise InvalidInput("sport", "run or walk", "跑步或步行")
         rule = form_model(forms.Rule, data)
         await campaigns.set_rule(
             campaign_id=campaign_id,
-            sport=sport,
+            sport=str(data.get("sport")),
             fen=rule.fen,
             per=rule.per,
             basis=Basis(rule.basis),
@@ -132,39 +126,39 @@ async def _campaign_action(campaign_id: int, data: dict[str, Any], key: SiteKey)
 
 
 async def setup_campaign(p: Page, data: dict[str, Any]) -> Response:
-    summary = await views.campaign_summary(code=p.request.path_params["code"])
+    summary = await campaign_views.campaign_summary(code=p.request.path_params["code"])
     if not await accounts.runs_whole_campaign(p.me(), summary.id):
         raise Forbidden()
-    error, status, done = None, 200, False
-    collected: dict[str, Any] | None = None
-    if p.request.method == "POST":
-        try:
-            if data.get("action") in ("prepay", "settle"):
-                payment, refunded = await collect_pledge(
-                    p.request,
-                    lang=p.lang,
-                    code=summary.code,
-                    campaign_id=summary.id,
-                    pledge_id=form_int(data, "pledge_id") or 0,
-                    kind=str(data["action"]),
-                )
-                collected = {
-                    "url": payment.checkout_url if payment is not None else "",
-                    "amount_fen": payment.amount_fen if payment is not None else 0,
-                    "refunded_fen": refunded,
-                }
-            else:
-                await _campaign_action(summary.id, data, ledger_key(p.request))
-            done = True
-        except WarmrunError as exc:
-            error, status = exc.message(p.lang), status_of(exc)
-    s = await views.campaign_setup(code=summary.code)
+    collected = None
+    if p.posted:
+        collected = await p.attempt(_campaign_form(p, summary, data))
     return p.render(
         "setup_campaign.html",
-        status=status,
-        error=error,
-        done=done,
-        s=s,
-        collected=collected,
+        done=p.posted and p.error is None,
+        s=await campaign_views.campaign_setup(code=summary.code),
+        collected=collected or None,
         payments_on=p.request.app.state.stripe is not None,
     )
+
+
+async def _campaign_form(
+    p: Page, summary: campaign_views.CampaignSummary, data: dict[str, Any]
+) -> dict[str, Any]:
+    """A set-up form of the campaign page; for a pledge's prepayment or settlement, the
+    checkout to send the sponsor or what was refunded (otherwise an empty dict)."""
+    if data.get("action") not in ("prepay", "settle"):
+        await _campaign_action(summary.id, data, ledger_key(p.request))
+        return {}
+    payment, refunded = await collect_pledge(
+        p.request,
+        lang=p.lang,
+        code=summary.code,
+        campaign_id=summary.id,
+        pledge_id=form_int(data, "pledge_id") or 0,
+        kind=str(data["action"]),
+    )
+    return {
+        "url": payment.checkout_url if payment is not None else "",
+        "amount_fen": payment.amount_fen if payment is not None else 0,
+        "refunded_fen": refunded,
+    }

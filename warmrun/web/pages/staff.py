@@ -6,16 +6,14 @@ from typing import Any
 
 from starlette.responses import Response
 
-from warmrun.platform import accounts, rewards, settlement, views
+from warmrun.platform import accounts, campaign_views, rewards, settlement, views
 from warmrun.platform.errors import (
-    Forbidden,
     LedgerTampered,
     NotFound,
     WarmrunError,
 )
-from warmrun.platform.models import Role
+from warmrun.platform.kinds import Role
 from warmrun.web import forms, scoped
-from warmrun.web.errors import status_of
 from warmrun.web.pages.base import Page, form_int, form_model
 from warmrun.web.presenters import bar_chart_svg, line_chart_svg
 from warmrun.web.routes.ledger import page_context
@@ -25,7 +23,7 @@ async def partner_home(p: Page, _: dict[str, Any]) -> Response:
     account = p.me()
     mine = [
         c
-        for c in await views.campaign_list()
+        for c in await campaign_views.campaign_list()
         if account.role is Role.ADMIN or c.partner_id == account.partner_id
     ]
     if len(mine) == 1:
@@ -35,17 +33,34 @@ async def partner_home(p: Page, _: dict[str, Any]) -> Response:
 
 async def partner_dashboard(p: Page, _: dict[str, Any]) -> Response:
     account = p.me()
-    d = await views.dashboard(code=p.request.path_params["code"])
+    d = await campaign_views.dashboard(code=p.request.path_params["code"])
     if account.role is not Role.ADMIN and d.campaign.partner_id != account.partner_id:
         raise NotFound("campaign", "活动")
+    km_by_city, over_time = _charts(d, p.lang)
+    return p.render(
+        "partner.html",
+        d=d,
+        verified=await _verified(p, d.campaign.id),
+        report=await settlement.report(campaign_id=d.campaign.id),
+        km_by_city=km_by_city,
+        over_time=over_time,
+        **await page_context(p.request, d.campaign.id),
+    )
+
+
+async def _verified(p: Page, campaign_id: int) -> dict[str, Any]:
+    """Whether the campaign's ledger verifies (a broken chain is shown, not raised)."""
     try:
-        v = await settlement.verify(campaign_id=d.campaign.id)
-        verified: dict[str, Any] = {"ok": True, "entries": v.entries, "head": v.head_hash}
+        v = await settlement.verify(campaign_id=campaign_id)
     except LedgerTampered as exc:
-        verified = {"ok": False, "error": exc.message(p.lang)}
-    report = await settlement.report(campaign_id=d.campaign.id)
+        return {"ok": False, "error": exc.message(p.lang)}
+    return {"ok": True, "entries": v.entries, "head": v.head_hash}
+
+
+def _charts(d: campaign_views.Dashboard, lang: str) -> tuple[str, str]:
+    """Kilometres per city, and kilometres over time."""
     km_by_city = bar_chart_svg(
-        [(c.name_en if p.lang == "en" else c.name_zh, c.metres // 1000) for c in d.cities],
+        [(c.name_en if lang == "en" else c.name_zh, c.metres // 1000) for c in d.cities],
         title="km / city",
         unit=" km",
     )
@@ -53,84 +68,62 @@ async def partner_dashboard(p: Page, _: dict[str, Any]) -> Response:
     for day in d.days:
         total += day["metres"]
         series.append((day["day"], total // 1000))
-    over_time = line_chart_svg(series, title="km over time")
-    return p.render(
-        "partner.html",
-        d=d,
-        verified=verified,
-        report=report,
-        km_by_city=km_by_city,
-        over_time=over_time,
-        **await page_context(p.request, d.campaign.id),
-    )
+    return km_by_city, line_chart_svg(series, title="km over time")
 
 
 async def review_page(p: Page, data: dict[str, Any]) -> Response:
-    account = p.me()
-    scope = await accounts.organizer_city_ids(account)
-    message, error, status = None, None, 200
-    if p.request.method == "POST":
-        ids = [v for k, v in data.items() if k.startswith("run_")]
-        done = 0
-        try:
-            if ids:  # the same bounds as the API's bulk review
-                b = form_model(
-                    forms.BulkReview, data, run_ids=ids, accept=data.get("decision") == "accept"
-                )
-                for run_id in dict.fromkeys(b.run_ids):
-                    try:
-                        await scoped.review(account, run_id, accept=b.accept, note=b.note)
-                        done += 1
-                    except WarmrunError:
-                        continue
-            message = done
-        except WarmrunError as exc:
-            error, status = exc.message(p.lang), status_of(exc)
+    scope = await accounts.organizer_city_ids(p.me())
+    done = await p.attempt(_bulk_review(p, data)) if p.posted else None
     items, total = await views.review_queue(city_ids=scope, offset=0, limit=50)
-    return p.render(
-        "review.html", status=status, items=items, total=total, done=message, error=error
-    )
+    return p.render("review.html", items=items, total=total, done=done)
+
+
+async def _bulk_review(p: Page, data: dict[str, Any]) -> int:
+    """The runs ticked on the page, reviewed one by one (the same bounds as the API's bulk
+    review); how many were reviewed."""
+    ids = [v for k, v in data.items() if k.startswith("run_")]
+    if not ids:
+        return 0
+    b = form_model(forms.BulkReview, data, run_ids=ids, accept=data.get("decision") == "accept")
+    done = 0
+    for run_id in dict.fromkeys(b.run_ids):
+        try:
+            await scoped.review(p.me(), run_id, accept=b.accept, note=b.note)
+            done += 1
+        except WarmrunError:
+            continue
+    return done
 
 
 async def desk_page(p: Page, data: dict[str, Any]) -> Response:
-    account = p.me()
-    result, error = None, None
-    if p.request.method == "POST":
-        try:
-            result = await scoped.fulfil(account, str(data.get("code", "")))
-        except WarmrunError as exc:
-            error = exc.message(p.lang)
-    return p.render("desk.html", status=400 if error else 200, result=result, error=error)
+    result = None
+    if p.posted:
+        result = await p.attempt(scoped.fulfil(p.me(), str(data.get("code", ""))), status=400)
+    return p.render("desk.html", result=result)
 
 
 async def stock_page(p: Page, data: dict[str, Any]) -> Response:
     """Rewards and stock of the organizer's compounds: offer a reward, restock one."""
-    account = p.me()
-    scope = await accounts.organizer_city_ids(account)
-    error, done, status = None, False, 200
-    if p.request.method == "POST":
-        try:
-            if data.get("action") == "restock":
-                reward = await views.reward(reward_id=form_int(data, "reward_id") or 0)
-                city = await views.compound_city(compound_id=reward.compound_id)
-                if not await accounts.covers_city(account, city):
-                    raise NotFound("reward", "奖品")
-                add = form_model(forms.Restock, data).add
-                await rewards.restock(reward_id=reward.id, add=add)
-            else:
-                new = form_model(forms.NewReward, data, needs_slot=data.get("needs_slot") == "on")
-                city = await views.compound_city(compound_id=new.compound_id)
-                if not await accounts.covers_city(account, city):
-                    raise Forbidden()
-                await rewards.create_reward(**new.model_dump())
-            done = True
-        except WarmrunError as exc:
-            error, status = exc.message(p.lang), status_of(exc)
+    scope = await accounts.organizer_city_ids(p.me())
+    done = p.posted and await p.attempt(_stock_action(p, data)) is not None
     return p.render(
         "stock.html",
-        status=status,
         items=await views.rewards_in(city_ids=scope),
-        places=await views.places(city_ids=scope),
-        error=error,
+        places=await campaign_views.places(city_ids=scope),
         done=done,
     )
+
+
+async def _stock_action(p: Page, data: dict[str, Any]) -> bool:
+    """Restock a reward of the caller's cities, or offer a new one."""
+    if data.get("action") == "restock":
+        reward = await views.reward(reward_id=form_int(data, "reward_id") or 0)
+        city = await views.compound_city(compound_id=reward.compound_id)
+        if not await accounts.covers_city(p.me(), city):
+            raise NotFound("reward", "奖品")
+        await rewards.restock(reward_id=reward.id, add=form_model(forms.Restock, data).add)
+    else:
+        new = form_model(forms.NewReward, data, needs_slot=data.get("needs_slot") == "on")
+        await accounts.check_compound(p.me(), new.compound_id)
+        await rewards.create_reward(**new.model_dump())
+    return True

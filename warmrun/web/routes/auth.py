@@ -6,8 +6,8 @@ from typing import Any
 
 from starlette.responses import Response
 
-from warmrun.platform import accounts
-from warmrun.platform.models import Account
+from warmrun.platform import accounts, erasure
+from warmrun.platform.accounts import Identity
 from warmrun.web import forms, ratelimit
 from warmrun.web.endpoints import Access, Ctx, Json, to_jsonable
 from warmrun.web.presenters import account_dict
@@ -25,7 +25,7 @@ def token_dict(issued: accounts.IssuedToken) -> dict[str, Any]:
     }
 
 
-async def start_session(ctx: Ctx, account: Account, body: Any) -> Response:
+async def start_session(ctx: Ctx, account: Identity, body: Any) -> Response:
     response = Json(body)
     await sign_in(ctx.request, response, account)
     return response
@@ -225,7 +225,7 @@ async def erase(ctx: Ctx) -> Response:
     await ratelimit.guarded_sign_in(
         ctx.redis, email=account.email, password=ctx.body.password, address=ctx.client_ip()
     )
-    await accounts.erase_resident(account_id=account.id)
+    await erasure.erase_resident(account_id=account.id)
     response = Json({"ok": True})
     await sign_out(ctx.request, response)
     return response

@@ -12,9 +12,8 @@ from warmrun.leaderboard import keys as board_keys
 from warmrun.leaderboard.boards import Boards
 from warmrun.leaderboard.campaigns import clocks
 from warmrun.leaderboard.present import rows as board_rows
-from warmrun.platform import accounts, clock, settlement, views
+from warmrun.platform import accounts, campaign_views, clock, settlement
 from warmrun.platform.errors import NotFound
-from warmrun.platform.models import CampaignCity, Role
 from warmrun.web import forms
 from warmrun.web.endpoints import Access, Ctx
 from warmrun.web.routes import api
@@ -22,28 +21,27 @@ from warmrun.web.routes import api
 SCOPES = {"residents": "R", "compounds": "P", "cities": "C"}
 
 
-async def partner_campaign(ctx: Ctx, code: str) -> views.CampaignSummary:
+async def partner_campaign(ctx: Ctx, code: str) -> campaign_views.CampaignSummary:
     """The campaign if the caller is its partner, an organizer in one of its cities, or an
     admin; otherwise not found (no hint that it exists)."""
-    account = ctx.me()
-    c = await views.campaign_summary(code=code)
-    if account.role is Role.ADMIN:
-        return c
-    if account.role is Role.PARTNER and account.partner_id == c.partner_id:
-        return c
-    if account.role is Role.ORGANIZER:
-        scope = await accounts.organizer_city_ids(account) or set()
-        cities = await CampaignCity.filter(campaign_id=c.id).values_list("city_id", flat=True)
-        if scope & {int(str(x)) for x in cities}:
-            return c
-    raise NotFound("campaign", "活动")
+    c = await campaign_views.campaign_summary(code=code)
+    if not await accounts.can_see_campaign(ctx.me(), c.id, partner_id=c.partner_id):
+        raise NotFound("campaign", "活动")
+    return c
+
+
+async def _boards(ctx: Ctx, campaign_id: int, window: str) -> tuple[Boards, str]:
+    """The boards and the key of the campaign's current ``window`` (none without Redis)."""
+    if ctx.redis is None:
+        raise NotFound("board", "排行榜")
+    return Boards(ctx.redis), (await clocks())[campaign_id].current(clock.now(), window)
 
 
 @api.route(
     "GET", "/api/v1/campaigns", access=Access.PUBLIC, tag="campaigns", summary="All campaigns"
 )
 async def campaign_list(ctx: Ctx) -> dict[str, Any]:
-    return {"items": await views.campaign_list()}
+    return {"items": await campaign_views.campaign_list()}
 
 
 @api.route(
@@ -54,7 +52,7 @@ async def campaign_list(ctx: Ctx) -> dict[str, Any]:
     summary="Cities and compounds residents can join",
 )
 async def places(ctx: Ctx) -> dict[str, Any]:
-    return {"items": await views.places()}
+    return {"items": await campaign_views.places()}
 
 
 @api.route(
@@ -65,7 +63,7 @@ async def places(ctx: Ctx) -> dict[str, Any]:
     summary="A campaign's public progress: totals and goods per city",
 )
 async def public_campaign(ctx: Ctx) -> dict[str, Any]:
-    d = await views.dashboard(code=ctx.path["code"], compounds_limit=0)
+    d = await campaign_views.dashboard(code=ctx.path["code"], compounds_limit=0)
     return {
         "campaign": d.campaign,
         "goods": {"zh": d.goods_zh, "en": d.goods_en, "price_fen": d.goods_price_fen},
@@ -87,20 +85,11 @@ async def board(ctx: Ctx) -> dict[str, Any]:
     scope = SCOPES.get(ctx.path["scope"])
     if scope is None or (scope == "R" and q.metric != "m"):
         raise NotFound("board", "排行榜")
-    c = await views.campaign_summary(code=ctx.path["code"])
-    if ctx.redis is None:
-        raise NotFound("board", "排行榜")
-    window = (await clocks())[c.id].current(clock.now(), q.window)
-    entries, total = await Boards(ctx.redis).top(
-        c.id, scope, window, q.metric, offset=q.offset, limit=q.limit
-    )
-    return {
-        "window": window,
-        "items": await board_rows(entries, scope=scope, metric=q.metric, now=clock.now()),
-        "total": total,
-        "offset": q.offset,
-        "limit": q.limit,
-    }
+    c = await campaign_views.campaign_summary(code=ctx.path["code"])
+    boards, window = await _boards(ctx, c.id, q.window)
+    entries, total = await boards.top(c.id, scope, window, q.metric, offset=q.offset, limit=q.limit)
+    items = await board_rows(entries, scope=scope, metric=q.metric, now=clock.now())
+    return {"window": window, "items": items, "total": total, "offset": q.offset, "limit": q.limit}
 
 
 @api.route(
@@ -113,15 +102,12 @@ async def board(ctx: Ctx) -> dict[str, Any]:
 )
 async def my_rank(ctx: Ctx) -> dict[str, Any]:
     q: forms.RankQuery = ctx.query
-    c = await views.campaign_summary(code=q.campaign)
-    if ctx.redis is None:
-        raise NotFound("board", "排行榜")
-    window = (await clocks())[c.id].current(clock.now(), q.window)
-    boards = Boards(ctx.redis)
+    c = await campaign_views.campaign_summary(code=q.campaign)
+    boards, window = await _boards(ctx, c.id, q.window)
     rid = ctx.resident_id()
     mine = await boards.rank(c.id, rid, window)
     around = await boards.around(c.id, rid, window)
-    total = await ctx.redis.zcard(board_keys.board(c.id, "R", window))
+    total = await boards.redis.zcard(board_keys.board(c.id, "R", window))
     return {
         "window": window,
         "rank": mine[0] if mine else None,
@@ -140,7 +126,7 @@ async def my_rank(ctx: Ctx) -> dict[str, Any]:
 )
 async def dashboard(ctx: Ctx) -> dict[str, Any]:
     c = await partner_campaign(ctx, ctx.path["code"])
-    return {"dashboard": await views.dashboard(code=c.code)}
+    return {"dashboard": await campaign_views.dashboard(code=c.code)}
 
 
 @api.route(
@@ -154,7 +140,7 @@ async def dashboard(ctx: Ctx) -> dict[str, Any]:
 async def compounds(ctx: Ctx) -> dict[str, Any]:
     c = await partner_campaign(ctx, ctx.path["code"])
     q: forms.Page = ctx.query
-    total, items = await views.compound_page(code=c.code, offset=q.offset, limit=q.limit)
+    total, items = await campaign_views.compound_page(code=c.code, offset=q.offset, limit=q.limit)
     return {"items": items, "total": total, "offset": q.offset, "limit": q.limit}
 
 

@@ -9,28 +9,30 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from warmrun.integrations.event_day import settle_event
-from warmrun.platform import accounts, events, views
-from warmrun.platform.errors import Forbidden, InvalidInput, NotFound
-from warmrun.platform.models import Account, Event, EventRoute, EventStation, Resident
+from warmrun.platform import accounts, campaign_views, events
+from warmrun.platform.accounts import Identity
+from warmrun.platform.errors import InvalidInput, NotFound
 from warmrun.web import codes, forms
 from warmrun.web.endpoints import Access, Ctx, site_url
 from warmrun.web.presenters import qr_svg
 from warmrun.web.routes import api
 
 
-async def event_of(account: Account, event_id: int) -> Event:
+async def event_of(account: Identity, event_id: int) -> events.EventView:
     """The event if ``account`` organizes its city (or is an admin); otherwise not found."""
-    event = await Event.get_or_none(id=event_id)
-    if event is None or not await accounts.covers_city(account, event.city_id):
+    event = await events.event(event_id=event_id)
+    if not await accounts.covers_city(account, event.city_id):
         raise NotFound("event", "活动日")
     return event
 
 
-async def organizer_event(ctx: Ctx, event_id: int) -> Event:
+async def organizer_event(ctx: Ctx, event_id: int) -> events.EventView:
     return await event_of(ctx.me(), event_id)
 
 
-async def station_links(request: Request, event: Event, station_ids: list[int]) -> dict[int, str]:
+async def station_links(
+    request: Request, event: events.EventView, station_ids: list[int]
+) -> dict[int, str]:
     """Each station's check-in address (what its QR code holds)."""
     tz = await events.event_timezone(event)
     secret = str(request.app.state.settings.secret_key)
@@ -50,9 +52,8 @@ async def station_links(request: Request, event: Event, station_ids: list[int]) 
     summary="Add an offline event day in one of the campaign's cities",
 )
 async def new_event(ctx: Ctx) -> dict[str, Any]:
-    c = await views.campaign_summary(code=ctx.path["code"])
-    if not await accounts.covers_city(ctx.me(), ctx.body.city_id):
-        raise Forbidden()
+    c = await campaign_views.campaign_summary(code=ctx.path["code"])
+    await accounts.check_city(ctx.me(), ctx.body.city_id)
     e = await events.create_event(campaign_id=c.id, **ctx.body.model_dump())
     return {"event": {"id": e.id, "name": e.name, "day": e.day, "city_id": e.city_id}}
 
@@ -103,42 +104,33 @@ async def new_station(ctx: Ctx) -> dict[str, Any]:
 )
 async def event_detail(ctx: Ctx) -> dict[str, Any]:
     event = await organizer_event(ctx, ctx.path["event_id"])
-    stations = await EventStation.filter(event_id=event.id).order_by("id")
-    routes = await EventRoute.filter(event_id=event.id).order_by("id")
+    stations = await events.stations_of(event_id=event.id)
+    routes = await events.routes_of(event_id=event.id)
     counts = await events.participation(event_id=event.id)
     links = await station_links(ctx.request, event, [s.id for s in stations])
     return {
-        "event": {
-            "id": event.id,
-            "name": event.name,
-            "day": event.day,
-            "place": event.place,
-            "city_id": event.city_id,
-            "credit_mode": event.credit_mode,
-            "participant_fen": event.participant_fen,
-            "settled_at": event.settled_at,
-        },
-        "routes": [
-            {
-                "id": r.id,
-                "name": r.name,
-                "group": r.group,
-                "sport": r.sport,
-                "distance_m": r.distance_m,
-            }
-            for r in routes
-        ],
-        "stations": [
-            {
-                "id": s.id,
-                "name": s.name,
-                "points": s.points,
-                "url": links[s.id],
-            }
-            for s in stations
-        ],
+        "event": event_dict(event),
+        "routes": routes,
+        "stations": [station_dict(s, links[s.id]) for s in stations],
         "participation": counts,
     }
+
+
+def event_dict(event: events.EventView) -> dict[str, Any]:
+    return {
+        "id": event.id,
+        "name": event.name,
+        "day": event.day,
+        "place": event.place,
+        "city_id": event.city_id,
+        "credit_mode": event.credit_mode,
+        "participant_fen": event.participant_fen,
+        "settled_at": event.settled_at,
+    }
+
+
+def station_dict(s: events.StationView, url: str) -> dict[str, Any]:
+    return {"id": s.id, "name": s.name, "points": s.points, "url": url}
 
 
 @api.route(
@@ -151,21 +143,9 @@ async def event_detail(ctx: Ctx) -> dict[str, Any]:
 )
 async def station_qr(ctx: Ctx) -> Response:
     event = await organizer_event(ctx, ctx.path["event_id"])
-    s = await EventStation.get_or_none(id=ctx.path["station_id"], event_id=event.id)
-    if s is None:
-        raise NotFound("station", "打卡点")
+    s = await events.station_of(event_id=event.id, station_id=ctx.path["station_id"])
     url = (await station_links(ctx.request, event, [s.id]))[s.id]
     return Response(qr_svg(url), media_type="image/svg+xml")
-
-
-async def ward_or_self(account_resident: int, for_resident: int | None) -> tuple[int, str]:
-    """Whom a resident checks in: themselves, or a child whose guardian they are."""
-    if for_resident is None or for_resident == account_resident:
-        return account_resident, "scan"
-    ward = await Resident.get_or_none(id=for_resident, guardian_id=account_resident)
-    if ward is None:
-        raise NotFound("resident", "居民")
-    return ward.id, "guardian"
 
 
 async def check_in_with_token(
@@ -175,7 +155,7 @@ async def check_in_with_token(
     s, event = await events.station(station_id)
     if event.id != event_id:
         raise InvalidInput("token", "not this event's", "不属于本活动")
-    who, via = await ward_or_self(resident_id, for_resident)
+    who, via = await events.who_checks_in(resident_id=resident_id, for_resident=for_resident)
     return await events.check_in(station_id=s.id, resident_id=who, via=via)
 
 
@@ -216,9 +196,7 @@ async def scan_check_in(ctx: Ctx) -> dict[str, Any]:
 )
 async def staff_check_in(ctx: Ctx) -> dict[str, Any]:
     event = await organizer_event(ctx, ctx.path["event_id"])
-    s = await EventStation.get_or_none(id=ctx.body.station_id, event_id=event.id)
-    if s is None:
-        raise NotFound("station", "打卡点")
+    s = await events.station_of(event_id=event.id, station_id=ctx.body.station_id)
     rid = codes.read_member_code(str(ctx.settings.secret_key), ctx.body.member_code)
     o = await events.check_in(station_id=s.id, resident_id=rid, via="staff")
     return {"check_in": outcome_view(o)}

@@ -9,8 +9,7 @@ from starlette.responses import Response
 
 from warmrun.leaderboard.boards import Boards
 from warmrun.leaderboard.campaigns import clocks
-from warmrun.platform import accounts, badges, challenges, clock, notices, views
-from warmrun.platform.errors import Forbidden
+from warmrun.platform import accounts, badges, campaign_views, challenges, clock, notices, views
 from warmrun.web import cards, forms, i18n
 from warmrun.web.endpoints import Access, Ctx
 from warmrun.web.routes import api
@@ -82,7 +81,7 @@ async def default_badges(ctx: Ctx) -> dict[str, Any]:
 
 async def _resident_card(ctx: Ctx, code: str) -> bytes:
     rid = ctx.resident_id()
-    d = await views.dashboard(code=code, compounds_limit=0)
+    d = await campaign_views.dashboard(code=code, compounds_limit=0)
     mine = next((i for i in await views.impact(resident_id=rid) if i.campaign_code == code), None)
     metres = mine.metres if mine else 0
     permille = mine.goods_permille if mine else 0
@@ -147,12 +146,20 @@ async def my_card(ctx: Ctx) -> Response:
     summary="A compound's impact card: a PNG to share",
 )
 async def compound_card(ctx: Ctx) -> Response:
-    d = await views.dashboard(code=ctx.path["code"], compounds_limit=0)
-    area = await views.compound_area(code=ctx.path["code"], compound_id=ctx.path["compound_id"])
-    zh = ctx.lang.startswith("zh")
+    code = ctx.path["code"]
+    d = await campaign_views.dashboard(code=code, compounds_limit=0)
+    area = await campaign_views.compound_area(code=code, compound_id=ctx.path["compound_id"])
+    card = _compound_card(d, area, ctx.lang)
+    return _png(await asyncio.to_thread(cards.render, card), f"warmrun-compound-{area.id}.png")
+
+
+def _compound_card(
+    d: campaign_views.Dashboard, area: campaign_views.AreaTotals, lang: str
+) -> cards.Card:
+    zh = lang.startswith("zh")
     goods = d.goods_zh if zh else d.goods_en
     permille = max(area.funded_fen, 0) * 1000 // d.goods_price_fen
-    card = cards.Card(
+    return cards.Card(
         campaign=d.campaign.name,
         who=area.name_zh,
         headline=(
@@ -162,20 +169,17 @@ async def compound_card(ctx: Ctx) -> Response:
             "for children in mountain areas"
         ),
         figures=[
-            ("公里" if zh else "km", i18n.km(area.metres, ctx.lang)),
+            ("公里" if zh else "km", i18n.km(area.metres, lang)),
             ("参与人数" if zh else "runners", str(area.participants)),
         ],
         footer=FOOTER_ZH if zh else FOOTER_EN,
     )
-    return _png(await asyncio.to_thread(cards.render, card), f"warmrun-compound-{area.id}.png")
 
 
 async def _organizes_all(ctx: Ctx, compound_ids: list[int]) -> None:
     """Challenges span compounds: the caller must organize every one's city."""
     for compound_id in compound_ids:
-        city = await views.compound_city(compound_id=compound_id)
-        if not await accounts.covers_city(ctx.me(), city):
-            raise Forbidden()
+        await accounts.check_compound(ctx.me(), compound_id)
 
 
 def _standings_view(s: challenges.Standings) -> dict[str, Any]:
@@ -214,7 +218,7 @@ def _standings_view(s: challenges.Standings) -> dict[str, Any]:
     summary="Group compounds for a period against a per-household target",
 )
 async def new_challenge(ctx: Ctx) -> dict[str, Any]:
-    c = await views.campaign_summary(code=ctx.path["code"])
+    c = await campaign_views.campaign_summary(code=ctx.path["code"])
     await _organizes_all(ctx, ctx.body.compound_ids)
     made = await challenges.create_challenge(campaign_id=c.id, **ctx.body.model_dump())
     return _standings_view(await challenges.standings(challenge_id=made.id))

@@ -8,7 +8,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response, StreamingResponse
 
-from warmrun.platform import transparency, views
+from warmrun.platform import campaign_views, transparency
 from warmrun.platform.signing import SiteKey
 from warmrun.web import forms
 from warmrun.web.endpoints import Access, Ctx
@@ -85,7 +85,7 @@ async def public_key(ctx: Ctx) -> dict[str, Any]:
     summary="A campaign's signed checkpoints, oldest first",
 )
 async def checkpoint_list(ctx: Ctx) -> dict[str, Any]:
-    c = await views.campaign_summary(code=ctx.path["code"])
+    c = await campaign_views.campaign_summary(code=ctx.path["code"])
     return {
         "items": [checkpoint_dict(cp) for cp in await transparency.checkpoints(campaign_id=c.id)]
     }
@@ -100,7 +100,7 @@ async def checkpoint_list(ctx: Ctx) -> dict[str, Any]:
     summary="The campaign's latest checkpoint as a file",
 )
 async def latest_checkpoint(ctx: Ctx) -> Response:
-    c = await views.campaign_summary(code=ctx.path["code"])
+    c = await campaign_views.campaign_summary(code=ctx.path["code"])
     return _note(await transparency.checkpoint(campaign_id=c.id))
 
 
@@ -113,7 +113,7 @@ async def latest_checkpoint(ctx: Ctx) -> Response:
     summary="One checkpoint as a file",
 )
 async def checkpoint_file(ctx: Ctx) -> Response:
-    c = await views.campaign_summary(code=ctx.path["code"])
+    c = await campaign_views.campaign_summary(code=ctx.path["code"])
     return _note(await transparency.checkpoint(campaign_id=c.id, number=ctx.path["number"]))
 
 
@@ -126,7 +126,7 @@ async def checkpoint_file(ctx: Ctx) -> Response:
     summary="Proof that a checkpoint (the latest by default) extends the log's first entries",
 )
 async def consistency(ctx: Ctx) -> Response:
-    c = await views.campaign_summary(code=ctx.path["code"])
+    c = await campaign_views.campaign_summary(code=ctx.path["code"])
     q: forms.ConsistencyQuery = ctx.query
     proof = await transparency.consistency(campaign_id=c.id, old_size=q.from_, number=q.to)
     return _download(proof, f"{c.code}-consistency-{q.from_}-{proof['new_size']}.json")
@@ -167,7 +167,7 @@ async def export(ctx: Ctx) -> Response:
 )
 async def my_proofs(ctx: Ctx) -> Response:
     q: forms.ProofQuery = ctx.query
-    c = await views.campaign_summary(code=q.campaign)
+    c = await campaign_views.campaign_summary(code=q.campaign)
     bundle = await transparency.inclusion(campaign_id=c.id, resident_id=ctx.resident_id())
     return _download(bundle, f"{c.code}-my-proofs.json")
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from warmrun.platform import accounts, campaigns, settlement, views
+from warmrun.platform import accounts, campaign_views, campaigns, settlement, views
 from warmrun.platform.errors import Forbidden, WarmrunError
-from warmrun.platform.models import CampaignState
+from warmrun.platform.kinds import CampaignState
 from warmrun.web import forms, scoped
 from warmrun.web.endpoints import Access, Ctx
 from warmrun.web.presenters import run_dict
@@ -27,18 +27,19 @@ async def queue(ctx: Ctx) -> dict[str, Any]:
     scope = await accounts.organizer_city_ids(ctx.me())
     items, total = await views.review_queue(city_ids=scope, offset=q.offset, limit=q.limit)
     return {
-        "items": [
-            {
-                "run": run_dict(i.run),
-                "resident": i.resident_name,
-                "compound": i.compound,
-                "city_id": i.city_id,
-            }
-            for i in items
-        ],
+        "items": [review_item_dict(i) for i in items],
         "total": total,
         "offset": q.offset,
         "limit": q.limit,
+    }
+
+
+def review_item_dict(i: views.ReviewItem) -> dict[str, Any]:
+    return {
+        "run": run_dict(i.run),
+        "resident": i.resident_name,
+        "compound": i.compound,
+        "city_id": i.city_id,
     }
 
 
@@ -80,7 +81,7 @@ async def bulk_review(ctx: Ctx) -> dict[str, Any]:
 
 async def whole_campaign(ctx: Ctx, code: str) -> int:
     """Closing and settling touch every city of a campaign: admins, or organizers of all."""
-    c = await views.campaign_summary(code=code)
+    c = await campaign_views.campaign_summary(code=code)
     if not await accounts.runs_whole_campaign(ctx.me(), c.id):
         raise Forbidden()
     return c.id

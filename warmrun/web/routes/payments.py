@@ -10,9 +10,9 @@ from typing import Any
 from starlette.requests import Request
 
 from warmrun.integrations.stripe_gateway import StripeGateway, handle_event, verify_event
-from warmrun.platform import payments, settlement, views
-from warmrun.platform.errors import NotFound, NothingDue, PaymentsUnavailable, WebhookRejected
-from warmrun.platform.models import Payment, PaymentKind, PaymentState, SponsorPledge
+from warmrun.platform import campaign_views, payments, pledges, views
+from warmrun.platform.errors import PaymentsUnavailable, WebhookRejected
+from warmrun.platform.kinds import PaymentKind
 from warmrun.web import forms, metrics
 from warmrun.web.endpoints import Access, Ctx, site_url
 from warmrun.web.routes import api
@@ -22,7 +22,7 @@ from warmrun.web.routes.organizer import whole_campaign
 log = logging.getLogger("warmrun.payments")
 
 
-def payment_view(p: Payment) -> dict[str, Any]:
+def payment_view(p: payments.PaymentView) -> dict[str, Any]:
     return {
         "id": p.id,
         "kind": str(p.kind),
@@ -34,29 +34,28 @@ def payment_view(p: Payment) -> dict[str, Any]:
     }
 
 
-async def open_checkout(
-    request: Request, lang: str, p: Payment, *, code: str, title: str
-) -> Payment:
+def _gateway(request: Request) -> StripeGateway:
     g: StripeGateway | None = request.app.state.stripe
     if g is None:
         raise PaymentsUnavailable()
+    return g
+
+
+def _return_urls(request: Request, code: str) -> dict[str, str]:
+    """Where checkout sends the payer back: the thanks page, or the campaign on cancel."""
     base = site_url(request)
-    return await g.open_checkout(
-        p,
-        title=title,
-        success_url=f"{base}/c/{code}/thanks?session_id={{CHECKOUT_SESSION_ID}}",
-        cancel_url=f"{base}/c/{code}",
-        locale=lang,
-    )
+    return {
+        "success_url": f"{base}/c/{code}/thanks?session_id={{CHECKOUT_SESSION_ID}}",
+        "cancel_url": f"{base}/c/{code}",
+    }
 
 
 async def start_donation(
     request: Request, *, lang: str, code: str, body: forms.Donation, resident_id: int | None
-) -> Payment:
+) -> payments.PaymentView:
     """A donation's checkout (the API and the campaign page's form)."""
-    if request.app.state.stripe is None:
-        raise PaymentsUnavailable()  # before anything is written
-    c = await views.campaign_summary(code=code)
+    g = _gateway(request)  # before anything is written
+    c = await campaign_views.campaign_summary(code=code)
     p = await payments.new_donation(
         campaign_id=c.id,
         amount_fen=body.amount_fen,
@@ -66,7 +65,8 @@ async def start_donation(
         request_key=body.key,
     )
     title = f"{c.name} · {'捐赠' if lang.startswith('zh') else 'Donation'}"
-    return await open_checkout(request, lang, p, code=code, title=title)
+    opened = await g.open_checkout(p, title=title, locale=lang, **_return_urls(request, code))
+    return payments.PaymentView.of(opened)
 
 
 @api.route(
@@ -121,54 +121,34 @@ async def pledge_checkout(ctx: Ctx) -> dict[str, Any]:
     return {"payment": payment_view(p) if p is not None else None, "refunded_fen": refunded}
 
 
+_TITLES = {
+    PaymentKind.PLEDGE_PREPAY: ("认捐预付", "Pledge prepayment"),
+    PaymentKind.PLEDGE_SETTLE: ("认捐结算", "Pledge settlement"),
+}
+
+
 async def collect_pledge(
     request: Request, *, lang: str, code: str, campaign_id: int, pledge_id: int, kind: str
-) -> tuple[Payment | None, int]:
-    """Prepay a pledge up to its cap, or settle it: a checkout for what is due, or a refund
-    of what was prepaid beyond it. Returns the payment to send the sponsor, or the refund."""
-    pledge = await SponsorPledge.get_or_none(id=pledge_id, campaign_id=campaign_id)
-    if pledge is None:
-        raise NotFound("pledge", "认捐")
-    g: StripeGateway | None = request.app.state.stripe
-    if g is None:
-        raise PaymentsUnavailable()
-    zh = lang.startswith("zh")
-    if kind == "prepay":
-        got = await payments.received(campaign_id=campaign_id, pledge_id=pledge.id)
-        amount = pledge.cap_fen - got.net_fen
-        if amount <= 0:
-            raise NothingDue()
-        p = await payments.pledge_payment(
-            pledge_id=pledge.id, kind=PaymentKind.PLEDGE_PREPAY, amount_fen=amount
-        )
-        title = f"{pledge.sponsor} · {'认捐预付' if zh else 'Pledge prepayment'}"
-        return await open_checkout(request, lang, p, code=code, title=title), 0
-    balance = await settlement.pledge_balance(pledge_id=pledge.id)
-    if balance.due_fen > 0:
-        p = await payments.pledge_payment(
-            pledge_id=pledge.id, kind=PaymentKind.PLEDGE_SETTLE, amount_fen=balance.due_fen
-        )
-        title = f"{pledge.sponsor} · {'认捐结算' if zh else 'Pledge settlement'}"
-        return await open_checkout(request, lang, p, code=code, title=title), 0
-    if balance.excess_fen == 0:
-        raise NothingDue()
-    refunded = 0
-    remaining = balance.excess_fen
-    paid = await Payment.filter(
-        pledge_id=pledge.id, state=PaymentState.PAID, payment_intent__isnull=False
-    ).order_by("-id")
-    for p in paid:
-        amount = min(remaining, p.amount_fen - p.refunded_fen)
-        if amount <= 0:
-            continue
-        # The amount is part of the key: a retry of this very refund is answered from the
-        # provider's idempotency store, and a later, different balance is a new refund.
-        await g.refund(p, amount_fen=amount, key=f"pledge:{pledge.id}:refund:{p.id}:{amount}")
-        refunded += amount
-        remaining -= amount
-        if remaining == 0:
-            break
-    return None, refunded
+) -> tuple[payments.PaymentView | None, int]:
+    """Prepay a pledge up to its cap, or settle it, as ``pledges.collect`` plans: returns the
+    checkout to send the sponsor, or what was refunded."""
+    plan = await pledges.collect(
+        campaign_id=campaign_id,
+        pledge_id=pledge_id,
+        kind=kind,
+        provider=request.app.state.stripe is not None,
+    )
+    g = _gateway(request)
+    if plan.payment is None or plan.kind is None:
+        for r in plan.refunds:
+            await g.refund(r.payment, amount_fen=r.amount_fen, key=r.key)
+        return None, plan.refunded_fen
+    zh, en = _TITLES[plan.kind]
+    title = f"{plan.sponsor} · {zh if lang.startswith('zh') else en}"
+    opened = await g.open_checkout(
+        plan.payment, title=title, locale=lang, **_return_urls(request, code)
+    )
+    return payments.PaymentView.of(opened), 0
 
 
 @api.route(

@@ -7,7 +7,7 @@ from typing import Any
 from starlette.responses import Response
 
 from warmrun.platform import accounts, rewards, views
-from warmrun.platform.errors import Forbidden, NotFound
+from warmrun.platform.errors import NotFound
 from warmrun.web import forms, ratelimit, scoped
 from warmrun.web.endpoints import Access, Ctx
 from warmrun.web.presenters import qr_svg
@@ -114,10 +114,7 @@ async def fulfil(ctx: Ctx) -> dict[str, Any]:
 )
 async def create_reward(ctx: Ctx) -> dict[str, Any]:
     b: forms.NewReward = ctx.body
-    if not await accounts.covers_city(
-        ctx.me(), await views.compound_city(compound_id=b.compound_id)
-    ):
-        raise Forbidden()
+    await accounts.check_compound(ctx.me(), b.compound_id)
     r = await rewards.create_reward(**b.model_dump())
     return {"reward": await views.reward(reward_id=r.id)}
 
@@ -132,9 +129,6 @@ async def create_reward(ctx: Ctx) -> dict[str, Any]:
 )
 async def restock(ctx: Ctx) -> dict[str, Any]:
     reward = await views.reward(reward_id=ctx.path["reward_id"])
-    if not await accounts.covers_city(
-        ctx.me(), await views.compound_city(compound_id=reward.compound_id)
-    ):
-        raise Forbidden()
+    await accounts.check_compound(ctx.me(), reward.compound_id)
     await rewards.restock(reward_id=reward.id, add=ctx.body.add)
     return {"reward": await views.reward(reward_id=reward.id)}

@@ -13,9 +13,9 @@ from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
-from warmrun.platform import accounts, ingest, maps, privacy_zones, runs, views
+from warmrun.platform import ingest, maps, privacy_zones, runs, views
+from warmrun.platform.accounts import Identity
 from warmrun.platform.errors import InvalidInput, NotFound
-from warmrun.platform.models import Role
 from warmrun.platform.privacy import Policy, Zone
 from warmrun.platform.uploads import Upload
 from warmrun.web import forms, metrics, ratelimit
@@ -24,22 +24,6 @@ from warmrun.web.presenters import outcome_dict, run_dict, track_gpx, track_svg
 from warmrun.web.routes import api
 
 MAX_FILES = 20
-
-
-async def readable_run(ctx: Ctx, run_id: int) -> views.RunView:
-    """The run if the caller may see it: its resident, an organizer of its city, an admin
-    (for runs synced from Strava, its resident only)."""
-    account = ctx.me()
-    run = await views.run(run_id=run_id)
-    if account.role is Role.RESIDENT and run.resident_id == account.resident_id:
-        return run
-    # Strava's terms: an athlete's Strava data is shown to that athlete only.
-    if account.role in (Role.ORGANIZER, Role.ADMIN) and run.source != "strava":
-        scope = await accounts.organizer_city_ids(account)
-        if scope is None or await views.run_city(run_id=run_id) in scope:
-            return run
-    # Not revealing whether someone else's run exists.
-    raise NotFound("run", "跑步记录")
 
 
 @api.route(
@@ -124,7 +108,7 @@ async def my_runs(ctx: Ctx) -> dict[str, Any]:
     "GET", "/api/v1/runs/{run_id:int}", access=Access.SIGNED_IN, tag="runs", summary="One run"
 )
 async def one_run(ctx: Ctx) -> dict[str, Any]:
-    return run_dict(await readable_run(ctx, ctx.path["run_id"]))
+    return run_dict(await views.readable_run(ctx.me(), run_id=ctx.path["run_id"]))
 
 
 @api.route(
@@ -136,7 +120,7 @@ async def one_run(ctx: Ctx) -> dict[str, Any]:
     summary="The run's map, without what lies near its start, end or the owner's home zones",
 )
 async def run_map(ctx: Ctx) -> Response:
-    run = await readable_run(ctx, ctx.path["run_id"])
+    run = await views.readable_run(ctx.me(), run_id=ctx.path["run_id"])
     shown = await maps.shown_segments(parser=ctx.parser, run_id=run.id, owner_id=run.resident_id)
     svg = track_svg(shown, title=run.file_name or f"run {run.id}")
     return Response(
@@ -153,26 +137,28 @@ async def run_map(ctx: Ctx) -> Response:
     summary="The original file for its owner; for staff, the track as GPX without its ends",
 )
 async def run_file(ctx: Ctx) -> Response:
-    run = await readable_run(ctx, ctx.path["run_id"])
-    name = "".join(c for c in (run.file_name or f"run-{run.id}") if c.isalnum() or c in "._-")
+    run = await views.readable_run(ctx.me(), run_id=ctx.path["run_id"])
     if ctx.me().resident_id == run.resident_id:
+        name = "".join(c for c in (run.file_name or f"run-{run.id}") if c.isalnum() or c in "._-")
         data = await runs.original_bytes(run_id=run.id)
         media, filename = "application/octet-stream", name or "run"
     else:
-        # Staff review a run by its shape, never by where the runner lives: the original
-        # (first point at the front door, times, heart rate) stays with its owner.
-        shown = await maps.shown_segments(
-            parser=ctx.parser, run_id=run.id, owner_id=run.resident_id
-        )
-        if not shown:  # erased, or no part of it far enough from home
-            raise NotFound("track", "轨迹")
-        data = track_gpx(shown, name=run.file_name or f"run {run.id}")
+        data = await _trimmed_gpx(ctx, run)
         media, filename = "application/gpx+xml", f"run-{run.id}-trimmed.gpx"
     return Response(
         data,
         media_type=media,
         headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )
+
+
+async def _trimmed_gpx(ctx: Ctx, run: views.RunView) -> bytes:
+    """Staff review a run by its shape, never by where the runner lives: the original (first
+    point at the front door, times, heart rate) stays with its owner."""
+    shown = await maps.shown_segments(parser=ctx.parser, run_id=run.id, owner_id=run.resident_id)
+    if not shown:  # erased, or no part of it far enough from home
+        raise NotFound("track", "轨迹")
+    return track_gpx(shown, name=run.file_name or f"run {run.id}")
 
 
 @api.route(
@@ -218,11 +204,26 @@ async def export(ctx: Ctx) -> Response:
     """Written to a temporary file one original at a time (compressed on a worker thread),
     then streamed: an export's size never sits in memory, and the event loop never packs it."""
     resident_id = ctx.resident_id()
-    account = ctx.me()
-    await ratelimit.check(ctx.redis, ratelimit.EXPORT, str(account.id))
+    await ratelimit.check(ctx.redis, ratelimit.EXPORT, str(ctx.me().id))
     all_runs, _ = await views.runs_of(resident_id=resident_id, offset=0, limit=100_000)
+    data = await _export_data(ctx.me(), resident_id, all_runs)
+    spool, size = await _spooled(data, all_runs)
+    return StreamingResponse(
+        _stream(spool),
+        media_type="application/zip",
+        headers={
+            "Content-Disposition": 'attachment; filename="warmrun-export.zip"',
+            "Content-Length": str(size),
+        },
+    )
+
+
+async def _export_data(
+    account: Identity, resident_id: int, all_runs: list[views.RunView]
+) -> dict[str, Any]:
+    """What ``warmrun.json`` in the export holds."""
     points = await views.points_of(resident_id=resident_id, offset=0, limit=100_000)
-    data = {
+    return {
         "account": {
             "email": account.email,
             "locale": account.locale,
@@ -233,20 +234,16 @@ async def export(ctx: Ctx) -> Response:
         "points": {"balance": points.balance, "debt": points.debt, "entries": points.entries},
         "redemptions": await views.redemptions(resident_id=resident_id),
     }
+
+
+async def _spooled(data: dict[str, Any], all_runs: list[views.RunView]) -> tuple[IO[bytes], int]:
+    """The export written to a temporary file (closed again if writing fails), and its size."""
     spool = tempfile.TemporaryFile()
     try:
-        size = await _write_export(spool, data, all_runs)
+        return spool, await _write_export(spool, data, all_runs)
     except BaseException:
         spool.close()
         raise
-    return StreamingResponse(
-        _stream(spool),
-        media_type="application/zip",
-        headers={
-            "Content-Disposition": 'attachment; filename="warmrun-export.zip"',
-            "Content-Length": str(size),
-        },
-    )
 
 
 async def _write_export(spool: IO[bytes], data: dict[str, Any], all_runs: list[Any]) -> int:

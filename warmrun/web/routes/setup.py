@@ -6,9 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from warmrun.platform import accounts, campaigns, views
-from warmrun.platform.errors import Forbidden, InvalidInput
-from warmrun.platform.models import Basis, CampaignState, Role, SettlementMode
+from warmrun.platform import accounts, campaign_views, campaigns
+from warmrun.platform.kinds import Basis, CampaignState, Role, SettlementMode
 from warmrun.web import forms
 from warmrun.web.endpoints import Access, Ctx
 from warmrun.web.routes import api
@@ -38,8 +37,7 @@ async def new_city(ctx: Ctx) -> dict[str, Any]:
 )
 async def new_compound(ctx: Ctx) -> dict[str, Any]:
     b: forms.NewCompound = ctx.body
-    if not await accounts.covers_city(ctx.me(), b.city_id):
-        raise Forbidden()
+    await accounts.check_city(ctx.me(), b.city_id)
     c = await campaigns.create_compound(city_id=b.city_id, name=b.name, households=b.households)
     return {
         "compound": {"id": c.id, "city_id": c.city_id, "name": c.name, "households": c.households}
@@ -112,7 +110,7 @@ async def new_campaign(ctx: Ctx) -> dict[str, Any]:
         city_goals={g.city_id: g.goal_fen for g in b.cities},
         settlement_mode=SettlementMode(b.settlement_mode),
     )
-    return {"campaign": await views.campaign_summary(code=c.code)}
+    return {"campaign": await campaign_views.campaign_summary(code=c.code)}
 
 
 @api.route(
@@ -125,27 +123,17 @@ async def new_campaign(ctx: Ctx) -> dict[str, Any]:
 )
 async def set_rule(ctx: Ctx) -> dict[str, Any]:
     campaign_id = await whole_campaign(ctx, ctx.path["code"])
-    sport = ctx.path["sport"]
-    if sport not in ("run", "walk"):
-        raise InvalidInput("sport", "run or walk", "跑步或步行")
     b: forms.Rule = ctx.body
     r = await campaigns.set_rule(
         campaign_id=campaign_id,
-        sport=sport,
+        sport=ctx.path["sport"],
         fen=b.fen,
         per=b.per,
         basis=Basis(b.basis),
         daily_cap_fen=b.daily_cap_fen,
     )
-    return {
-        "rule": {
-            "sport": r.sport,
-            "fen": r.fen,
-            "per": r.per,
-            "basis": str(r.basis),
-            "daily_cap_fen": r.daily_cap_fen,
-        }
-    }
+    rule = {"sport": r.sport, "fen": r.fen, "per": r.per, "basis": str(r.basis)}
+    return {"rule": {**rule, "daily_cap_fen": r.daily_cap_fen}}
 
 
 @api.route(

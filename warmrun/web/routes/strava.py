@@ -15,8 +15,8 @@ from starlette.responses import JSONResponse
 
 from warmrun.integrations import jobs
 from warmrun.integrations.strava_sync import Strava, disconnect
+from warmrun.platform import views
 from warmrun.platform.errors import Forbidden, InvalidInput, NotFound, RateLimited, TryLater
-from warmrun.platform.models import StravaAccount, StravaActivity
 from warmrun.web import metrics, ratelimit
 from warmrun.web.endpoints import Access, Ctx
 from warmrun.web.routes import api
@@ -92,31 +92,12 @@ def _event(body: Any) -> dict[str, Any]:
 )
 async def strava_webhook(ctx: Ctx) -> dict[str, Any]:
     strava(ctx.request)
-    try:
-        body = await ctx.request.json()
-    except ValueError as exc:
-        metrics.count_webhook("strava", "rejected")
-        raise InvalidInput("event", "not JSON", "格式不正确") from exc
-    try:
-        event = _event(body)
-    except InvalidInput:
-        metrics.count_webhook("strava", "rejected")
-        raise
+    event = await _posted_event(ctx)
     queue = ctx.request.app.state.jobs
     if queue is None:
         metrics.count_webhook("strava", "unavailable")
         raise TryLater()
-    # Anyone can post here: events about athletes we do not know are acknowledged and
-    # dropped, and each athlete's events are throttled, so forged events cannot spend the
-    # shared Strava quota. (Strava wants a 200 either way.)
-    if not await StravaAccount.exists(athlete_id=event["owner_id"]):
-        metrics.count_webhook("strava", "unknown_athlete")
-        return {"queued": False}
-    try:
-        await ratelimit.check(ctx.redis, ATHLETE_EVENTS, str(event["owner_id"]))
-    except RateLimited:
-        metrics.count_webhook("strava", "throttled")
-        log.warning("strava events of athlete %s throttled", event["owner_id"])
+    if not await _accepted(ctx, event["owner_id"]):
         return {"queued": False}
     try:
         queued = await jobs.enqueue_strava_event(queue, event)
@@ -127,6 +108,36 @@ async def strava_webhook(ctx: Ctx) -> dict[str, Any]:
     return {"queued": queued}
 
 
+async def _posted_event(ctx: Ctx) -> dict[str, Any]:
+    """The posted event, checked field by field (a rejected one is counted)."""
+    try:
+        body = await ctx.request.json()
+    except ValueError as exc:
+        metrics.count_webhook("strava", "rejected")
+        raise InvalidInput("event", "not JSON", "格式不正确") from exc
+    try:
+        return _event(body)
+    except InvalidInput:
+        metrics.count_webhook("strava", "rejected")
+        raise
+
+
+async def _accepted(ctx: Ctx, athlete_id: int) -> bool:
+    """Anyone can post here: events about athletes we do not know are acknowledged and
+    dropped, and each athlete's events are throttled, so forged events cannot spend the
+    shared Strava quota. (Strava wants a 200 either way.)"""
+    if not await views.strava_athlete_known(athlete_id):
+        metrics.count_webhook("strava", "unknown_athlete")
+        return False
+    try:
+        await ratelimit.check(ctx.redis, ATHLETE_EVENTS, str(athlete_id))
+    except RateLimited:
+        metrics.count_webhook("strava", "throttled")
+        log.warning("strava events of athlete %s throttled", athlete_id)
+        return False
+    return True
+
+
 @api.route(
     "GET",
     "/api/v1/me/strava",
@@ -135,22 +146,15 @@ async def strava_webhook(ctx: Ctx) -> dict[str, Any]:
     summary="My Strava connection and what became of my activities",
 )
 async def my_strava(ctx: Ctx) -> dict[str, Any]:
-    resident_id = ctx.resident_id()
-    account = await StravaAccount.get_or_none(resident_id=resident_id)
-    if account is None:
+    link = await views.strava_link(resident_id=ctx.resident_id(), limit=50)
+    if link is None:
         return {"connected": False, "activities": []}
-    rows = (
-        await StravaActivity.filter(resident_id=resident_id)
-        .order_by("-updated_at")
-        .limit(50)
-        .values("id", "run_id", "status", "reason", "updated_at")
-    )
     return {
         "connected": True,
-        "athlete_id": account.athlete_id,
-        "scope": account.scope,
-        "connected_at": account.connected_at,
-        "activities": rows,
+        "athlete_id": link.athlete_id,
+        "scope": link.scope,
+        "connected_at": link.connected_at,
+        "activities": link.activities,
     }
 
 
