@@ -12,7 +12,7 @@ import hashlib
 import re
 import secrets
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
@@ -22,19 +22,24 @@ from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
 from warmrun.platform import clock, serial, sql
+from warmrun.platform.access import can_see_campaign as can_see_campaign
+from warmrun.platform.access import check_city as check_city
+from warmrun.platform.access import check_compound as check_compound
+from warmrun.platform.access import covers_city as covers_city
+from warmrun.platform.access import organizer_city_ids as organizer_city_ids
+from warmrun.platform.access import runs_whole_campaign as runs_whole_campaign
 from warmrun.platform.errors import (
     AdminExists,
     EmailTaken,
-    Forbidden,
     InvalidCredentials,
     InvalidInput,
     NotFound,
 )
+from warmrun.platform.identity import Identity as Identity
 from warmrun.platform.kinds import Role
 from warmrun.platform.models import (
     Account,
     ApiToken,
-    CampaignCity,
     CharityPartner,
     City,
     Compound,
@@ -58,24 +63,6 @@ TOKEN_TOUCH = timedelta(minutes=1)
 SESSION_TTL = timedelta(days=30)
 TOKEN_TTL = timedelta(days=90)
 TOKEN_PREFIX = "wr_"  # noqa: S105 - a public prefix, not a secret
-
-
-@dataclass(frozen=True)
-class Identity:
-    """A signed-in account as services hand it out: no password hash, no database row."""
-
-    id: int
-    email: str
-    role: Role
-    resident_id: int | None
-    partner_id: int | None
-    locale: str
-    session_epoch: int  # carried in session cookies and CSRF bindings
-    created_at: datetime
-
-    @classmethod
-    def of(cls, a: Account) -> Identity:
-        return cls(**{f.name: getattr(a, f.name) for f in fields(cls)})
 
 
 def normalise_email(email: str) -> str:
@@ -376,60 +363,3 @@ async def token_account(token: str) -> Identity | None:
     if stale:
         await sql.execute(conn, "UPDATE api_token SET last_used_at = ? WHERE id = ?", now, token_id)
     return Identity.of(sql.instance(Account, row))
-
-
-async def organizer_city_ids(account: Identity) -> set[int] | None:
-    """Cities an organizer may act in; None means all (admins)."""
-    if account.role is Role.ADMIN:
-        return None
-    if account.role is not Role.ORGANIZER:
-        return set()
-    rows = await OrganizerCity.filter(account_id=account.id).values_list("city_id", flat=True)
-    return {int(str(r)) for r in rows}
-
-
-async def covers_city(account: Identity, city_id: int) -> bool:
-    """Whether an organizer (or admin) may act in ``city_id``."""
-    scope = await organizer_city_ids(account)
-    return scope is None or city_id in scope
-
-
-async def check_city(account: Identity, city_id: int) -> None:
-    """Forbidden unless an organizer (or admin) may act in ``city_id``."""
-    if not await covers_city(account, city_id):
-        raise Forbidden()
-
-
-async def check_compound(account: Identity, compound_id: int) -> None:
-    """Forbidden unless the caller may act in the compound's city (not found: no compound)."""
-    compound = await Compound.get_or_none(id=compound_id)
-    if compound is None:
-        raise NotFound("compound", "小区")
-    await check_city(account, compound.city_id)
-
-
-async def _campaign_cities(campaign_id: int) -> set[int]:
-    rows = await CampaignCity.filter(campaign_id=campaign_id).values_list("city_id", flat=True)
-    return {int(str(x)) for x in rows}
-
-
-async def runs_whole_campaign(account: Identity, campaign_id: int) -> bool:
-    """Closing, settling and the rules touch every city of a campaign: admins may, and
-    organizers whose cities include all of the campaign's."""
-    scope = await organizer_city_ids(account)
-    if scope is None:
-        return True
-    return account.role is Role.ORGANIZER and await _campaign_cities(campaign_id) <= scope
-
-
-async def can_see_campaign(account: Identity, campaign_id: int, *, partner_id: int) -> bool:
-    """A campaign's dashboard, reports and exports: for its partner, organizers in one of its
-    cities, and admins."""
-    if account.role is Role.ADMIN:
-        return True
-    if account.role is Role.PARTNER and account.partner_id == partner_id:
-        return True
-    if account.role is not Role.ORGANIZER:
-        return False
-    scope = await organizer_city_ids(account) or set()
-    return bool(scope & await _campaign_cities(campaign_id))
