@@ -130,6 +130,8 @@ def test_partner_sees_charts_and_exports_csv(
     page = context.new_page()
     sign_in(page, base, site.emails["partner"])
     expect(page).to_have_url(f"{base}/partner/{site.campaign}")
+    expect(page.locator("#ledger-head")).to_be_visible()
+    page.click("#verify-ledger")
     expect(page.locator("#ledger-ok")).to_be_visible()
     expect(page.locator("svg.chart")).to_have_count(2)
     assert page.locator("svg.chart polyline, svg.chart rect").count() >= 2

@@ -86,6 +86,7 @@ async def test_an_upload_is_counted_by_outcome_and_timed_by_route_template(web: 
     assert grew("warmrun_uploads_total", outcome="accepted", code="", format="gpx") == 1
     assert grew("warmrun_uploads_total", outcome="error", code="not_a_track", format="") == 1
     assert grew("warmrun_upload_duration_seconds_count") == 1
+    assert grew("warmrun_parse_duration_seconds_count") == 2  # each file, in the sandbox
     timed = {"route": "/api/v1/runs", "method": "POST", "status": "2xx"}
     assert grew("warmrun_http_request_duration_seconds_count", **timed) == 1
     one = {"route": "/api/v1/runs/{run_id:int}", "method": "GET", "status": "2xx"}

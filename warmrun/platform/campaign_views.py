@@ -10,7 +10,7 @@ from datetime import date
 from typing import Any
 
 from warmrun.platform import campaigns, events, payments, rollups
-from warmrun.platform.conversion import goods_progress
+from warmrun.platform.conversion import goods_progress, pledges_owed
 from warmrun.platform.errors import NotFound
 from warmrun.platform.models import (
     Campaign,
@@ -37,6 +37,9 @@ class CampaignSummary:
     starts_on: date
     ends_on: date
     partner_id: int
+    # The internal ledger's length and head, for staff pages (repr=False: not in the API's JSON).
+    entries: int = field(default=0, repr=False)
+    head_hash: str = field(default="", repr=False)
 
 
 def _summary(c: Campaign) -> CampaignSummary:
@@ -48,6 +51,8 @@ def _summary(c: Campaign) -> CampaignSummary:
         starts_on=c.starts_on,
         ends_on=c.ends_on,
         partner_id=c.partner_id,
+        entries=c.head_seq,
+        head_hash=c.head_hash,
     )
 
 
@@ -184,6 +189,14 @@ async def dashboard(
         ),
     )
     overall, cities = await _city_areas(c, goods, stored, city_rows)
+    owed = pledges_owed(
+        total_value_fen=overall.value_fen,
+        caps=[p["cap_fen"] for p in pledges],
+        allocated=[p["allocated_fen"] for p in pledges],
+        pro_rata=c.settlement_mode == SettlementMode.PRO_RATA,
+    )
+    for p, fen in zip(pledges, owed, strict=True):
+        p["owed_fen"] = fen  # what each pledge would owe if the campaign settled now
     return Dashboard(
         campaign=_summary(c),
         goods_zh=goods.name_zh,

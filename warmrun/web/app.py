@@ -168,6 +168,7 @@ async def _serving(app: Starlette, settings: Settings, resources: Resources) -> 
     app.state.redis = resources.redis
     app.state.queue = resources.queue
     app.state.parser = resources.parser
+    resources.parser.observe = metrics.PARSE_SECONDS.observe
     # Workers forked before the first upload: none waits for a parser to start.
     await asyncio.to_thread(resources.parser.warm)
     gateway = StripeGateway(settings.stripe) if settings.stripe is not None else None

@@ -77,6 +77,12 @@ UPLOAD_SECONDS = Histogram(
     "One upload request's import: every file parsed in the sandbox, then stored and credited",
     buckets=(*_SECONDS, 60.0),
 )
+PARSE_SECONDS = Histogram(
+    "warmrun_parse_duration_seconds",
+    "Parsing one uploaded file in the sandbox's worker processes (archives: every activity in "
+    "them), from sending it to having every activity read and checked",
+    buckets=(*_SECONDS, 60.0),
+)
 WEBHOOKS = Counter(
     "warmrun_webhooks",
     "Webhook deliveries by provider and what became of them",
