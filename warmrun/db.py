@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 from tortoise import Tortoise
 from tortoise.backends.base.config_generator import expand_db_url
 from tortoise.migrations.api.migrate import migrate
@@ -25,7 +25,8 @@ def with_connect_timeout(database_url: str) -> str:
     return f"{database_url}{'&' if '?' in database_url else '?'}timeout={CONNECT_TIMEOUT_S}"
 
 
-class PooledConnection(asyncpg.Connection):  # type: ignore[misc]
+@functools.cache
+def pooled_connection_class() -> type:
     """A PostgreSQL connection that the pool hands on without a reset statement.
 
     asyncpg resets a connection each time it goes back to the pool (unlock advisory locks,
@@ -33,17 +34,22 @@ class PooledConnection(asyncpg.Connection):  # type: ignore[misc]
     outside a transaction, a third of the time of a page's small reads. warmrun leaves no such
     state on a connection (its advisory locks are transaction-scoped, it sets nothing for the
     session, listens to nothing), and asyncpg still rolls back an open transaction on release.
+    Built on first use: asyncpg is installed only with PostgreSQL support.
     """
+    import asyncpg
 
-    def get_reset_query(self) -> str:
-        return ""
+    class PooledConnection(asyncpg.Connection):  # type: ignore[misc]
+        def get_reset_query(self) -> str:
+            return ""
+
+    return PooledConnection
 
 
 def connection(database_url: str) -> dict[str, Any]:
     """The connection's Tortoise settings, from its URL."""
     found = expand_db_url(with_connect_timeout(database_url))
     if found["engine"] == "tortoise.backends.asyncpg":
-        found["credentials"]["connection_class"] = PooledConnection
+        found["credentials"]["connection_class"] = pooled_connection_class()
         # A page sends its independent reads at once (campaign_views.dashboard: up to
         # eight): with asyncpg's default of five connections per process they would queue.
         found["credentials"].setdefault("maxsize", POOL_SIZE)
