@@ -10,6 +10,7 @@ from tests.web.conftest import Web
 from tests.web.test_rewards_and_review import earn
 from warmrun import verify
 from warmrun.platform import campaign_views, signing, transparency
+from warmrun.web import ratelimit
 
 
 async def _checkpoint(web: Web) -> transparency.CheckpointView:
@@ -121,3 +122,25 @@ async def test_closing_and_settling_over_the_api_sign_checkpoints(web: Web) -> N
     result = verify.verify_export(export.content, public_key=web.app.state.ledger_key.public)
     assert result.settled and result.totals["totals"] == report["totals"]
     assert json.loads(export.content.splitlines()[-1])["kind"] == "checkpoint"
+
+
+async def test_consistency_proofs_are_rate_limited_per_address(web: Web) -> None:
+    code = web.site.campaign
+    kept = await _checkpoint(web)
+    url = f"/api/v1/campaigns/{code}/ledger/consistency?from={kept.size}"
+    async with web.client() as client:
+        answers = [(await client.get(url)).status_code for _ in range(ratelimit.PROOFS.count + 1)]
+        refused = await client.get(url)
+    assert set(answers[: ratelimit.PROOFS.count]) == {200}
+    assert answers[-1] == 429 and refused.status_code == 429
+    assert refused.json()["error"]["code"] == "rate_limited" and "retry-after" in refused.headers
+
+
+async def test_ledger_exports_are_rate_limited_per_account(web: Web) -> None:
+    code = web.site.campaign
+    async with web.signed_in("partner") as partner:
+        url = f"/api/v1/campaigns/{code}/ledger/export"
+        for _ in range(ratelimit.LEDGER_EXPORT.count):
+            assert (await partner.get(url)).status_code == 200
+        refused = await partner.get(url)
+    assert refused.status_code == 429

@@ -51,6 +51,8 @@ SIGNUP = Limit("signup", 20, 3600)  # per address
 UPLOAD = Limit("upload", 60, 3600)  # per account, requests
 REDEEM = Limit("redeem", 20, 600)  # per account
 EXPORT = Limit("export", 5, 3600)  # per account: whole-data exports
+LEDGER_EXPORT = Limit("ledger-export", 10, 3600)  # per account: a campaign's public log
+PROOFS = Limit("proofs", 120, 3600)  # per address (public) or account: computed proofs
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from starlette.responses import PlainTextResponse, Response, StreamingResponse
 
 from warmrun.platform import campaign_views, transparency
 from warmrun.platform.signing import SiteKey
-from warmrun.web import forms
+from warmrun.web import forms, ratelimit
 from warmrun.web.endpoints import Access, Ctx
 from warmrun.web.routes import api
 from warmrun.web.routes.campaigns import partner_campaign
@@ -126,6 +126,8 @@ async def checkpoint_file(ctx: Ctx) -> Response:
     summary="Proof that a checkpoint (the latest by default) extends the log's first entries",
 )
 async def consistency(ctx: Ctx) -> Response:
+    # Anyone may ask, and each answer is computed: counted per address.
+    await ratelimit.check(ctx.redis, ratelimit.PROOFS, ctx.client_ip())
     c = await campaign_views.campaign_summary(code=ctx.path["code"])
     q: forms.ConsistencyQuery = ctx.query
     proof = await transparency.consistency(campaign_id=c.id, old_size=q.from_, number=q.to)
@@ -142,6 +144,7 @@ async def consistency(ctx: Ctx) -> Response:
 )
 async def export(ctx: Ctx) -> Response:
     c = await partner_campaign(ctx, ctx.path["code"])
+    await ratelimit.check(ctx.redis, ratelimit.LEDGER_EXPORT, str(ctx.me().id))
     lines = transparency.export(campaign_id=c.id, key=ledger_key(ctx.request))
     first = await anext(lines)  # the log is brought up to date before the answer starts
 
@@ -166,6 +169,7 @@ async def export(ctx: Ctx) -> Response:
     summary="Proofs that each of my contributions is in the campaign's latest checkpoint",
 )
 async def my_proofs(ctx: Ctx) -> Response:
+    await ratelimit.check(ctx.redis, ratelimit.PROOFS, f"resident:{ctx.resident_id()}")
     q: forms.ProofQuery = ctx.query
     c = await campaign_views.campaign_summary(code=q.campaign)
     bundle = await transparency.inclusion(campaign_id=c.id, resident_id=ctx.resident_id())
