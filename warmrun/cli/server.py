@@ -61,8 +61,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     metrics_dir = settings.metrics_dir or settings.home / "metrics"
     metrics.prepare_multiprocess_dir(metrics_dir)
     share_metrics_dir_with_workers(metrics_dir)
-    # The parent migrates once and owns the embedded Redis; workers share both.
-    asyncio.run(_upgrade(settings.database_url))
+    # The parent migrated once (above) and owns the embedded Redis; workers share both.
     embedded = None
     if settings.redis_url is None:
         from warmrun.redis_server import EmbeddedRedis
@@ -86,13 +85,14 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _first_run_link(settings: Settings, host: str, port: int) -> None:
-    """Migrate; on an install without an administrator, print the one-time first-run link."""
+    """Migrate and heal the totals (:func:`_upgrade`); on an install without an administrator,
+    print the one-time first-run link."""
     from warmrun import db
     from warmrun.platform import accounts
     from warmrun.web import first_run
 
     settings.home.mkdir(parents=True, exist_ok=True)
-    await db.connect(settings.database_url)
+    await _upgrade(settings.database_url, keep=True)
     try:
         if await accounts.has_admin():
             return
@@ -161,8 +161,9 @@ def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
         return 0
 
 
-async def _upgrade(url: str) -> None:
-    """Migrate, then rebuild the campaign totals that do not match their ledger's length."""
+async def _upgrade(url: str, *, keep: bool = False) -> None:
+    """Migrate, then rebuild the campaign totals that do not match their ledger's length;
+    ``keep``: leave the connection open for the caller to close."""
     from warmrun import db
     from warmrun.platform import rollups
 
@@ -170,5 +171,8 @@ async def _upgrade(url: str) -> None:
     try:
         for campaign_id in await rollups.heal():
             console.print(f"rebuilt the totals of campaign {campaign_id} from its ledger")
-    finally:
+    except BaseException:
+        await db.close()
+        raise
+    if not keep:
         await db.close()

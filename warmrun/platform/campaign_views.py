@@ -109,10 +109,6 @@ async def compound_page(*, code: str, offset: int, limit: int) -> tuple[int, lis
     return await compound_areas(await campaigns.get_campaign(code=code), offset=offset, limit=limit)
 
 
-async def _given(goods: Goods) -> Goods:
-    return goods
-
-
 async def compound_area(*, code: str, compound_id: int) -> AreaTotals:
     """One compound of a campaign's cities with its totals."""
     c = await campaigns.get_campaign(code=code)
@@ -128,14 +124,13 @@ async def compound_areas(
     offset: int,
     limit: int,
     compound_id: int | None = None,
-    goods: Goods | None = None,
 ) -> tuple[int, list[AreaTotals]]:
     """How many compounds the campaign's cities hold, and a page of them by kilometres."""
     if limit <= 0 and compound_id is None:
         return 0, []
     (count, found), price = await asyncio.gather(
         rollups.compounds(c.id, offset=offset, limit=limit, compound_id=compound_id),
-        _given(goods) if goods is not None else Goods.get(id=c.goods_id),
+        Goods.get(id=c.goods_id),
     )
     shares: dict[Any, int] | None = None
     if c.settlement_mode == SettlementMode.PRO_RATA and found:

@@ -109,7 +109,7 @@ async def report(*, campaign_id: int) -> dict[str, Any]:
         _scale_funded(by_compound, funded_total)
     lines = await goods_lines(goods.id)
     donated = await payments.received(campaign_id=campaign_id, kind=PaymentKind.DONATION)
-    paid = [await payments.received(campaign_id=campaign_id, pledge_id=p.id) for p in pledges]
+    paid = {p["id"]: p["paid_fen"] for p in await payments.pledges_paid(campaign_id)}
     return {
         "campaign": _campaign_block(campaign),
         "ledger": {"entries": check.entries, "head_hash": check.head_hash},
@@ -134,9 +134,9 @@ async def report(*, campaign_id: int) -> dict[str, Any]:
                 "sponsor": p.sponsor,
                 "cap_fen": p.cap_fen,
                 "owed_fen": o,
-                "paid_fen": r.net_fen,
+                "paid_fen": paid[p.id],
             }
-            for p, o, r in zip(pledges, owed, paid, strict=True)
+            for p, o in zip(pledges, owed, strict=True)
         ],
         # The latest signed checkpoint of the campaign's public log (the settlement's, once
         # settled): check the figures above against it with warmrun/verify.py.

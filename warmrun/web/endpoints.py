@@ -113,22 +113,6 @@ class Endpoint:
     csrf_exempt: bool = False
 
 
-def to_jsonable(value: Any) -> Any:
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {
-            f.name: to_jsonable(getattr(value, f.name)) for f in dataclasses.fields(value) if f.repr
-        }
-    if isinstance(value, BaseModel):
-        return value.model_dump(mode="json")
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    if isinstance(value, dict):
-        return {str(k): to_jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [to_jsonable(v) for v in value]
-    return value
-
-
 @functools.lru_cache(maxsize=256)
 def _shown_fields(cls: type) -> tuple[str, ...]:
     return tuple(f.name for f in dataclasses.fields(cls) if f.repr)
@@ -146,9 +130,14 @@ def _json_default(value: Any) -> Any:
     raise TypeError(f"{type(value).__name__} is not JSON serialisable")
 
 
+def to_jsonable(value: Any) -> Any:
+    """``value`` as plain JSON values (dicts, lists, strings, numbers), as responses write it."""
+    return json.loads(json.dumps(value, default=_json_default))
+
+
 class Json(JSONResponse):
     def render(self, content: Any) -> bytes:
-        # The same document as json.dumps(to_jsonable(content)), without walking it in Python.
+        # The C encoder walks dicts and lists; _json_default is asked only about the rest.
         return json.dumps(
             content, ensure_ascii=False, separators=(",", ":"), default=_json_default
         ).encode()
