@@ -19,6 +19,10 @@ from warmrun.platform import clock
 
 DATA = Path(__file__).parent / "data" / "tracks"
 TABLES = [
+    "settlement_report",
+    "audit_entry",
+    "invitation",
+    "staff_compound",
     "ledger_checkpoint",
     "ledger_block",
     "ledger_leaf",

@@ -53,7 +53,7 @@ async def run_demo(settings: Settings, parser: Parser) -> DemoResult:
                 uploads=[Upload(name=entry.name, data=entry.read_bytes())],
             )
     if first is not None:
-        await _demo_accounts(partner_id, cities[0].id, first.id)
+        await _demo_accounts(partner_id, cities[0].id, first.id, first.compound_id)
     return DemoResult(campaign_id=campaign_id, imported=imported)
 
 
@@ -150,14 +150,15 @@ async def _residents_and_runs(parser: Parser, cities: list[City]) -> list[FileOu
     return imported
 
 
-async def _demo_accounts(partner_id: int, city_id: int, resident_id: int) -> None:
+async def _demo_accounts(partner_id: int, city_id: int, resident_id: int, compound_id: int) -> None:
     """Sign-ins for trying every role (DEMO_PASSWORD; for a demo database only)."""
     staff = [
-        ("admin@warmrun.example", Role.ADMIN, None, []),
-        ("partner@warmrun.example", Role.PARTNER, partner_id, []),
-        ("organizer@warmrun.example", Role.ORGANIZER, None, [city_id]),
+        ("admin@warmrun.example", Role.ADMIN, None, [], []),
+        ("partner@warmrun.example", Role.PARTNER, partner_id, [], []),
+        ("organizer@warmrun.example", Role.ORGANIZER, None, [city_id], []),
+        ("desk@warmrun.example", Role.DESK, None, [], [compound_id]),
     ]
-    for email, role, partner, city_ids in staff:
+    for email, role, partner, city_ids, compound_ids in staff:
         if not await Account.filter(email=email).exists():
             await accounts.create_staff(
                 email=email,
@@ -165,6 +166,7 @@ async def _demo_accounts(partner_id: int, city_id: int, resident_id: int) -> Non
                 role=role,
                 partner_id=partner,
                 city_ids=city_ids,
+                compound_ids=compound_ids,
             )
     if not await Account.filter(email=DEMO_RESIDENT).exists():
         await Account.create(

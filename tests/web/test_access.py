@@ -136,6 +136,7 @@ ALLOWED: dict[str, set[str]] = {
     "POST /logout": ALL,
     "POST /lang": PUBLIC,
     "GET /me": {"resident", "other_resident"},
+    "POST /me": {"resident", "other_resident"},
     "GET /me/runs": {"resident", "other_resident"},
     "GET /me/runs/{run_id:int}": {"resident"},
     "GET /me/points": {"resident", "other_resident"},
@@ -166,8 +167,35 @@ ALLOWED: dict[str, set[str]] = {
     "GET /stock": {"other_organizer", "admin"},
     "GET /setup": {"other_organizer", "admin"},
     "POST /setup": {"other_organizer", "admin"},
-    "GET /setup/{code}": {"admin"},
-    "POST /setup/{code}": {"admin"},
+    # An organizer of one of the campaign's cities manages that city's part of it.
+    "GET /setup/{code}": {"other_organizer", "admin"},
+    "POST /setup/{code}": {"other_organizer", "admin"},
+    "GET /reports/{code}": {"partner", "other_organizer", "admin"},
+    "GET /staff": {"other_organizer", "admin"},
+    "POST /staff": {"other_organizer", "admin"},
+    "GET /invite/{token}": NONE,  # an unknown link is not found for everyone
+    "POST /invite/{token}": NONE,
+    "GET /audit": {"other_organizer", "admin"},
+    "GET /api/v1/staff": {"other_organizer", "admin"},
+    "POST /api/v1/staff/invitations": {"other_organizer", "admin"},
+    "POST /api/v1/staff/invitations/{invitation_id:int}/revoke": {"other_organizer", "admin"},
+    "POST /api/v1/staff/{account_id:int}/withdraw": {"other_organizer", "admin"},
+    "GET /api/v1/invitations/{token}": NONE,
+    "POST /api/v1/invitations/{token}/accept": NONE,
+    "GET /api/v1/audit": {"other_organizer", "admin"},
+    "GET /api/v1/audit.csv": {"other_organizer", "admin"},
+    "POST /api/v1/campaigns/{code}/goal": {"other_organizer", "admin"},
+    "GET /setup/households": {"other_organizer", "admin"},
+    "POST /setup/households": {"other_organizer", "admin"},
+    "GET /setup/{code}/badges": {"admin"},
+    "POST /setup/{code}/badges": {"admin"},
+    # Organizers in one of the campaign's cities see its challenges and may group their own
+    # compounds; settling needs every compound of the challenge (it spans both cities).
+    "GET /setup/{code}/challenges": {"other_organizer", "admin"},
+    "POST /setup/{code}/challenges": {"other_organizer", "admin"},
+    "GET /setup/{code}/challenges/{challenge_id:int}": {"other_organizer", "admin"},
+    "POST /setup/{code}/challenges/{challenge_id:int}": {"admin"},
+    "POST /api/v1/setup/compounds/{compound_id:int}/households": {"admin"},
     "POST /stock": {"other_organizer", "admin"},
 }
 DENIED = {401, 403, 404}
@@ -191,6 +219,16 @@ def bodies(site: Any, values: dict[str, Any]) -> dict[str, Any]:
         "POST /api/v1/review/bulk": {"run_ids": [values["run_id"]], "accept": False},
         "POST /api/v1/redemptions": {"reward_id": site.drink, "idempotency_key": "matrix-2"},
         "POST /api/v1/desk/fulfil": {"code": values["code"]},
+        "POST /api/v1/staff/invitations": {
+            "email": "new-clerk@example.org",
+            "role": "desk",
+            "places": [site.compound],
+        },
+        "POST /invite/{token}": {"password": "x" * 8},
+        "POST /api/v1/invitations/{token}/accept": {"password": "x" * 8},
+        "POST /api/v1/campaigns/{code}/goal": {"city_id": site.city, "goal_fen": 1},
+        "POST /api/v1/campaigns/{code}/close": {"confirm": True},
+        "POST /api/v1/campaigns/{code}/settle": {"confirm": True},
         "POST /api/v1/rewards": {
             "compound_id": site.compound,
             "name_zh": "茶",
@@ -201,6 +239,7 @@ def bodies(site: Any, values: dict[str, Any]) -> dict[str, Any]:
         "POST /api/v1/rewards/{reward_id:int}/restock": {"add": 5},
         "POST /api/v1/setup/cities": {"code": "X", "name_zh": "x", "name_en": "x"},
         "POST /api/v1/setup/compounds": {"city_id": site.city, "name": "x", "households": 1},
+        "POST /api/v1/setup/compounds/{compound_id:int}/households": {"households": 1},
         "POST /api/v1/setup/partners": {"name": "x"},
         "POST /api/v1/setup/goods": {
             "code": "x",
@@ -320,12 +359,20 @@ async def test_no_one_reads_or_changes_what_is_not_theirs(integrated: Web) -> No
         "station_id": station.id,
         "token": "not-a-station-code",
         "compound_id": web.site.compound,
+        "invitation_id": 1,
+        "account_id": 1,
         "challenge_id": challenge.id,
         "number": (
             await transparency.checkpoint_now(campaign_id=campaign.id, key=web.app.state.ledger_key)
         ).number,
     }
-    campaign_paths = {"/api/v1/campaigns/{code}", "/c/{code}", "/partner/{code}", "/setup/{code}"}
+    campaign_paths = {
+        "/api/v1/campaigns/{code}",
+        "/c/{code}",
+        "/partner/{code}",
+        "/setup/{code}",
+        "/reports/{code}",
+    }
     # Requests that would end a session or change data run only for visitors who must be
     # refused; for the allowed ones the functional tests cover them.
     failures = []

@@ -110,8 +110,10 @@ async def test_closing_and_settling_over_the_api_sign_checkpoints(web: Web) -> N
     await earn(web)
     code = web.site.campaign
     async with web.signed_in("admin") as client:
-        assert (await client.post(f"/api/v1/campaigns/{code}/close")).status_code == 200
-        r = await client.post(f"/api/v1/campaigns/{code}/settle")
+        assert (
+            await client.post(f"/api/v1/campaigns/{code}/close", json={"confirm": True})
+        ).status_code == 200
+        r = await client.post(f"/api/v1/campaigns/{code}/settle", json={"confirm": True})
         rule = await client.put(f"/api/v1/campaigns/{code}/rules/run", json={"fen": 1, "per": 1})
         listed = (await client.get(f"/api/v1/campaigns/{code}/checkpoints")).json()["items"]
         export = await client.get(f"/api/v1/campaigns/{code}/ledger/export")

@@ -222,8 +222,12 @@ async def settled_with_credit(pay: Pay) -> None:
     await earn(pay.web)
     async with pay.web.signed_in("admin") as admin:
         code = pay.web.site.campaign
-        assert (await admin.post(f"/api/v1/campaigns/{code}/close")).status_code == 200
-        assert (await admin.post(f"/api/v1/campaigns/{code}/settle")).status_code == 200
+        assert (
+            await admin.post(f"/api/v1/campaigns/{code}/close", json={"confirm": True})
+        ).status_code == 200
+        assert (
+            await admin.post(f"/api/v1/campaigns/{code}/settle", json={"confirm": True})
+        ).status_code == 200
 
 
 async def owed(pay: Pay) -> int:

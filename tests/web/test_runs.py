@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import html
 import io
 import json
+import re
 import zipfile
 
 from tests.conftest import DATA
@@ -156,3 +158,89 @@ async def test_erasure_removes_tracks_and_keeps_totals_and_the_ledger_valid(web:
             pass
         else:
             raise AssertionError("the erased account can still sign in")
+
+
+async def test_an_upload_says_what_it_credited_and_every_later_read_agrees(web: Web) -> None:
+    async with web.signed_in("resident") as client:
+        await client.post("/api/v1/lang", json={"lang": "en"})
+        (told,) = (await client.post("/api/v1/runs", files=files(RUN_GPX))).json()["files"]
+        o = told["outcome"]
+        assert o["kind"] == "credited" and o["status"] == "credited"
+        assert o["message"].startswith("Credited to Warm run: ")
+        assert f"+{o['points']} points" in o["message"] and o["points"] > 0
+        run = (await client.get(f"/api/v1/runs/{told['run_id']}")).json()
+        assert run["outcome"]["message"] == o["message"]
+        assert run["points_earned"] == o["points"] and run["gps_points"] == run["points"]
+        (impact,) = (await client.get("/api/v1/me/impact")).json()["campaigns"]
+        assert (impact["metres"], impact["kcal"]) == (o["credited_m"], o["kcal"])
+        assert (await client.get("/api/v1/me/points")).json()["balance"] == o["points"]
+        listed = (await client.get("/api/v1/runs")).json()["items"][0]
+        assert listed["outcome"]["kind"] == "credited"
+
+
+async def test_a_duplicate_and_a_refused_file_say_why(web: Web) -> None:
+    data = synthetic_run_gpx(points=900)
+    async with web.signed_in("resident") as client:
+        first = (await client.post("/api/v1/runs", files=files(("a.gpx", data)))).json()
+        copy = data.replace(b'creator="warmrun-synthetic"', b'creator="another-tool"')
+        r = await client.post(
+            "/api/v1/runs", files=files(("b.gpx", copy), ("notes.gpx", b"<html>hello</html>"))
+        )
+        assert r.status_code == 422
+        dup, bad = r.json()["files"]
+        run_id = first["files"][0]["run_id"]
+        assert dup["outcome"]["kind"] == "duplicate" and dup["outcome"]["run_id"] == run_id
+        assert f"#{run_id}" in dup["outcome"]["message"] and dup["outcome"]["day"]
+        assert bad["outcome"]["kind"] == "file_refused"
+        assert bad["outcome"]["message"].startswith("未计入：文件未被接受。")
+        assert bad["error"]["message"] in bad["outcome"]["message"]
+
+
+async def test_the_run_page_shows_counted_figures_and_labels_gps_points(web: Web) -> None:
+    async with web.signed_in("resident") as client:
+        (told,) = (await client.post("/api/v1/runs", files=files(RUN_GPX))).json()["files"]
+        page = (await client.get(f"/me/runs/{told['run_id']}")).text
+        (impact,) = (await client.get("/api/v1/me/impact")).json()["campaigns"]
+        run = (await client.get(f"/api/v1/runs/{told['run_id']}")).json()
+    assert told["outcome"]["message"] in page
+    assert "<th>获得积分</th><td>+{}</td>".format(told["outcome"]["points"]) in page
+    assert "<th>千卡</th><td>{:,}".format(impact["kcal"]) in page
+    assert "<th>GPS 轨迹点数</th><td>{:,}</td>".format(run["gps_points"]) in page
+    assert "<th>积分</th>" not in page  # the GPS points are no longer called points
+
+
+def form_token(html: str) -> str:
+    m = re.search(r'name="csrf_token" value="([0-9a-f]+)"', html)
+    assert m, "no CSRF field in the form"
+    return m.group(1)
+
+
+async def test_the_upload_form_works_without_a_script(web: Web) -> None:
+    async with web.signed_in("resident") as client:
+        page = (await client.get("/me")).text
+        assert 'action="/me"' in page and 'enctype="multipart/form-data"' in page
+        r = await client.post(
+            "/me",
+            data={"csrf_token": form_token(page)},
+            files=files(RUN_GPX, ("notes.gpx", b"<html>hello</html>")),
+        )
+        assert r.status_code == 200, r.text
+        run = (await client.get("/api/v1/runs")).json()["items"][0]
+        balance = (await client.get("/api/v1/me/points")).json()["balance"]
+    assert html.escape(run["outcome"]["message"], quote=False) in r.text
+    assert 'data-outcome="credited"' in r.text and 'data-outcome="not_counted"' in r.text
+    assert "未计入：文件未被接受。" in r.text
+    assert f'id="balance" data-live>{balance}</div>' in r.text and balance > 0
+    assert f'href="/me/runs/{run["id"]}"' in r.text
+
+
+async def test_the_upload_form_without_files_explains(web: Web) -> None:
+    async with web.signed_in("resident") as client:
+        page = (await client.get("/me")).text
+        r = await client.post(
+            "/me",
+            data={"csrf_token": form_token(page)},
+            files=[("files", ("", b"", "application/octet-stream"))],
+        )
+        assert r.status_code == 422
+        assert "请至少选择一个文件" in r.text

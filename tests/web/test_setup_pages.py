@@ -67,14 +67,23 @@ async def test_admin_creates_and_opens_a_campaign_from_the_pages(web: Web) -> No
             cap_yuan="2000",
             priority="0",
         )
-        page = await post("/setup/chengdu-2026", action="active")
-        assert '<span id="state">active</span>' in page
+        page = await post("/setup/chengdu-2026", action="active", confirm="yes")
+        assert 'data-state="active"' in page
         assert "CD Sponsor" in page
 
 
 async def test_organizer_cannot_run_a_campaign_beyond_their_cities(web: Web) -> None:
     async with web.signed_in("organizer") as organizer:
-        assert (await organizer.get(f"/setup/{web.site.campaign}")).status_code == 403
+        # Their city's part of the campaign, not its rules (they span both cities).
+        part = await organizer.get(f"/setup/{web.site.campaign}")
+        assert part.status_code == 200 and 'name="goal_yuan"' in part.text
+        assert 'value="rule"' not in part.text
+        r = await organizer.post(
+            f"/setup/{web.site.campaign}",
+            data={"csrf_token": form_token(part.text), "action": "rule", "sport": "run",
+                  "fen": "1", "per": "1000"},
+        )  # fmt: skip
+        assert r.status_code == 403
         page = (await organizer.get("/setup")).text
         assert "Add a city" not in page and "添加城市" not in page
         r = await organizer.post(

@@ -42,8 +42,9 @@ async def _demo(settings: Settings, res: Any) -> int:
     await _print_ledger(settings, result.campaign_id)
     console.print(
         "Try it: [bold]warmrun serve[/bold], open http://127.0.0.1:8000 and sign in as "
-        f"{DEMO_RESIDENT}, partner@warmrun.example, organizer@warmrun.example or "
-        f"admin@warmrun.example (password: {DEMO_PASSWORD})."
+        f"{DEMO_RESIDENT}, partner@warmrun.example, organizer@warmrun.example, "
+        f"desk@warmrun.example (pickup desk) or admin@warmrun.example "
+        f"(password: {DEMO_PASSWORD})."
     )
     return 0
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from warmrun.platform.errors import Forbidden, NotFound
 from warmrun.platform.identity import Identity
 from warmrun.platform.kinds import Role
-from warmrun.platform.models import CampaignCity, Compound, OrganizerCity
+from warmrun.platform.models import CampaignCity, Compound, OrganizerCity, StaffCompound
 
 
 async def organizer_city_ids(account: Identity) -> set[int] | None:
@@ -37,6 +37,27 @@ async def check_compound(account: Identity, compound_id: int) -> None:
     if compound is None:
         raise NotFound("compound", "小区")
     await check_city(account, compound.city_id)
+
+
+async def compound_ids(account: Identity) -> set[int] | None:
+    """Compounds a member of staff may act in (the pickup desk, its rewards' stock); None
+    means all (admins). Organizers have every compound of their cities, desk staff theirs."""
+    if account.role is Role.ADMIN:
+        return None
+    if account.role is Role.DESK:
+        rows = await StaffCompound.filter(account_id=account.id).values_list(
+            "compound_id", flat=True
+        )
+        return {int(str(r)) for r in rows}
+    cities = await organizer_city_ids(account) or set()
+    rows = await Compound.filter(city_id__in=cities).values_list("id", flat=True)
+    return {int(str(r)) for r in rows}
+
+
+async def covers_compound(account: Identity, compound_id: int) -> bool:
+    """Whether a member of staff may act in ``compound_id``."""
+    scope = await compound_ids(account)
+    return scope is None or compound_id in scope
 
 
 async def _campaign_cities(campaign_id: int) -> set[int]:

@@ -25,7 +25,9 @@ from warmrun.platform import clock, serial, sql
 from warmrun.platform.access import can_see_campaign as can_see_campaign
 from warmrun.platform.access import check_city as check_city
 from warmrun.platform.access import check_compound as check_compound
+from warmrun.platform.access import compound_ids as compound_ids
 from warmrun.platform.access import covers_city as covers_city
+from warmrun.platform.access import covers_compound as covers_compound
 from warmrun.platform.access import organizer_city_ids as organizer_city_ids
 from warmrun.platform.access import runs_whole_campaign as runs_whole_campaign
 from warmrun.platform.errors import (
@@ -45,6 +47,7 @@ from warmrun.platform.models import (
     Compound,
     OrganizerCity,
     Resident,
+    StaffCompound,
     WebSession,
 )
 
@@ -85,6 +88,12 @@ def _check_password(password: str) -> None:
 
 async def hash_password(password: str) -> str:
     return await asyncio.get_running_loop().run_in_executor(_HASHING, _hasher.hash, password)
+
+
+async def hash_password_checked(password: str) -> str:
+    """A new password's hash, once it meets the length rules."""
+    _check_password(password)
+    return await hash_password(password)
 
 
 async def _verify(hashed: str, password: str) -> bool:
@@ -178,8 +187,10 @@ async def create_staff(
     role: Role,
     partner_id: int | None = None,
     city_ids: list[int] | None = None,
+    compound_ids: list[int] | None = None,
 ) -> Identity:
-    """Partner, organizer or admin accounts (created by an admin or the CLI)."""
+    """Partner, organizer, desk staff or admin accounts (created by an admin or the CLI);
+    organizers work in ``city_ids``, desk staff in ``compound_ids``."""
     if role is Role.RESIDENT:
         raise InvalidInput("role", "residents sign up themselves", "居民需自行注册")
     if role is Role.PARTNER and partner_id is None:
@@ -189,10 +200,15 @@ async def create_staff(
     cities = sorted(set(city_ids or []))
     if await City.filter(id__in=cities).count() != len(cities):
         raise NotFound("city", "城市")
+    compounds = sorted(set(compound_ids or []))
+    if await Compound.filter(id__in=compounds).count() != len(compounds):
+        raise NotFound("compound", "小区")
     async with in_transaction():
         account = await _new_account(email, password, role, partner_id=partner_id)
         for city_id in cities:
             await OrganizerCity.create(account_id=account.id, city_id=city_id)
+        for compound_id in compounds:
+            await StaffCompound.create(account_id=account.id, compound_id=compound_id)
     return Identity.of(account)
 
 

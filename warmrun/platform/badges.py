@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
-from warmrun.platform import clock, notices, points_ledger, sql
+from warmrun.platform import audit, clock, notices, points_ledger, sql
 from warmrun.platform.badge_rules import KINDS, Facts, Rule, RunFact, earned
 from warmrun.platform.errors import InvalidInput
 from warmrun.platform.models import (
@@ -61,17 +61,25 @@ async def add_badge(
         raise InvalidInput("kind", f"one of {', '.join(KINDS)}", "未知的徽章规则")
     if threshold < 0 or points < 0:
         raise InvalidInput("threshold", "must not be negative", "不能为负数")
-    badge, _ = await Badge.update_or_create(
-        campaign_id=campaign_id,
-        code=code,
-        defaults={
-            "name_zh": name_zh,
-            "name_en": name_en,
-            "kind": kind,
-            "threshold": threshold,
-            "points": points,
-        },
-    )
+    terms = {"kind": kind, "threshold": threshold, "points": points}
+    async with in_transaction() as conn:
+        old = await Badge.filter(campaign_id=campaign_id, code=code).using_db(conn).first()
+        badge, _ = await Badge.update_or_create(
+            campaign_id=campaign_id,
+            code=code,
+            defaults={"name_zh": name_zh, "name_en": name_en, **terms},
+            using_db=conn,
+        )
+        before = old and {"kind": old.kind, "threshold": old.threshold, "points": old.points}
+        if before != terms:
+            await audit.record(
+                conn,
+                "badge.create",
+                campaign_id=campaign_id,
+                subject=code,
+                before=before,
+                after=terms,
+            )
     return badge
 
 

@@ -10,11 +10,13 @@ from datetime import date
 from typing import Any
 
 from warmrun.platform import campaigns, events, payments, rollups
-from warmrun.platform.conversion import goods_progress, pledges_owed
+from warmrun.platform.conversion import ItemLine, goods_progress, pledges_owed
 from warmrun.platform.errors import NotFound
 from warmrun.platform.models import (
+    Badge,
     Campaign,
     CampaignCity,
+    Challenge,
     CharityPartner,
     City,
     Compound,
@@ -98,6 +100,8 @@ class Dashboard:
     # Offline event-day participation credit, in the totals above and shown on its own.
     offline: dict[str, int] = field(default_factory=dict)
     compounds_total: int = 0  # compounds in the campaign's cities; ``compounds`` is one page
+    # The goods' item lines (a bundle's coat, shoes…): an area funds bundles × quantity of each.
+    items: list[ItemLine] = field(default_factory=list)
 
 
 # Compounds on the dashboard's first page; the rest page by page (a campaign has thousands).
@@ -168,7 +172,7 @@ async def dashboard(
     # connections of the pool), so that the page waits for the slowest rather than the sum.
     (
         (goods, stored, city_rows, (compounds_total, compound_rows), pledges),
-        (donated, days, offline),
+        (donated, days, offline, lines),
     ) = await asyncio.gather(
         asyncio.gather(
             Goods.get(id=c.goods_id),
@@ -181,6 +185,7 @@ async def dashboard(
             payments.received(campaign_id=c.id, kind=PaymentKind.DONATION),
             rollups.overall_days(c.id),
             events.offline_totals(campaign_id=c.id),
+            campaigns.goods_lines(c.goods_id),
         ),
     )
     overall, cities = await _city_areas(c, goods, stored, city_rows)
@@ -211,6 +216,7 @@ async def dashboard(
         bundles_with_donations=goods_progress(
             overall.funded_fen + donated.net_fen, goods.unit_price_fen
         ).bundles,
+        items=list(lines),
     )
 
 
@@ -282,6 +288,7 @@ class CampaignSetup:
     points: dict[str, Any] | None
     pledges: list[dict[str, Any]]
     cities: list[dict[str, Any]]
+    mode: str = "first_come"  # how pledges pay: first come or pro rata
 
 
 async def campaign_setup(*, code: str) -> CampaignSetup:
@@ -313,7 +320,7 @@ async def campaign_setup(*, code: str) -> CampaignSetup:
         }
         for g in goals
     ]
-    return CampaignSetup(_summary(c), rules, points, pledges, cities)
+    return CampaignSetup(_summary(c), rules, points, pledges, cities, str(c.settlement_mode))
 
 
 @dataclass(frozen=True)
@@ -332,3 +339,48 @@ async def catalogue() -> Catalogue:
         .values("id", "code", "name_zh", "name_en", "unit_price_fen", "is_bundle"),
         cities=await City.all().order_by("code").values("id", "code", "name_zh", "name_en"),
     )
+
+
+async def campaign_badges(*, campaign_id: int) -> list[dict[str, Any]]:
+    """A campaign's badges in the order they were added, for the set-up page."""
+    return await (
+        Badge.filter(campaign_id=campaign_id)
+        .order_by("id")
+        .values("code", "name_zh", "name_en", "kind", "threshold", "points")
+    )
+
+
+async def campaign_challenges(*, campaign_id: int) -> list[dict[str, Any]]:
+    """A campaign's challenges, the latest to start first, for the set-up page."""
+    return await (
+        Challenge.filter(campaign_id=campaign_id)
+        .order_by("-starts_on", "-id")
+        .values("id", "name", "starts_on", "ends_on", "target_m_per_household", "settled_at")
+    )
+
+
+@dataclass(frozen=True)
+class CompoundHouseholds:
+    city_zh: str
+    city_en: str
+    compound_id: int
+    compound: str
+    households: int
+
+
+async def compound_households(*, city_ids: set[int] | None = None) -> list[CompoundHouseholds]:
+    """Every compound (in ``city_ids`` if given) with its registered households, by city."""
+    cities = {c.id: c for c in await City.all()}
+    compounds = Compound.all()
+    if city_ids is not None:
+        compounds = compounds.filter(city_id__in=list(city_ids))
+    return [
+        CompoundHouseholds(
+            city_zh=cities[x.city_id].name_zh,
+            city_en=cities[x.city_id].name_en,
+            compound_id=x.id,
+            compound=x.name,
+            households=x.households,
+        )
+        for x in await compounds.order_by("city_id", "name")
+    ]

@@ -1,4 +1,7 @@
-"""Campaign set-up and totals: cities, compounds, residents, goods, rules, pledges."""
+"""Campaigns: set-up, rules, pledges, goals, the steps from draft to settled, and totals.
+
+The catalogue they are built from (cities, compounds, residents, goods) is ``catalogue``'s,
+re-exported here under the names callers have always used."""
 
 from __future__ import annotations
 
@@ -9,17 +12,22 @@ from typing import Any
 
 from tortoise.transactions import in_transaction
 
-from warmrun.platform import clock, rollups, transparency
+from warmrun.platform import audit, clock, rollups, transparency
+from warmrun.platform.catalogue import create_bundle as create_bundle
+from warmrun.platform.catalogue import create_city as create_city
+from warmrun.platform.catalogue import create_compound as create_compound
+from warmrun.platform.catalogue import create_item as create_item
+from warmrun.platform.catalogue import create_partner as create_partner
+from warmrun.platform.catalogue import create_resident as create_resident
+from warmrun.platform.catalogue import goods_lines as goods_lines
 from warmrun.platform.conversion import (
     GoodsProgress,
-    ItemLine,
     goods_progress,
     split_largest_remainder,
 )
 from warmrun.platform.errors import CampaignStateError, InvalidInput, NotFound
 from warmrun.platform.models import (
     Basis,
-    BundleLine,
     Campaign,
     CampaignCity,
     CampaignState,
@@ -29,119 +37,12 @@ from warmrun.platform.models import (
     ConversionRule,
     Goods,
     PointsRule,
-    Resident,
     SettlementMode,
     SponsorPledge,
 )
 from warmrun.platform.public_log import conversion_terms, points_terms
 from warmrun.platform.signing import SiteKey
 from warmrun.platform.tally import AreaSums
-
-
-async def create_city(
-    *,
-    code: str,
-    name_zh: str,
-    name_en: str,
-    timezone: str = "Asia/Shanghai",
-    lat: float | None = None,
-    lon: float | None = None,
-) -> City:
-    city, _ = await City.get_or_create(
-        code=code,
-        defaults={
-            "name_zh": name_zh,
-            "name_en": name_en,
-            "timezone": timezone,
-            "lat": lat,
-            "lon": lon,
-        },
-    )
-    return city
-
-
-async def create_compound(*, city_id: int, name: str, households: int) -> Compound:
-    if households < 0:
-        raise InvalidInput("households", "must not be negative", "不能为负数")
-    if not await City.exists(id=city_id):
-        raise NotFound("city", "城市")
-    compound, _ = await Compound.get_or_create(
-        city_id=city_id, name=name, defaults={"households": households}
-    )
-    return compound
-
-
-async def create_resident(
-    *,
-    compound_id: int,
-    display_name: str,
-    body_mass_kg: int | None = None,
-    birth_year: int | None = None,
-    guardian_id: int | None = None,
-    public_board: bool = True,
-) -> Resident:
-    if not display_name.strip():
-        raise InvalidInput("display_name", "must not be empty", "不能为空")
-    if body_mass_kg is not None and not 10 <= body_mass_kg <= 300:
-        raise InvalidInput("body_mass_kg", "must be between 10 and 300", "应在 10 到 300 之间")
-    if not await Compound.exists(id=compound_id):
-        raise NotFound("compound", "小区")
-    return await Resident.create(
-        compound_id=compound_id,
-        display_name=display_name.strip()[:64],
-        body_mass_kg=body_mass_kg,
-        birth_year=birth_year,
-        guardian_id=guardian_id,
-        public_board=public_board,
-    )
-
-
-async def create_partner(*, name: str) -> CharityPartner:
-    partner, _ = await CharityPartner.get_or_create(name=name)
-    return partner
-
-
-async def create_item(*, code: str, name_zh: str, name_en: str, unit_price_fen: int) -> Goods:
-    if unit_price_fen <= 0:
-        raise InvalidInput("unit_price_fen", "must be positive", "必须大于零")
-    item, _ = await Goods.get_or_create(
-        code=code,
-        defaults={"name_zh": name_zh, "name_en": name_en, "unit_price_fen": unit_price_fen},
-    )
-    return item
-
-
-async def create_bundle(
-    *, code: str, name_zh: str, name_en: str, price_fen: int, lines: list[tuple[int, int]]
-) -> Goods:
-    """A bundle at its own price (the warm pack is 365 CNY whatever its items cost apart)."""
-    if price_fen <= 0:
-        raise InvalidInput("price_fen", "must be positive", "必须大于零")
-    item_ids = [item_id for item_id, _ in lines]
-    if len(set(item_ids)) != len(item_ids):
-        raise InvalidInput("lines", "each item once", "每种物品只能列一次")
-    if await Goods.filter(id__in=item_ids).count() != len(item_ids):
-        raise NotFound("goods", "物品")
-    async with in_transaction():
-        bundle, created = await Goods.get_or_create(
-            code=code,
-            defaults={
-                "name_zh": name_zh,
-                "name_en": name_en,
-                "is_bundle": True,
-                "unit_price_fen": price_fen,
-            },
-        )
-        if created:
-            for item_id, qty in lines:
-                await BundleLine.create(bundle_id=bundle.id, item_id=item_id, quantity=qty)
-    return bundle
-
-
-async def goods_lines(goods_id: int) -> list[ItemLine]:
-    """The item lines of a bundle, in the order they were added (none for a single item)."""
-    lines = await BundleLine.filter(bundle_id=goods_id).order_by("id").prefetch_related("item")
-    return [ItemLine(ln.item.code, ln.item.name_zh, ln.item.name_en, ln.quantity) for ln in lines]
 
 
 async def create_campaign(
@@ -166,7 +67,7 @@ async def create_campaign(
         raise NotFound("goods", "物品")
     if await City.filter(id__in=list(city_goals)).count() != len(city_goals):
         raise NotFound("city", "城市")
-    async with in_transaction():
+    async with in_transaction() as conn:
         campaign, created = await Campaign.get_or_create(
             code=code,
             defaults={
@@ -184,7 +85,40 @@ async def create_campaign(
         if created:
             for city_id, goal in city_goals.items():
                 await CampaignCity.create(campaign_id=campaign.id, city_id=city_id, goal_fen=goal)
+            after: dict[str, Any] = {"name": name, "starts_on": str(starts_on)}
+            after |= {"ends_on": str(ends_on), "goals_fen": city_goals}
+            after["settlement_mode"] = str(settlement_mode)
+            await audit.record(
+                conn, "campaign.create", campaign_id=campaign.id, subject=code, after=after
+            )
     return campaign
+
+
+async def set_city_goal(*, campaign_id: int, city_id: int, goal_fen: int) -> None:
+    """A city's fundraising goal within a campaign (its organizers set it until the close)."""
+    if goal_fen < 0:
+        raise InvalidInput("goal_fen", "must not be negative", "不能为负数")
+    campaign = await get_campaign(campaign_id=campaign_id)
+    if campaign.state in (CampaignState.CLOSED, CampaignState.SETTLED):
+        raise CampaignStateError(state=campaign.state, needed="draft or active")
+    async with in_transaction() as conn:
+        row = (
+            await CampaignCity.filter(campaign_id=campaign_id, city_id=city_id)
+            .using_db(conn)
+            .first()
+        )
+        if row is None:
+            raise NotFound("city", "城市")
+        await CampaignCity.filter(id=row.id).using_db(conn).update(goal_fen=goal_fen)
+        await audit.record(
+            conn,
+            "campaign.goal",
+            campaign_id=campaign_id,
+            city_id=city_id,
+            subject=campaign.code,
+            before={"goal_fen": row.goal_fen},
+            after={"goal_fen": goal_fen},
+        )
 
 
 async def set_rule(
@@ -202,6 +136,9 @@ async def set_rule(
     if per <= 0 or fen < 0:
         raise InvalidInput("rate", "fen must be ≥ 0 and per > 0", "金额须 ≥ 0，单位须 > 0")
     async with in_transaction() as conn:
+        old = (
+            await ConversionRule.filter(campaign_id=campaign_id, sport=sport).using_db(conn).first()
+        )
         # A versioned entry of the public log; refused once the campaign is closed.
         await transparency.record_rule(
             conn,
@@ -216,6 +153,14 @@ async def set_rule(
             defaults={"fen": fen, "per": per, "basis": basis, "daily_cap_fen": daily_cap_fen},
             using_db=conn,
         )
+        await audit.record(
+            conn,
+            "rule.conversion",
+            campaign_id=campaign_id,
+            subject=sport,
+            before=old and conversion_terms(str(old.basis), old.fen, old.per, old.daily_cap_fen),
+            after=conversion_terms(str(basis), fen, per, daily_cap_fen),
+        )
     return rule
 
 
@@ -223,6 +168,7 @@ async def set_points_rule(
     *, campaign_id: int, points_per_km: int, points_per_run: int = 0, daily_cap: int | None = None
 ) -> PointsRule:
     async with in_transaction() as conn:
+        old = await PointsRule.filter(campaign_id=campaign_id).using_db(conn).first()
         await transparency.record_rule(
             conn,
             campaign_id=campaign_id,
@@ -239,6 +185,13 @@ async def set_points_rule(
             },
             using_db=conn,
         )
+        await audit.record(
+            conn,
+            "rule.points",
+            campaign_id=campaign_id,
+            before=old and points_terms(old.points_per_km, old.points_per_run, old.daily_cap),
+            after=points_terms(points_per_km, points_per_run, daily_cap),
+        )
     return rule
 
 
@@ -247,11 +200,21 @@ async def add_pledge(
 ) -> SponsorPledge:
     if cap_fen <= 0:
         raise InvalidInput("cap_fen", "must be positive", "必须大于零")
-    pledge, _ = await SponsorPledge.get_or_create(
-        campaign_id=campaign_id,
-        sponsor=sponsor,
-        defaults={"cap_fen": cap_fen, "priority": priority},
-    )
+    campaign = await get_campaign(campaign_id=campaign_id)
+    if campaign.state in (CampaignState.CLOSED, CampaignState.SETTLED):
+        raise CampaignStateError(state=campaign.state, needed="draft or active")
+    async with in_transaction() as conn:
+        pledge, created = await SponsorPledge.get_or_create(
+            campaign_id=campaign_id,
+            sponsor=sponsor,
+            defaults={"cap_fen": cap_fen, "priority": priority},
+            using_db=conn,
+        )
+        if created:
+            after = {"cap_fen": cap_fen, "priority": priority}
+            await audit.record(
+                conn, "pledge.add", campaign_id=campaign_id, subject=sponsor, after=after
+            )
     return pledge
 
 
@@ -259,6 +222,13 @@ _TRANSITIONS = {
     CampaignState.DRAFT: CampaignState.ACTIVE,
     CampaignState.ACTIVE: CampaignState.CLOSED,
     CampaignState.CLOSED: CampaignState.SETTLED,
+}
+
+
+_ACTION = {
+    CampaignState.ACTIVE: "activate",
+    CampaignState.CLOSED: "close",
+    CampaignState.SETTLED: "settle",
 }
 
 
@@ -282,6 +252,14 @@ async def advance(*, campaign_id: int, to: CampaignState, key: SiteKey | None = 
         )
         if not updated:
             raise CampaignStateError(state="changed meanwhile", needed=str(to))
+        await audit.record(
+            conn,
+            f"campaign.{_ACTION[to]}",
+            campaign_id=campaign_id,
+            subject=campaign.code,
+            before={"state": str(campaign.state)},
+            after={"state": str(to)},
+        )
         if to == CampaignState.CLOSED:
             await transparency.seal(conn, campaign_id=campaign_id, key=key)
     return await get_campaign(campaign_id=campaign_id)
@@ -358,3 +336,24 @@ async def totals_of(
         )
         for key, t in found.items()
     }
+
+
+async def set_households(*, compound_id: int, households: int) -> Compound:
+    """A compound's registered households: the denominator of its per-household scores
+    (challenges, per-household boards), corrected when the register changes."""
+    if households < 0:
+        raise InvalidInput("households", "must not be negative", "不能为负数")
+    async with in_transaction() as conn:
+        before = await Compound.filter(id=compound_id).using_db(conn).first()
+        if before is None:
+            raise NotFound("compound", "小区")
+        await Compound.filter(id=compound_id).using_db(conn).update(households=households)
+        await audit.record(
+            conn,
+            "compound.households",
+            city_id=before.city_id,
+            subject=before.name,
+            before={"households": before.households},
+            after={"households": households},
+        )
+    return await Compound.get(id=compound_id)

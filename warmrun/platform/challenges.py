@@ -14,7 +14,7 @@ from datetime import date, timedelta
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
-from warmrun.platform import clock, points_ledger
+from warmrun.platform import audit, clock, points_ledger
 from warmrun.platform.campaigns import get_campaign
 from warmrun.platform.challenge_rules import TeamScore, challenge_points, team_scores
 from warmrun.platform.earning import local_day
@@ -76,6 +76,11 @@ async def create_challenge(
         )
         for cid in sorted(set(compound_ids)):
             await ChallengeTeam.create(challenge_id=challenge.id, compound_id=cid, using_db=conn)
+        after = {"compounds": sorted(set(compound_ids)), "target_m": target_m_per_household}
+        after |= {"starts_on": str(starts_on), "ends_on": str(ends_on)}
+        await audit.record(
+            conn, "challenge.create", campaign_id=campaign_id, subject=challenge.name, after=after
+        )
     return challenge
 
 
@@ -160,5 +165,18 @@ async def settle(*, challenge_id: int) -> int:
         except IntegrityError:
             continue  # posted by a concurrent settlement
         posted += pts
-    await Challenge.filter(id=c.id, settled_at=None).update(settled_at=clock.now())
+    async with in_transaction() as conn:
+        first = (
+            await Challenge.filter(id=c.id, settled_at=None)
+            .using_db(conn)
+            .update(settled_at=clock.now())
+        )
+        if first or posted:
+            await audit.record(
+                conn,
+                "challenge.settle",
+                campaign_id=c.campaign_id,
+                subject=c.name,
+                after={"points_posted": posted},
+            )
     return posted

@@ -8,7 +8,7 @@ transaction.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from tortoise.backends.base.client import BaseDBAsyncClient
@@ -17,7 +17,7 @@ from warmrun.platform import points_ledger, sql
 from warmrun.platform.chain import Entry, append, emit
 from warmrun.platform.chain import lock_campaign as lock_campaign  # events lock it too
 from warmrun.platform.conversion import value_fen
-from warmrun.platform.earning import Earning, Terms, Today, counts_on, earning
+from warmrun.platform.earning import Earning, Terms, Today, counts_on, earning, local_day
 from warmrun.platform.errors import WarmrunError
 from warmrun.platform.models import (
     Basis,
@@ -30,7 +30,7 @@ from warmrun.platform.models import (
     Resident,
     Run,
 )
-from warmrun.platform.plausibility import Reason
+from warmrun.platform.outcomes import CREDITING, Kind, Placement, not_counted, parse, token
 from warmrun.platform.refs import resident_ref
 from warmrun.platform.tracks import HIKE, WALK, kcal
 
@@ -81,16 +81,17 @@ async def lock_resident(conn: BaseDBAsyncClient, resident_id: int) -> None:
     await sql.locked(conn, "SELECT id FROM resident WHERE id = ?", resident_id)
 
 
-# The active campaigns of the resident's city, with what crediting needs of each: its calendar,
-# the kcal parameters, the conversion rule for the sport and the points rule.
+# Every campaign of the resident's city (the active ones credit; the others say why a run
+# counted nowhere), with what crediting needs of each: its state and calendar, the kcal
+# parameters, the conversion rule for the sport and the points rule.
 _CAMPAIGNS = """
-SELECT ca.id, ca.timezone, ca.starts_on, ca.ends_on, ca.walking_factor_permille,
+SELECT ca.id, ca.state, ca.timezone, ca.starts_on, ca.ends_on, ca.walking_factor_permille,
        ca.default_body_mass_kg, co.city_id,
        cr.basis, cr.fen, cr.per, cr.daily_cap_fen,
        pr.points_per_km, pr.points_per_run, pr.daily_cap AS points_cap
 FROM compound co
 JOIN campaign_city cc ON cc.city_id = co.city_id
-JOIN campaign ca ON ca.id = cc.campaign_id AND ca.state = ?
+JOIN campaign ca ON ca.id = cc.campaign_id
 LEFT JOIN conversion_rule cr ON cr.campaign_id = ca.id AND cr.sport = ?
 LEFT JOIN points_rule pr ON pr.campaign_id = ca.id
 WHERE co.id = ?
@@ -116,26 +117,64 @@ async def credit(conn: BaseDBAsyncClient, run: Run, resident: Resident) -> Credi
     Everything that needs no chain position (the conversion, the daily caps, the points) is
     decided first, under the resident's lock; the campaign row, which every resident's credit
     queues on, is locked last and held only for the append, the outbox row and the commit.
+    What held the run back (a daily cap) or why it counted nowhere (its dates, a closed or
+    unopened campaign, none at all) is kept in the run's reasons for every later page.
     """
     out = Credit()
     if run.started_at is None or run.credited_m <= 0:
         return out
     sport = WALK if run.sport == HIKE else run.sport
-    campaigns = await sql.rows(
-        conn, _CAMPAIGNS, CampaignState.ACTIVE.value, sport, resident.compound_id
-    )
-    if not campaigns:
-        return out
-    await lock_resident(conn, resident.id)
-    for c in campaigns:
-        e = await _credit_one(conn, run, resident, sport, _terms(c))
+    rows = await sql.rows(conn, _CAMPAIGNS, sport, resident.compound_id)
+    terms = [_terms(c) for c in rows]
+    placed = [
+        _placement(t, str(c["state"]), run.started_at) for t, c in zip(terms, rows, strict=True)
+    ]
+    counting = [t for t, p in zip(terms, placed, strict=True) if p.counts]
+    if counting:
+        await lock_resident(conn, resident.id)
+    notes: list[str] = []
+    for t in counting:
+        e = await _credit_one(conn, run, resident, sport, t)
         if e is None:
             continue
         out.credited_m = run.credited_m
         out.value_fen += e.value_fen
         out.points += e.points
         out.campaigns.append(e.campaign_id)
+        notes += _caps(e, t)
+    run.reasons = await _keep_reasons(
+        conn, run.id, notes if out.campaigns else [not_counted(placed)]
+    )
     return out
+
+
+def _placement(t: Terms, state: str, started_at: datetime) -> Placement:
+    day = local_day(started_at, t.timezone)
+    return Placement(t.campaign_id, state, t.starts_on, t.ends_on, day)
+
+
+def _caps(e: Earning, t: Terms) -> list[str]:
+    """The daily caps that took some of what the run would have earned in the campaign."""
+    out = []
+    if e.capped:
+        out.append(token(Kind.DAILY_MONEY_CAP, e.campaign_id, t.daily_cap_fen or 0))
+    if e.points_capped:
+        out.append(token(Kind.DAILY_POINTS_CAP, e.campaign_id, t.points_cap or 0))
+    return out
+
+
+async def _keep_reasons(conn: BaseDBAsyncClient, run_id: int, notes: list[str]) -> list[str]:
+    """Replace what an earlier crediting round kept in the run's reasons with ``notes``; the
+    reasons as stored now.
+
+    Read afresh: the caller may have changed the reasons in this transaction (a review)."""
+    found = await sql.row(conn, "SELECT reasons FROM run WHERE id = ?", run_id)
+    before = list(sql.field_value(Run, "reasons", found["reasons"]) or [])
+    kept = {r for r in before if parse(r)[0] not in CREDITING}
+    after = sorted(kept | set(notes))
+    if after != sorted(before):
+        await Run.filter(id=run_id).using_db(conn).update(reasons=after)
+    return after
 
 
 async def _credit_one(
@@ -156,12 +195,6 @@ async def _credit_one(
         body_mass_kg=resident.body_mass_kg,
         today=await _today(conn, terms.campaign_id, ref, day, run.id, resident.id),
     )
-    if e.capped:
-        await (
-            Run.filter(id=run.id)
-            .using_db(conn)
-            .update(reasons=sorted({*run.reasons, Reason.DAILY_CAP.value}))
-        )
     if e.points:
         await points_ledger.post(
             conn,

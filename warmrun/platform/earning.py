@@ -56,6 +56,7 @@ class Earning:
     capped: bool  # the daily cap took some of the value
     points: int
     key: str  # the contribution's idempotency key (the points' is key + ":points")
+    points_capped: bool = False  # the daily points cap took some of the points
 
 
 def local_day(moment: datetime, tz: str) -> date:
@@ -93,13 +94,15 @@ def earning(
         raw = value_fen(amount, fen=terms.fen, per=terms.per)
         value = cap_daily(raw, used_today=today.used_fen, cap=terms.daily_cap_fen)
         capped = value < raw
-    points = 0
+    points, points_capped = 0, False
     if terms.points_per_km is not None:
         rule = EarningRule(terms.points_per_km, terms.points_per_run, terms.points_cap)
         points = max(run_points(metres=credited_m, rule=rule, earned_today=today.points_today), 0)
+        whole = EarningRule(terms.points_per_km, terms.points_per_run)
+        points_capped = points < run_points(metres=credited_m, rule=whole, earned_today=0)
     # A run credited, reversed (say, flagged as a shared track) and then accepted on review is
     # credited again: each round has its own idempotency keys.
     key = f"run:{run_id}:campaign:{terms.campaign_id}"
     if today.rounds:
         key += f":r{today.rounds}"
-    return Earning(terms.campaign_id, day, kc, value, capped, points, key)
+    return Earning(terms.campaign_id, day, kc, value, capped, points, key, points_capped)

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+from warmrun.platform import field_words
+
 
 class WarmrunError(Exception):
     """Base of every domain error. ``code`` is stable and machine-readable."""
@@ -141,17 +143,51 @@ class NotFound(WarmrunError):
 
 class InvalidInput(WarmrunError):
     code = "invalid_input"
-    message_en = "Invalid value for {field}: {reason}"
-    message_zh = "{field} 的值无效：{reason_zh}"
+    message_en = "{field_en}: {reason}"
+    message_zh = "{field_zh}：{reason_zh}"
 
     def __init__(self, field: str, reason: str, reason_zh: str | None = None) -> None:
-        super().__init__(field=field, reason=reason, reason_zh=reason_zh or reason)
+        en, zh = field_words.FIELD_WORDS.get(field.rsplit(".", 1)[-1], (field, field))
+        super().__init__(
+            field=field, reason=reason, reason_zh=reason_zh or reason, field_en=en, field_zh=zh
+        )
+
+
+_STATE_WORDS: dict[str, tuple[str, str]] = {
+    "draft": ("a draft", "草稿"),
+    "active": ("open for credit", "进行中"),
+    "closed": ("closed", "已结束"),
+    "settled": ("settled", "已结算"),
+    "draft or active": ("a draft or open for credit", "草稿或进行中"),
+    "changed meanwhile": ("being changed by someone else", "刚被他人更改"),
+}
+
+
+def _state_words(state: str) -> tuple[str, str]:
+    if state.startswith("the step before "):
+        en, zh = _STATE_WORDS.get(state.removeprefix("the step before "), (state, state))
+        return f"the step before {en}", f"“{zh}”的前一步"
+    return _STATE_WORDS.get(state, (state, state))
 
 
 class CampaignStateError(WarmrunError):
     code = "campaign_state"
-    message_en = "The campaign is {state}; this action needs it to be {needed}."
-    message_zh = "活动当前状态为 {state}，此操作要求状态为 {needed}。"
+    message_en = "The campaign is {state_en}; this needs it to be {needed_en}."
+    message_zh = "活动当前{state_zh}，此操作要求活动为{needed_zh}。"
+
+    def __init__(self, *, state: str, needed: str) -> None:
+        state_en, state_zh = _state_words(str(state))
+        needed_en, needed_zh = _state_words(str(needed))
+        super().__init__(
+            state=str(state),
+            needed=str(needed),
+            state_en=state_en,
+            state_zh=f"为{state_zh}"
+            if state in _STATE_WORDS and state != "changed meanwhile"
+            else state_zh,
+            needed_en=needed_en,
+            needed_zh=needed_zh,
+        )
 
 
 class DuplicateRun(WarmrunError):
@@ -238,6 +274,22 @@ class NotAuthenticated(WarmrunError):
     code = "not_authenticated"
     message_en = "Please sign in first."
     message_zh = "请先登录。"
+
+
+class InvitationInvalid(WarmrunError):
+    """A staff invitation link that was used, withdrawn, has expired or never existed."""
+
+    code = "invitation_invalid"
+    message_en = "This invitation link is no longer valid. Ask for a new one."
+    message_zh = "此邀请链接已失效，请向邀请人索取新的链接。"
+
+
+class ConfirmationNeeded(WarmrunError):
+    """A step that cannot be undone, asked for without its confirmation."""
+
+    code = "confirmation_needed"
+    message_en = "This cannot be undone: tick the confirmation box to go ahead."
+    message_zh = "此操作无法撤销：请勾选确认框后再继续。"
 
 
 class Forbidden(WarmrunError):

@@ -14,8 +14,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from warmrun.platform import clock, runs
+from warmrun.platform import clock, run_results, runs
 from warmrun.platform.errors import NotFound, WarmrunError
+from warmrun.platform.outcomes import Outcome, of_refusal
 from warmrun.platform.plausibility import TrackSummary
 from warmrun.platform.runs import RunOutcome
 from warmrun.platform.tracks import Track
@@ -24,12 +25,26 @@ from warmrun.platform.uploads import Budget, ParseOptions, Parser, Prepared, Upl
 
 @dataclass
 class FileOutcome:
-    """Per activity file: a run outcome or the typed error that refused it."""
+    """Per activity file: a run outcome or the typed error that refused it, and what the
+    resident is told of it (``told``)."""
 
     name: str
     outcome: RunOutcome | None = None
     error: WarmrunError | None = None
     format: str | None = None  # as the file was read (gpx, tcx, fit, strava); None: not known
+    result: Outcome | None = None  # read back after the commit (see ``told``)
+
+    @property
+    def told(self) -> Outcome:
+        """What happened to the file and why: the stored run's outcome, or the refusal."""
+        if self.result is not None:
+            return self.result
+        return refused(self.error or WarmrunError())
+
+
+def refused(error: WarmrunError) -> Outcome:
+    """The outcome of a file that stored no run, from the error that refused it."""
+    return of_refusal(error.code, error.message("zh-CN"), error.message("en"), error.params)
 
 
 async def import_uploads(
@@ -82,7 +97,8 @@ async def _store(
         )
     except WarmrunError as exc:
         return FileOutcome(name=item.name, error=exc, format=item.format)
-    return FileOutcome(name=item.name, outcome=outcome, format=item.format)
+    told = await run_results.of_upload(run_id=outcome.run.id, existing=outcome.existing)
+    return FileOutcome(name=item.name, outcome=outcome, format=item.format, result=told)
 
 
 async def map_line(*, parser: Parser, run_id: int) -> str:

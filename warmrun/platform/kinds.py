@@ -36,6 +36,7 @@ class Role(StrEnum):
     RESIDENT = "resident"
     PARTNER = "partner"  # a charity partner's staff: read-only
     ORGANIZER = "organizer"  # the property company's staff, scoped to cities
+    DESK = "desk"  # desk staff, scoped to compounds: hand-outs and stock
     ADMIN = "admin"
 
 

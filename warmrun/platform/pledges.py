@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from tortoise.transactions import in_transaction
 
-from warmrun.platform import clock, payments, settlement
+from warmrun.platform import audit, clock, payments, settlement
 from warmrun.platform.errors import NotFound, NothingDue, PaymentsUnavailable
 from warmrun.platform.kinds import PaymentKind, PaymentState
 from warmrun.platform.models import Payment, SponsorPledge
@@ -62,7 +62,12 @@ async def collect(*, campaign_id: int, pledge_id: int, kind: str, provider: bool
         if due <= 0:
             if balance.excess_fen == 0:
                 raise NothingDue()
-            return Collection(pledge.sponsor, refunds=await _refunds(pledge.id, balance.excess_fen))
+            refunds = await _refunds(pledge.id, balance.excess_fen)
+            after = {"refund_fen": sum(r.amount_fen for r in refunds)}
+            await audit.record(
+                None, "pledge.refund", campaign_id=campaign_id, subject=pledge.sponsor, after=after
+            )
+            return Collection(pledge.sponsor, refunds=refunds)
     p = await pledge_payment(pledge_id=pledge.id, kind=due_kind, amount_fen=due)
     return Collection(pledge.sponsor, kind=due_kind, payment=p)
 

@@ -98,20 +98,31 @@ def _report_rows(data: dict[str, Any], en: bool) -> list[list[Any]]:
     def name(block: dict[str, Any], zh: str, en_key: str) -> str:
         return str(block.get(en_key) if en else block.get(zh)) or block["city"]
 
-    rows: list[list[Any]] = [h("level", "city", "city_code", "compound", *_AREA_COLUMNS)]
+    # One column per item of the goods (coats, shoes, school bags…): how many were funded.
+    items = data["goods"].get("items", [])
+    item_heads = [str(i["name_en"] if en else i["name_zh"]) for i in items]
+
+    def counts(block: dict[str, Any]) -> list[Any]:
+        return [block.get("items", {}).get(i["code"], 0) for i in items]
+
+    rows: list[list[Any]] = [
+        h("level", "city", "city_code", "compound", *_AREA_COLUMNS) + item_heads
+    ]
     overall = {
         **data["totals"],
         "participants": "",
         "bundles": data["goods"]["bundles"],
         "next_bundle_permille": data["goods"]["next_bundle_permille"],
     }
-    rows.append([*h("campaign"), "", "", "", *_area_cells(overall)])
+    whole = [i["funded"] for i in items]
+    rows.append([*h("campaign"), "", "", "", *_area_cells(overall), *whole])
     for c in data["cities"]:
         city = name(c, "name_zh", "name_en")
-        rows.append([*h("city"), city, c["city"], "", *_area_cells(c)])
+        rows.append([*h("city"), city, c["city"], "", *_area_cells(c), *counts(c)])
     for c in data["compounds"]:
         city = name(c, "city_zh", "city_en")
-        rows.append([*h("compound"), city, c["city"], c["compound"], *_area_cells(c)])
+        cells = [*_area_cells(c), *counts(c)]
+        rows.append([*h("compound"), city, c["city"], c["compound"], *cells])
     rows.append([])
     rows.append(
         h("sponsor", "cap_yuan", "cap_fen", "owed_yuan", "owed_fen", "paid_yuan", "paid_fen")
@@ -138,6 +149,13 @@ def _yuan(fen: int) -> Decimal:
 def render_csv(data: dict[str, Any], lang: str = "zh") -> bytes:
     """CSV for spreadsheets: UTF-8 with a byte-order mark (so that Excel in Chinese reads it
     as UTF-8, not as GBK), Chinese headers unless ``lang`` is "en"."""
+    return csv_bytes(report_rows(data, lang))
+
+
+def csv_bytes(rows: list[list[Any]]) -> bytes:
+    """Rows as CSV for spreadsheets: UTF-8 with a byte-order mark, CRLF line ends, and text
+    that would start a formula made harmless."""
     out = io.StringIO()
-    csv.writer(out, lineterminator="\r\n").writerows(report_rows(data, lang))
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerows([[spreadsheet_cell(v) for v in row] for row in rows])
     return b"\xef\xbb\xbf" + out.getvalue().encode()

@@ -12,7 +12,7 @@ from tortoise.exceptions import IntegrityError
 from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
-from warmrun.platform import clock, notices, points_ledger, serial
+from warmrun.platform import audit, clock, notices, points_ledger, serial
 from warmrun.platform.errors import (
     InvalidInput,
     NotFound,
@@ -71,29 +71,54 @@ async def create_reward(
         )
     if stock > MAX_STOCK:
         raise InvalidInput("stock", f"at most {MAX_STOCK}", f"最多 {MAX_STOCK}")
-    if not await Compound.exists(id=compound_id):
+    compound = await Compound.get_or_none(id=compound_id)
+    if compound is None:
         raise NotFound("compound", "小区")
-    return await Reward.create(
-        compound_id=compound_id,
-        name_zh=name_zh,
-        name_en=name_en,
-        points_price=points_price,
-        stock=stock,
-        needs_slot=needs_slot,
-    )
+    async with in_transaction() as conn:
+        reward = await Reward.create(
+            compound_id=compound_id,
+            name_zh=name_zh,
+            name_en=name_en,
+            points_price=points_price,
+            stock=stock,
+            needs_slot=needs_slot,
+            using_db=conn,
+        )
+        after = {"compound": compound.name, "points_price": points_price, "stock": stock}
+        await audit.record(
+            conn, "reward.create", city_id=compound.city_id, subject=name_zh, after=after
+        )
+    return reward
+
+
+async def _reward_city(conn: BaseDBAsyncClient, reward_id: int) -> int | None:
+    compound = await Compound.filter(rewards__id=reward_id).using_db(conn).first()
+    return compound.city_id if compound else None
 
 
 async def restock(*, reward_id: int, add: int) -> None:
     if add <= 0:
         raise InvalidInput("add", "must be positive", "必须大于零")
-    # Conditional, so that repeated restocks can never run the stock column past its range.
-    done = await Reward.filter(id=reward_id, stock__lte=MAX_STOCK - add).update(
-        stock=F("stock") + add
-    )
-    if not done:
-        if not await Reward.exists(id=reward_id):
-            raise NotFound("reward", "奖品")
-        raise InvalidInput("add", f"stock at most {MAX_STOCK}", f"库存最多 {MAX_STOCK}")
+    async with in_transaction() as conn:
+        # Conditional, so that repeated restocks can never run the stock column past its range.
+        done = (
+            await Reward.filter(id=reward_id, stock__lte=MAX_STOCK - add)
+            .using_db(conn)
+            .update(stock=F("stock") + add)
+        )
+        if not done:
+            if not await Reward.exists(id=reward_id):
+                raise NotFound("reward", "奖品")
+            raise InvalidInput("add", f"stock at most {MAX_STOCK}", f"库存最多 {MAX_STOCK}")
+        reward = await Reward.filter(id=reward_id).using_db(conn).get()
+        await audit.record(
+            conn,
+            "reward.restock",
+            city_id=await _reward_city(conn, reward_id),
+            subject=reward.name_zh,
+            before={"stock": reward.stock - add},
+            after={"stock": reward.stock},
+        )
 
 
 async def redeem(
@@ -203,12 +228,23 @@ async def fulfil(*, code: str) -> Redemption:
     redemption = await Redemption.filter(code=code).first()
     if redemption is None:
         raise NotFound("pickup code", "取货码")
-    done = await Redemption.filter(id=redemption.id, state=RedemptionState.PENDING).update(
-        state=RedemptionState.FULFILLED, closed_at=clock.now()
-    )
-    if not done:
-        current = await Redemption.get(id=redemption.id)
-        raise RedemptionStateError(state=current.state, state_zh=_ZH[current.state])
+    async with in_transaction() as conn:
+        done = (
+            await Redemption.filter(id=redemption.id, state=RedemptionState.PENDING)
+            .using_db(conn)
+            .update(state=RedemptionState.FULFILLED, closed_at=clock.now())
+        )
+        if not done:
+            current = await Redemption.filter(id=redemption.id).using_db(conn).get()
+            raise RedemptionStateError(state=current.state, state_zh=_ZH[current.state])
+        await audit.record(
+            conn,
+            "reward.handout",
+            city_id=await _reward_city(conn, redemption.reward_id),
+            subject=code,
+            before={"state": "pending"},
+            after={"state": "fulfilled"},
+        )
     return await Redemption.get(id=redemption.id)
 
 

@@ -70,10 +70,11 @@ def decide(up: NewRun, seen: list[Seen]) -> Decision:
     # spent points owed): the recording may earn through this copy, once.
     twin = next((r for r in mine if r.points_sha256 == up.fingerprint and not _withdrawn(r)), None)
     if twin is not None:
-        raise DuplicateRun(run_id=twin.id)
+        raise DuplicateRun(run_id=twin.id, started_at=twin.started_at)
     same = _same_run_elsewhere(mine, up.source, up.summary)
     if same is not None:
-        raise DuplicateRun(run_id=same)
+        # The earlier run's start names it to the resident ("your run of 2 November").
+        raise DuplicateRun(run_id=same.id, started_at=same.started_at)
     verdict, reasons = up.summary.verdict, list(up.summary.reasons)
     others = [r.id for r in seen if r.resident_id != up.resident_id]
     if others:
@@ -90,7 +91,7 @@ def _withdrawn(run: Seen) -> bool:
     return Reason.SOURCE_WITHDRAWN.value in (run.reasons or [])
 
 
-def _same_run_elsewhere(mine: list[Seen], source: str, summary: TrackSummary) -> int | None:
+def _same_run_elsewhere(mine: list[Seen], source: str, summary: TrackSummary) -> Seen | None:
     """A run of this resident from another source that is this very run, if any."""
     start = summary.start_time
     if start is None:
@@ -104,7 +105,7 @@ def _same_run_elsewhere(mine: list[Seen], source: str, summary: TrackSummary) ->
         if _withdrawn(r):
             continue
         if abs(r.distance_m - distance) <= SAME_RUN_DISTANCE * max(r.distance_m, distance):
-            return r.id
+            return r
     return None
 
 

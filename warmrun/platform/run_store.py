@@ -4,6 +4,7 @@ run row with its original file, start city and energy (platform/runs.py decides)
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 
@@ -132,3 +133,59 @@ async def _start_city(conn: BaseDBAsyncClient, start: tuple[float, float] | None
         if d <= city["radius_m"] and (best is None or d < best[0]):
             best = (d, int(city["id"]))
     return best[1] if best else None
+
+
+# --- what became of stored runs (read for their outcomes) ---------------------------------------
+
+# What each run brought to each campaign, net of reversals.
+_CREDITS = """
+SELECT c.run_id, c.campaign_id, ca.name, SUM(c.metres) AS metres, SUM(c.kcal) AS kcal,
+       SUM(c.value_fen) AS value_fen
+FROM contribution c JOIN campaign ca ON ca.id = c.campaign_id
+WHERE c.kind IN ('run', 'reversal') AND c.run_id IN ({ids})
+GROUP BY c.run_id, c.campaign_id, ca.name
+ORDER BY c.run_id, c.campaign_id
+"""
+# Points a run earned, net: its awards are keyed run:<id>:campaign:<campaign>[:r<n>]:points,
+# their reversals reverse:<that key>.
+_POINTS = "SELECT idempotency_key, delta FROM points_entry WHERE {keys}"
+_NAMED = "SELECT id, name, timezone, starts_on, ends_on FROM campaign WHERE id IN ({ids})"
+
+
+def _marks(n: int) -> str:
+    return ", ".join("?" * n)
+
+
+async def credits_of(
+    conn: BaseDBAsyncClient, run_ids: list[int]
+) -> dict[int, dict[int, dict[str, Any]]]:
+    """Per run and campaign: the campaign's name, and the metres, kcal, fen and points the run
+    brought there (net of reversals)."""
+    if not run_ids:
+        return {}
+    out: dict[int, dict[int, dict[str, Any]]] = {}
+    for r in await sql.rows(conn, _CREDITS.format(ids=_marks(len(run_ids))), *run_ids):
+        out.setdefault(int(r["run_id"]), {})[int(r["campaign_id"])] = {
+            "name": r["name"],
+            "metres": int(r["metres"]),
+            "kcal": int(r["kcal"]),
+            "value_fen": int(r["value_fen"]),
+            "points": 0,
+        }
+    keys = " OR ".join(["idempotency_key LIKE ? OR idempotency_key LIKE ?"] * len(run_ids))
+    patterns = [p for i in run_ids for p in (f"run:{i}:campaign:%", f"reverse:run:{i}:campaign:%")]
+    for r in await sql.rows(conn, _POINTS.format(keys=keys), *patterns):
+        parts = str(r["idempotency_key"]).removeprefix("reverse:").split(":")
+        run_id, campaign_id = int(parts[1]), int(parts[3])
+        found = out.setdefault(run_id, {}).get(campaign_id)
+        if found is not None:
+            found["points"] += int(r["delta"])
+    return out
+
+
+async def campaigns_named(conn: BaseDBAsyncClient, ids: set[int]) -> list[dict[str, Any]]:
+    """The campaigns with these ids: name, timezone and dates."""
+    if not ids:
+        return []
+    rows = await sql.rows(conn, _NAMED.format(ids=_marks(len(ids))), *sorted(ids))
+    return [r | {k: sql.as_date(r[k]) for k in ("starts_on", "ends_on")} for r in rows]

@@ -20,10 +20,10 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
-from warmrun.platform import badges, clock, notices, run_store, serial, sql
+from warmrun.platform import audit, badges, clock, notices, run_store, serial, sql
 from warmrun.platform.crediting import CampaignChanged, credit, reverse
 from warmrun.platform.errors import DailyUploadLimit, NotFound, ReviewNotAllowed
-from warmrun.platform.models import Resident, Run, RunFile
+from warmrun.platform.models import Compound, Resident, Run, RunFile
 from warmrun.platform.plausibility import Reason, TrackSummary, Verdict
 from warmrun.platform.run_checks import NewRun, decide
 
@@ -248,6 +248,15 @@ async def _review(run_id: int, accept: bool, note: str) -> int:
             run_id=run.id,
             verdict_zh="已计入" if accept else "未通过",
             verdict_en="accepted" if accept else "not accepted",
+        )
+        city = await Compound.filter(residents__id=run.resident_id).using_db(conn).first()
+        await audit.record(
+            conn,
+            "run.review",
+            city_id=city.city_id if city else None,
+            subject=f"run {run.id}",
+            before={"verdict": run.verdict},
+            after={"verdict": verdict.value, "note": note},
         )
         if accept:
             # Last: the campaign row it locks is held until the commit.

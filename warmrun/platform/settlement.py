@@ -6,12 +6,13 @@ canonical JSON), so settling again regenerates it byte for byte.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any
 
 from tortoise.transactions import in_transaction
 
-from warmrun.platform import clock, events, payments, sql, tally, transparency
+from warmrun.platform import audit, clock, events, payments, sql, tally, transparency
 from warmrun.platform.campaigns import get_campaign, goods_lines
 from warmrun.platform.conversion import (
     ItemLine,
@@ -31,6 +32,7 @@ from warmrun.platform.models import (
     Goods,
     PaymentKind,
     SettlementMode,
+    SettlementReport,
     SponsorPledge,
 )
 from warmrun.platform.report_files import render_csv as render_csv
@@ -252,15 +254,16 @@ def _scale_funded(table: dict[int, dict[str, Any]], funded_total: int) -> None:
 
 
 async def settle(*, campaign_id: int, key: SiteKey | None = None) -> dict[str, Any]:
-    """Freeze a closed campaign and return its report (regenerates identically afterwards).
+    """Freeze a closed campaign and return its report, as stored (settling again returns it).
 
     In one transaction, under the campaign's lock: the report, the state, the settlement entry
-    of the public log with the report's figures, and a checkpoint signed with ``key``."""
+    of the public log with the report's figures, a checkpoint signed with ``key``, the report
+    stored as it stands, and the audit entry."""
     campaign: Campaign = await get_campaign(campaign_id=campaign_id)
     if campaign.state not in (CampaignState.CLOSED, CampaignState.SETTLED):
         raise CampaignStateError(state=campaign.state, needed="closed")
     if campaign.state == CampaignState.SETTLED:
-        return await report(campaign_id=campaign_id)
+        return await current_report(campaign_id=campaign_id)
     await transparency.catch_up(campaign_id=campaign_id)
     async with in_transaction() as conn:
         updated = (
@@ -272,9 +275,39 @@ async def settle(*, campaign_id: int, key: SiteKey | None = None) -> dict[str, A
             raise CampaignStateError(state="changed meanwhile", needed="closed")
         data = await report(campaign_id=campaign_id)
         made = await transparency.seal(conn, campaign_id=campaign_id, key=key, settlement=data)
-    if made is not None:
-        data["checkpoint"] = _checkpoint_block(made)
+        if made is not None:
+            data["checkpoint"] = _checkpoint_block(made)
+        by = audit.current().label
+        body = render_json(data).decode()
+        await SettlementReport.create(
+            campaign_id=campaign_id, body=body, created_at=clock.now(), created_by=by, using_db=conn
+        )
+        after = {"state": "settled", "funded_fen": data["totals"]["funded_fen"]}
+        before = {"state": "closed"}
+        await audit.record(
+            conn,
+            "campaign.settle",
+            campaign_id=campaign_id,
+            subject=campaign.code,
+            before=before,
+            after=after,
+        )
     return data
+
+
+async def current_report(*, campaign_id: int) -> dict[str, Any]:
+    """A settled campaign's report as stored at settlement (with what each sponsor has paid
+    so far); before that, the figures as the ledger gives them now."""
+    stored = await SettlementReport.get_or_none(campaign_id=campaign_id)
+    if stored is None:
+        return await report(campaign_id=campaign_id)
+    loaded: dict[str, Any] = json.loads(stored.body)
+    # What sponsors have paid against what they owe moves on after settlement (settlement
+    # payments, refunds of prepaid excess): read now, beside the stored figures.
+    paid = {p["id"]: p["paid_fen"] for p in await payments.pledges_paid(campaign_id)}
+    for pledge in loaded["pledges"]:
+        pledge["paid_fen"] = paid.get(pledge["id"], 0)
+    return loaded
 
 
 def _checkpoint_block(cp: transparency.CheckpointView) -> dict[str, Any]:

@@ -208,11 +208,11 @@ async def rewards_for(*, resident_id: int) -> list[RewardView]:
     return [_reward_view(r) for r in rows]
 
 
-async def rewards_in(*, city_ids: set[int] | None) -> list[tuple[str, RewardView]]:
-    """Every reward, with its compound's name, in the given cities (None: all)."""
+async def rewards_in(*, compound_ids: set[int] | None) -> list[tuple[str, RewardView]]:
+    """Every reward, with its compound's name, in the given compounds (None: all)."""
     query = Reward.all()
-    if city_ids is not None:
-        query = query.filter(compound__city_id__in=list(city_ids))
+    if compound_ids is not None:
+        query = query.filter(compound_id__in=list(compound_ids))
     rows = await query.order_by("compound_id", "points_price", "id")
     names = {c.id: c.name for c in await Compound.filter(id__in=[r.compound_id for r in rows])}
     return [(names[r.compound_id], _reward_view(r)) for r in rows]

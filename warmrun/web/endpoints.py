@@ -11,6 +11,7 @@ import dataclasses
 import functools
 import json
 from collections.abc import Awaitable, Callable
+from contextlib import AbstractContextManager, nullcontext
 from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
@@ -23,7 +24,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from warmrun.config import Settings
-from warmrun.platform import accounts
+from warmrun.platform import accounts, audit
 from warmrun.platform.accounts import Identity
 from warmrun.platform.errors import (
     CsrfFailed,
@@ -46,6 +47,7 @@ class Access(StrEnum):
     RESIDENT = "resident"
     PARTNER = "partner"  # partners and admins
     ORGANIZER = "organizer"  # organizers and admins
+    DESK = "desk"  # desk staff, organizers and admins (each within their places)
     ADMIN = "admin"
 
 
@@ -55,6 +57,7 @@ ALLOWED: dict[Access, frozenset[Role] | None] = {
     Access.RESIDENT: frozenset({Role.RESIDENT}),
     Access.PARTNER: frozenset({Role.PARTNER, Role.ADMIN}),
     Access.ORGANIZER: frozenset({Role.ORGANIZER, Role.ADMIN}),
+    Access.DESK: frozenset({Role.DESK, Role.ORGANIZER, Role.ADMIN}),
     Access.ADMIN: frozenset({Role.ADMIN}),
 }
 
@@ -204,6 +207,13 @@ def check_path_ids(request: Request) -> None:
             raise NotFound("page", "页面")
 
 
+def acting_as(account: Identity | None) -> AbstractContextManager[None]:
+    """What a request changes is recorded in the audit log as its account's doing."""
+    if account is None:
+        return nullcontext()
+    return audit.acting(account.id, account.email)
+
+
 def authorise(access: Access, account: Identity | None) -> None:
     allowed = ALLOWED[access]
     if allowed is None:
@@ -247,7 +257,8 @@ def wrap(endpoint: Endpoint) -> Callable[[Request], Awaitable[Response]]:
                     ctx.body = endpoint.body.model_validate_json(raw or b"{}")
                 except ValidationError as exc:
                     raise invalid_input(exc) from exc
-            result = await endpoint.handler(ctx)
+            with acting_as(account):
+                result = await endpoint.handler(ctx)
         except WarmrunError as exc:
             return json_error(request, exc)
         if isinstance(result, Response):

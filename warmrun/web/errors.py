@@ -35,6 +35,8 @@ STATUS: dict[type[e.WarmrunError], int] = {
     e.InvalidCredentials: 401,
     e.NotAuthenticated: 401,
     e.Forbidden: 403,
+    e.InvitationInvalid: 404,
+    e.ConfirmationNeeded: 422,
     e.CsrfFailed: 403,
     e.RateLimited: 429,
     e.BodyTooLarge: 413,

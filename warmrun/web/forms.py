@@ -186,9 +186,10 @@ class Pledge(Form):
 class NewStaff(Form):
     email: str = Field(min_length=3, max_length=254)
     password: str = Field(min_length=1, max_length=256)
-    role: Literal["partner", "organizer", "admin"]
+    role: Literal["partner", "organizer", "desk", "admin"]
     partner_id: Id | None = None
     city_ids: list[Id] = Field(default_factory=list, max_length=100)
+    compound_ids: list[Id] = Field(default_factory=list, max_length=200)
 
 
 class Donation(Form):
@@ -303,3 +304,38 @@ class ConsistencyQuery(Form):
 
 class ProofQuery(Form):
     campaign: str = Field(min_length=1, max_length=64)
+
+
+class Households(Form):
+    """A compound's registered households, corrected (the set-up API and the households page)."""
+
+    households: int = Field(ge=0, le=1_000_000)
+
+
+class Invite(Form):
+    """A one-time link for a new member of staff: an organizer's cities, a desk clerk's
+    compounds, or the charity partner a partner's staff work for."""
+
+    email: str = Field(min_length=3, max_length=254)
+    role: Literal["organizer", "desk", "partner"]
+    places: list[Id] = Field(default_factory=list, max_length=200)
+    partner_id: Id | None = None
+
+
+class AcceptInvitation(Form):
+    password: str = Field(min_length=1, max_length=256)
+
+
+class AuditQuery(Page):
+    campaign: str | None = Field(None, max_length=64)
+    action: str | None = Field(None, max_length=32)
+    actor: str | None = Field(None, max_length=254)
+    since: date | None = None
+    until: date | None = None  # inclusive: entries made on that day are shown
+    lang: Literal["zh", "en"] = "zh"  # the CSV's headers
+
+
+class Confirmed(Form):
+    """A step that cannot be undone: the request says it knows."""
+
+    confirm: bool = False

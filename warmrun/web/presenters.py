@@ -10,7 +10,9 @@ from xml.sax.saxutils import escape
 import segno
 
 from warmrun.platform.accounts import Identity
-from warmrun.platform.runs import RunOutcome
+from warmrun.platform.ingest import FileOutcome
+from warmrun.platform.outcome_texts import rule, sentence
+from warmrun.platform.outcomes import Outcome
 from warmrun.platform.views import RunView
 
 
@@ -29,8 +31,12 @@ def account_dict(account: Identity) -> dict[str, Any]:
     }
 
 
-def run_dict(run: RunView) -> dict[str, Any]:
-    return {
+def run_dict(run: RunView, outcome: Outcome | None = None, lang: str = "zh-CN") -> dict[str, Any]:
+    """A run; with its outcome, what it earned and what happened to it, in ``lang``.
+
+    ``points`` is the number of GPS points (as ever); what the run earned is ``points_earned``.
+    """
+    out = {
         "id": run.id,
         "file_name": run.file_name,
         "source": run.source,
@@ -42,28 +48,78 @@ def run_dict(run: RunView) -> dict[str, Any]:
         "elapsed_s": run.elapsed_s,
         "kcal": run.kcal,
         "points": run.points,
+        "gps_points": run.points,
         "verdict": run.verdict,
         "reasons": run.reasons,
         "review_note": run.review_note,
     }
+    if outcome is not None:
+        out["points_earned"] = outcome.points
+        out["outcome"] = outcome_dict(outcome, lang)
+    return out
 
 
-def outcome_dict(
-    name: str, outcome: RunOutcome | None, error: dict[str, Any] | None
-) -> dict[str, Any]:
-    if outcome is None:
-        return {"file": name, "status": "error", "error": error}
-    r = outcome.run
+def outcome_dict(o: Outcome, lang: str) -> dict[str, Any]:
+    """What happened to an upload or a run and why: its kind, its status (credited,
+    not_counted, in_review), the sentence in ``lang``, and what the sentence names."""
+    c = o.campaign
     return {
-        "file": name,
-        "status": "existing" if outcome.existing else str(r.verdict),
+        "kind": o.kind.value,
+        "status": o.status.value,
+        "message": sentence(o, lang),
+        "credited_m": o.credited_m,
+        "kcal": o.kcal,
+        "points": o.points,
+        "value_fen": o.value_fen,
+        "campaigns": [
+            {
+                "id": x.campaign_id,
+                "name": x.name,
+                "credited_m": x.metres,
+                "kcal": x.kcal,
+                "value_fen": x.value_fen,
+                "points": x.points,
+            }
+            for x in o.counted
+        ],
+        "limits": [
+            {"kind": x.kind.value, "campaign": x.campaign, "cap": x.cap, "got": x.got}
+            for x in (o.after or o).limits
+        ],
+        "rules": [{"code": r, "message": rule(r, lang)} for r in o.rules],
+        "campaign": None
+        if c is None
+        else {
+            "id": c.id,
+            "name": c.name,
+            "starts_on": c.starts_on.isoformat(),
+            "ends_on": c.ends_on.isoformat(),
+        },
+        "day": o.day.isoformat() if o.day else None,
+        "run_id": o.run_id,
+        "note": o.note,
+        "code": o.code or None,
+        "after": None if o.after is None else outcome_dict(o.after, lang),
+    }
+
+
+def file_dict(item: FileOutcome, lang: str, error: dict[str, Any] | None) -> dict[str, Any]:
+    """One uploaded activity file: its status as before, and its outcome in ``lang``."""
+    told = outcome_dict(item.told, lang)
+    if item.outcome is None:
+        return {"file": item.name, "status": "error", "error": error, "outcome": told}
+    r = item.outcome.run
+    return {
+        "file": item.name,
+        "status": "existing" if item.outcome.existing else str(r.verdict),
         "run_id": r.id,
         "distance_m": r.distance_m,
-        "credited_m": outcome.credited_m,
-        "value_fen": outcome.value_fen,
-        "points": outcome.points,
+        "credited_m": item.outcome.credited_m,
+        "value_fen": item.outcome.value_fen,
+        "points": item.outcome.points,
         "verdict": str(r.verdict),
         "reasons": list(r.reasons),
+        "outcome": told,
     }
 
 

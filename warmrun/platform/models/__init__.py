@@ -57,6 +57,10 @@ from warmrun.platform.models.places import Compound as Compound
 from warmrun.platform.models.places import Goods as Goods
 from warmrun.platform.models.places import PrivacyZone as PrivacyZone
 from warmrun.platform.models.places import Resident as Resident
+from warmrun.platform.models.staff import AuditEntry as AuditEntry
+from warmrun.platform.models.staff import Invitation as Invitation
+from warmrun.platform.models.staff import SettlementReport as SettlementReport
+from warmrun.platform.models.staff import StaffCompound as StaffCompound
 from warmrun.platform.models.totals import AreaParticipant as AreaParticipant
 from warmrun.platform.models.totals import AreaTotal as AreaTotal
 from warmrun.platform.models.totals import DayTotal as DayTotal

@@ -11,8 +11,15 @@ from starlette.routing import Route
 
 from warmrun.web.endpoints import Access
 from warmrun.web.pages.base import error_page, page
+from warmrun.web.pages.contests import (
+    badges_page,
+    challenge_page,
+    challenges_page,
+    households_page,
+)
 from warmrun.web.pages.events import checkin_page, event_page, events_page, print_page
 from warmrun.web.pages.first_run import first_run_page
+from warmrun.web.pages.people import audit_page, invite_page, staff_page
 from warmrun.web.pages.public import (
     campaign_page,
     donate_page,
@@ -38,6 +45,7 @@ from warmrun.web.pages.staff import (
     desk_page,
     partner_dashboard,
     partner_home,
+    report_page,
     review_page,
     stock_page,
 )
@@ -58,7 +66,7 @@ def routes() -> list[Route]:
         Route("/first-run", page(Access.PUBLIC, first_run_page, form=True), methods=both),
         Route("/logout", page(Access.SIGNED_IN, logout_page, form=True), methods=["POST"]),
         Route("/lang", page(Access.PUBLIC, language, form=True), methods=["POST"]),
-        Route("/me", page(Access.RESIDENT, me_page), methods=get),
+        Route("/me", page(Access.RESIDENT, me_page, form=True), methods=both),
         Route("/me/runs", page(Access.RESIDENT, runs_page), methods=get),
         Route("/me/runs/{run_id:int}", page(Access.RESIDENT, run_page), methods=get),
         Route("/me/points", page(Access.RESIDENT, points_page), methods=get),
@@ -82,8 +90,27 @@ def routes() -> list[Route]:
         Route("/partner", page(Access.PARTNER, partner_home), methods=get),
         Route("/partner/{code}", page(Access.PARTNER, partner_dashboard), methods=get),
         Route("/review", page(Access.ORGANIZER, review_page, form=True), methods=both),
-        Route("/desk", page(Access.ORGANIZER, desk_page, form=True), methods=both),
-        Route("/stock", page(Access.ORGANIZER, stock_page, form=True), methods=both),
+        Route("/desk", page(Access.DESK, desk_page, form=True), methods=both),
+        Route("/stock", page(Access.DESK, stock_page, form=True), methods=both),
+        Route("/reports/{code}", page(Access.SIGNED_IN, report_page), methods=get),
+        Route("/staff", page(Access.ORGANIZER, staff_page, form=True), methods=both),
+        Route("/invite/{token}", page(Access.PUBLIC, invite_page, form=True), methods=both),
+        Route("/audit", page(Access.ORGANIZER, audit_page), methods=get),
         Route("/setup", page(Access.ORGANIZER, setup_home, form=True), methods=both),
+        # Before /setup/{code}, which would take "households" for a campaign code.
+        Route(
+            "/setup/households", page(Access.ORGANIZER, households_page, form=True), methods=both
+        ),
         Route("/setup/{code}", page(Access.ORGANIZER, setup_campaign, form=True), methods=both),
+        Route("/setup/{code}/badges", page(Access.ORGANIZER, badges_page, form=True), methods=both),
+        Route(
+            "/setup/{code}/challenges",
+            page(Access.ORGANIZER, challenges_page, form=True),
+            methods=both,
+        ),
+        Route(
+            "/setup/{code}/challenges/{challenge_id:int}",
+            page(Access.ORGANIZER, challenge_page, form=True),
+            methods=both,
+        ),
     ]

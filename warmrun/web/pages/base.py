@@ -22,9 +22,10 @@ from warmrun.platform.errors import (
     WarmrunError,
 )
 from warmrun.platform.uploads import Parser
-from warmrun.web import i18n
+from warmrun.web import i18n, labels
 from warmrun.web.endpoints import (
     Access,
+    acting_as,
     authorise,
     check_csrf,
     check_path_ids,
@@ -61,6 +62,9 @@ class Page:
         # A failed form: its message for the page shown again, and the answer's status.
         self.error: str | None = None
         self.status = 200
+        # What was typed into a form that failed, to fill it in again (``form`` in templates).
+        self.typed: dict[str, str] = {}
+        self._submitted: dict[str, str] = {}
 
     @property
     def posted(self) -> bool:
@@ -82,6 +86,7 @@ class Page:
             if isinstance(exc, keep):
                 raise
             self.error = exc.message(self.lang)
+            self.typed = self._submitted
             self.status = status_of(exc) if status is None else status
             return None
 
@@ -107,6 +112,7 @@ class Page:
     def render(self, name: str, status: int | None = None, **context: Any) -> HTMLResponse:
         lang = self.lang
         context.setdefault("error", self.error)
+        context.setdefault("form", self.typed)
         # Rendering is synchronous, so no other request can switch the catalogue mid-way.
         env.install_gettext_translations(  # type: ignore[attr-defined]
             i18n.translations(lang), newstyle=True
@@ -122,6 +128,7 @@ class Page:
             num=lambda n: i18n.number(n, lang),
             when=lambda d: i18n.when(d, lang),
             duration=i18n.duration,
+            label=lambda kind, code: labels.label(kind, code, lang),
             svg=Markup,
             strava_on=self.request.app.state.strava is not None,
             **context,
@@ -152,6 +159,8 @@ class Page:
 
 
 PageHandler = Callable[[Page, dict[str, Any]], Awaitable[Response]]
+# Never sent back into a page: secrets, and the token the page makes anew.
+_NOT_KEPT = frozenset({"password", "new_password", "old_password", "csrf_token", "confirm"})
 
 
 async def _context(request: Request) -> tuple[Identity | None, str]:
@@ -184,10 +193,14 @@ def page(
                 await check_csrf(request, account, str(data.get("csrf_token", "")) or None)
             authorise(access, account)
             check_path_ids(request)
+            p._submitted = {
+                k: v for k, v in data.items() if isinstance(v, str) and k not in _NOT_KEPT
+            }
             if any(isinstance(v, str) and "\x00" in v for v in data.values()):
                 # As in the API's input models: PostgreSQL text cannot hold NUL.
                 raise InvalidInput("form", "must not contain NUL characters", "不能含 NUL 字符")
-            return await handler(p, data)
+            with acting_as(account):
+                return await handler(p, data)
         except NotAuthenticated:
             return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
         except WarmrunError as exc:

@@ -155,6 +155,7 @@ def _landing(account: Identity) -> str:
         Role.RESIDENT: "/me",
         Role.PARTNER: "/partner",
         Role.ORGANIZER: "/review",
+        Role.DESK: "/desk",
         Role.ADMIN: "/review",
     }[account.role]
 

@@ -20,6 +20,7 @@ from warmrun.platform import (
     notices,
     privacy_zones,
     rewards,
+    run_results,
     transparency,
     views,
 )
@@ -32,24 +33,45 @@ from warmrun.platform.privacy import MAX_ZONES, Zone
 from warmrun.web import forms, ratelimit
 from warmrun.web.codes import member_code
 from warmrun.web.pages.base import Page, form_int, form_model
-from warmrun.web.presenters import qr_svg, track_svg
+from warmrun.web.presenters import outcome_dict, qr_svg, track_svg
+from warmrun.web.routes.runs import import_files, uploads_of
 
 
 async def me_page(p: Page, _: dict[str, Any]) -> Response:
+    """Impact, points and the upload form; the form posts here when the page runs no script
+    (the script sends each file to the API instead) and the page shows each file's outcome."""
     rid = p.resident_id()
+    results = await p.attempt(_upload(p, rid)) if p.posted else None
+    return p.render("me.html", results=results or [], **await _me(p, rid))
+
+
+async def _upload(p: Page, rid: int) -> list[dict[str, Any]]:
+    """The upload form's files, imported as the API imports them (same bounds and limits)."""
+    await ratelimit.check(p.request.app.state.redis, ratelimit.UPLOAD, str(rid))
+    uploads = await uploads_of(await p.request.form())  # the form page() already read
+    return await import_files(p.parser, rid, uploads, p.lang)
+
+
+async def _me(p: Page, rid: int) -> dict[str, Any]:
     recent, total = await views.runs_of(resident_id=rid, offset=0, limit=5)
     impact = await views.impact(resident_id=rid)
     points = await views.points_of(resident_id=rid, offset=0, limit=0)
-    return p.render(
-        "me.html",
-        runs=recent,
-        total=total,
-        impact=impact,
-        ranks=await _ranks(p, rid, impact),
-        balance=points.balance,
-        member_code=member_code(str(p.settings.secret_key), rid),
+    return {
+        "runs": recent,
+        "told": await _told(p, recent),
+        "total": total,
+        "impact": impact,
+        "ranks": await _ranks(p, rid, impact),
+        "balance": points.balance,
+        "member_code": member_code(str(p.settings.secret_key), rid),
         **await _game(p.lang, rid, impact),
-    )
+    }
+
+
+async def _told(p: Page, runs: list[views.RunView]) -> dict[int, dict[str, Any]]:
+    """Each run's outcome (what happened to it and why), by run id, in the page's language."""
+    found = await run_results.outcomes_of(runs)
+    return {i: outcome_dict(o, p.lang) for i, o in found.items()}
 
 
 async def _game(lang: str, rid: int, impact: list[views.ImpactView]) -> dict[str, Any]:
@@ -80,15 +102,19 @@ async def _ranks(p: Page, rid: int, impact: list[views.ImpactView]) -> dict[str,
 async def runs_page(p: Page, _: dict[str, Any]) -> Response:
     offset = max(0, int(p.request.query_params.get("offset", "0") or 0))
     items, total = await views.runs_of(resident_id=p.resident_id(), offset=offset, limit=20)
-    return p.render("runs.html", runs=items, total=total, offset=offset)
+    told = await _told(p, items)
+    return p.render("runs.html", runs=items, told=told, total=total, offset=offset)
 
 
 async def run_page(p: Page, _: dict[str, Any]) -> Response:
+    """The run's figures (counted kcal and points, as "My impact" adds them up), its outcome
+    and why, and its map."""
     run = await views.run(run_id=p.request.path_params["run_id"])
     if run.resident_id != p.resident_id():
         raise NotFound("run", "跑步记录")
+    told = outcome_dict(await run_results.outcome_of(run), p.lang)
     shown = await maps.shown_segments(parser=p.parser, run_id=run.id, owner_id=run.resident_id)
-    return p.render("run.html", run=run, map=track_svg(shown, title=run.file_name))
+    return p.render("run.html", run=run, told=told, map=track_svg(shown, title=run.file_name))
 
 
 async def points_page(p: Page, _: dict[str, Any]) -> Response:

@@ -8,9 +8,9 @@ from typing import Any
 
 from starlette.responses import Response
 
-from warmrun.platform import accounts, campaign_views, campaigns
+from warmrun.platform import accounts, campaign_views, campaigns, settlement
 from warmrun.platform.accounts import Identity
-from warmrun.platform.errors import Forbidden, InvalidInput
+from warmrun.platform.errors import ConfirmationNeeded, Forbidden, InvalidInput
 from warmrun.platform.kinds import Basis, CampaignState, Role, SettlementMode
 from warmrun.platform.signing import SiteKey
 from warmrun.web import forms
@@ -24,6 +24,16 @@ def _day(data: dict[str, Any], name: str) -> date:
         return date.fromisoformat(str(data.get(name, "")))
     except ValueError:
         raise InvalidInput(name, "a date (YYYY-MM-DD)", "日期格式应为 YYYY-MM-DD") from None
+
+
+def _bundle_lines(data: dict[str, Any]) -> list[dict[str, str]]:
+    """The bundle form's item lines that name an item (``line_item_N`` × ``line_qty_N``)."""
+    lines = []
+    for key, value in data.items():
+        if key.startswith("line_item_") and str(value).strip():
+            n = key.removeprefix("line_item_")
+            lines.append({"goods_id": value, "quantity": data.get(f"line_qty_{n}") or "1"})
+    return lines
 
 
 async def _setup_action(p: Page, data: dict[str, Any]) -> None:
@@ -42,6 +52,15 @@ async def _setup_action(p: Page, data: dict[str, Any]) -> None:
         await campaigns.create_city(**form_model(forms.NewCity, data).model_dump())
     elif action == "goods":
         await campaigns.create_item(**form_model(forms.NewItem, data).model_dump())
+    elif action == "bundle":
+        b = form_model(forms.NewBundle, yuan_fields(data, "price"), lines=_bundle_lines(data))
+        await campaigns.create_bundle(
+            code=b.code,
+            name_zh=b.name_zh,
+            name_en=b.name_en,
+            price_fen=b.price_fen,
+            lines=[(ln.goods_id, ln.quantity) for ln in b.lines],
+        )
     elif action == "partner":
         await campaigns.create_partner(name=form_model(forms.NewPartner, data).name)
     elif action == "campaign":
@@ -82,19 +101,19 @@ async def setup_home(p: Page, data: dict[str, Any]) -> Response:
     return p.render(
         "setup.html",
         done=p.posted and p.error is None,
-        campaigns=await _whole_campaigns(account),
+        campaigns=await _my_campaigns(account),
         catalogue=catalogue,
         cities=[c for c in catalogue.cities if scope is None or c["id"] in scope],
         admin=account.role is Role.ADMIN,
     )
 
 
-async def _whole_campaigns(account: Identity) -> list[campaign_views.CampaignSummary]:
-    """The campaigns the caller may run: those lying wholly in their cities."""
+async def _my_campaigns(account: Identity) -> list[campaign_views.CampaignSummary]:
+    """The campaigns running in at least one of the caller's cities (all, for admins)."""
     return [
         c
         for c in await campaign_views.campaign_list()
-        if await accounts.runs_whole_campaign(account, c.id)
+        if await accounts.can_see_campaign(account, c.id, partner_id=c.partner_id)
     ]
 
 
@@ -119,33 +138,54 @@ async def _campaign_action(campaign_id: int, data: dict[str, Any], key: SiteKey)
         await campaigns.add_pledge(
             campaign_id=campaign_id, **form_model(forms.Pledge, data).model_dump()
         )
-    elif action in ("active", "closed"):
-        await campaigns.advance(campaign_id=campaign_id, to=CampaignState(action), key=key)
+    elif action in ("active", "closed", "settle_campaign"):
+        # Each step cannot be undone: the form's confirmation box says the organizer knows.
+        if data.get("confirm") != "yes":
+            raise ConfirmationNeeded()
+        if action == "settle_campaign":
+            await settlement.settle(campaign_id=campaign_id, key=key)
+        else:
+            await campaigns.advance(campaign_id=campaign_id, to=CampaignState(action), key=key)
     else:
         raise InvalidInput("action", "unknown", "未知操作")
 
 
 async def setup_campaign(p: Page, data: dict[str, Any]) -> Response:
+    """A campaign's page: its owners (admins, organizers of all its cities) run the whole of
+    it; an organizer of some of its cities manages their cities' goals and places."""
     summary = await campaign_views.campaign_summary(code=p.request.path_params["code"])
-    if not await accounts.runs_whole_campaign(p.me(), summary.id):
+    whole = await accounts.runs_whole_campaign(p.me(), summary.id)
+    mine = await _my_cities(p, summary.code)
+    if not whole and not mine:
         raise Forbidden()
-    collected = None
-    if p.posted:
-        collected = await p.attempt(_campaign_form(p, summary, data))
-    return p.render(
-        "setup_campaign.html",
-        done=p.posted and p.error is None,
-        s=await campaign_views.campaign_setup(code=summary.code),
-        collected=collected or None,
-        payments_on=p.request.app.state.stripe is not None,
-    )
+    collected = await p.attempt(_campaign_form(p, summary, data, whole)) if p.posted else None
+    if p.posted and p.error is None and data.get("action") == "settle_campaign":
+        return p.redirect(f"/reports/{summary.code}")
+    s = await campaign_views.campaign_setup(code=summary.code)
+    done = p.posted and p.error is None
+    payments_on = p.request.app.state.stripe is not None
+    return p.render("setup_campaign.html", done=done, s=s, collected=collected or None,
+                    payments_on=payments_on, whole=whole, mine=mine)  # fmt: skip
+
+
+async def _my_cities(p: Page, code: str) -> set[int]:
+    """The campaign's cities the caller organizes."""
+    s = await campaign_views.campaign_setup(code=code)
+    return {c["id"] for c in s.cities if await accounts.covers_city(p.me(), c["id"])}
 
 
 async def _campaign_form(
-    p: Page, summary: campaign_views.CampaignSummary, data: dict[str, Any]
+    p: Page, summary: campaign_views.CampaignSummary, data: dict[str, Any], whole: bool
 ) -> dict[str, Any]:
     """A set-up form of the campaign page; for a pledge's prepayment or settlement, the
     checkout to send the sponsor or what was refunded (otherwise an empty dict)."""
+    if data.get("action") == "goal":
+        goal = form_model(forms.CityGoal, yuan_fields(data, "goal"))
+        await accounts.check_city(p.me(), goal.city_id)
+        await campaigns.set_city_goal(campaign_id=summary.id, **goal.model_dump())
+        return {}
+    if not whole:
+        raise Forbidden()
     if data.get("action") not in ("prepay", "settle"):
         await _campaign_action(summary.id, data, ledger_key(p.request))
         return {}

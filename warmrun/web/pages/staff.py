@@ -8,6 +8,7 @@ from starlette.responses import Response
 
 from warmrun.platform import accounts, campaign_views, rewards, settlement, views
 from warmrun.platform.errors import (
+    Forbidden,
     LedgerTampered,
     NotFound,
     WarmrunError,
@@ -106,27 +107,40 @@ async def desk_page(p: Page, data: dict[str, Any]) -> Response:
 
 
 async def stock_page(p: Page, data: dict[str, Any]) -> Response:
-    """Rewards and stock of the organizer's compounds: offer a reward, restock one."""
-    scope = await accounts.organizer_city_ids(p.me())
+    """Rewards and stock of the caller's compounds: restock one; organizers also offer new
+    rewards (desk staff keep the stock, the price is the organizers')."""
     done = p.posted and await p.attempt(_stock_action(p, data)) is not None
+    me = p.me()
+    organizer = me.role is not Role.DESK
+    scope = await accounts.organizer_city_ids(me)
     return p.render(
         "stock.html",
-        items=await views.rewards_in(city_ids=scope),
-        places=await campaign_views.places(city_ids=scope),
+        items=await views.rewards_in(compound_ids=await accounts.compound_ids(me)),
+        places=await campaign_views.places(city_ids=scope) if organizer else [],
         done=done,
     )
 
 
 async def _stock_action(p: Page, data: dict[str, Any]) -> bool:
-    """Restock a reward of the caller's cities, or offer a new one."""
+    """Restock a reward of the caller's compounds, or offer a new one (organizers)."""
     if data.get("action") == "restock":
-        reward = await views.reward(reward_id=form_int(data, "reward_id") or 0)
-        city = await views.compound_city(compound_id=reward.compound_id)
-        if not await accounts.covers_city(p.me(), city):
-            raise NotFound("reward", "奖品")
-        await rewards.restock(reward_id=reward.id, add=form_model(forms.Restock, data).add)
+        await scoped.restock(
+            p.me(), form_int(data, "reward_id") or 0, form_model(forms.Restock, data).add
+        )
     else:
+        if p.me().role is Role.DESK:
+            raise Forbidden()
         new = form_model(forms.NewReward, data, needs_slot=data.get("needs_slot") == "on")
         await accounts.check_compound(p.me(), new.compound_id)
         await rewards.create_reward(**new.model_dump())
     return True
+
+
+async def report_page(p: Page, _: dict[str, Any]) -> Response:
+    """The settlement report, printable (and saved to PDF from the browser's print): for the
+    campaign's partner, its organizers and admins. Before settlement, a marked preview."""
+    c = await campaign_views.campaign_summary(code=p.request.path_params["code"])
+    if not await accounts.can_see_campaign(p.me(), c.id, partner_id=c.partner_id):
+        raise NotFound("campaign", "活动")
+    report = await settlement.current_report(campaign_id=c.id)
+    return p.render("report.html", r=report, settled=c.state == "settled")

@@ -18,6 +18,7 @@ from warmrun.web.routes import (  # noqa: E402
     rewards,
     runs,
     setup,
+    staff,
     strava,
 )
 
@@ -33,5 +34,6 @@ __all__ = [
     "rewards",
     "runs",
     "setup",
+    "staff",
     "strava",
 ]

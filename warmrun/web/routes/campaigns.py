@@ -153,7 +153,7 @@ async def compounds(ctx: Ctx) -> dict[str, Any]:
 )
 async def report(ctx: Ctx) -> dict[str, Any]:
     c = await partner_campaign(ctx, ctx.path["code"])
-    return {"report": await settlement.report(campaign_id=c.id)}
+    return {"report": await settlement.current_report(campaign_id=c.id)}
 
 
 @api.route(
@@ -167,7 +167,7 @@ async def report(ctx: Ctx) -> dict[str, Any]:
 )
 async def report_csv(ctx: Ctx) -> Response:
     c = await partner_campaign(ctx, ctx.path["code"])
-    data = settlement.render_csv(await settlement.report(campaign_id=c.id), ctx.query.lang)
+    data = settlement.render_csv(await settlement.current_report(campaign_id=c.id), ctx.query.lang)
     return Response(
         data,
         media_type="text/csv; charset=utf-8",
@@ -188,7 +188,9 @@ async def report_xlsx(ctx: Ctx) -> Response:
     c = await partner_campaign(ctx, ctx.path["code"])
     wb = Workbook(write_only=True)
     ws = wb.create_sheet("report")
-    for row in settlement.report_rows(await settlement.report(campaign_id=c.id), ctx.query.lang):
+    for row in settlement.report_rows(
+        await settlement.current_report(campaign_id=c.id), ctx.query.lang
+    ):
         ws.append(row)
     buf = io.BytesIO()
     wb.save(buf)

@@ -1,11 +1,11 @@
-"""Organizers: the review queue of flagged runs and campaign closing and settlement."""
+"""Organizers: the review queue of flagged runs, cities' goals, campaign closing and settlement."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from warmrun.platform import accounts, campaign_views, campaigns, settlement, views
-from warmrun.platform.errors import Forbidden, WarmrunError
+from warmrun.platform.errors import ConfirmationNeeded, Forbidden, WarmrunError
 from warmrun.platform.kinds import CampaignState
 from warmrun.web import forms, scoped
 from warmrun.web.endpoints import Access, Ctx
@@ -87,15 +87,23 @@ async def whole_campaign(ctx: Ctx, code: str) -> int:
     return c.id
 
 
+def confirmed(body: forms.Confirmed) -> None:
+    """Closing and settling cannot be undone: refused unless the request says it knows."""
+    if not body.confirm:
+        raise ConfirmationNeeded()
+
+
 @api.route(
     "POST",
     "/api/v1/campaigns/{code}/close",
     access=Access.ORGANIZER,
     tag="organizer",
-    summary="Close a campaign: no more credit",
+    body=forms.Confirmed,
+    summary='Close a campaign: no more credit, rules frozen (cannot be undone: {"confirm": true})',
 )
 async def close(ctx: Ctx) -> dict[str, Any]:
     campaign_id = await whole_campaign(ctx, ctx.path["code"])
+    confirmed(ctx.body)
     c = await campaigns.advance(
         campaign_id=campaign_id, to=CampaignState.CLOSED, key=ledger_key(ctx.request)
     )
@@ -107,8 +115,26 @@ async def close(ctx: Ctx) -> dict[str, Any]:
     "/api/v1/campaigns/{code}/settle",
     access=Access.ORGANIZER,
     tag="organizer",
-    summary="Settle a closed campaign; returns the report",
+    body=forms.Confirmed,
+    summary='Settle a closed campaign; stores and returns the report ({"confirm": true})',
 )
 async def settle(ctx: Ctx) -> dict[str, Any]:
     campaign_id = await whole_campaign(ctx, ctx.path["code"])
+    confirmed(ctx.body)
     return {"report": await settlement.settle(campaign_id=campaign_id, key=ledger_key(ctx.request))}
+
+
+@api.route(
+    "POST",
+    "/api/v1/campaigns/{code}/goal",
+    access=Access.ORGANIZER,
+    tag="organizer",
+    body=forms.CityGoal,
+    summary="Set one of my cities' fundraising goal in a campaign",
+)
+async def city_goal(ctx: Ctx) -> dict[str, Any]:
+    b: forms.CityGoal = ctx.body
+    c = await campaign_views.campaign_summary(code=ctx.path["code"])
+    await accounts.check_city(ctx.me(), b.city_id)
+    await campaigns.set_city_goal(campaign_id=c.id, city_id=b.city_id, goal_fen=b.goal_fen)
+    return {"city_id": b.city_id, "goal_fen": b.goal_fen}

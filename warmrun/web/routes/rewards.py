@@ -95,7 +95,7 @@ async def cancel(ctx: Ctx) -> dict[str, Any]:
 @api.route(
     "POST",
     "/api/v1/desk/fulfil",
-    access=Access.ORGANIZER,
+    access=Access.DESK,
     tag="desk",
     body=forms.Code,
     summary="Hand over a reward: mark a pickup code fulfilled",
@@ -122,13 +122,10 @@ async def create_reward(ctx: Ctx) -> dict[str, Any]:
 @api.route(
     "POST",
     "/api/v1/rewards/{reward_id:int}/restock",
-    access=Access.ORGANIZER,
+    access=Access.DESK,
     tag="desk",
     body=forms.Restock,
     summary="Add stock to a reward",
 )
 async def restock(ctx: Ctx) -> dict[str, Any]:
-    reward = await views.reward(reward_id=ctx.path["reward_id"])
-    await accounts.check_compound(ctx.me(), reward.compound_id)
-    await rewards.restock(reward_id=reward.id, add=ctx.body.add)
-    return {"reward": await views.reward(reward_id=reward.id)}
+    return {"reward": await scoped.restock(ctx.me(), ctx.path["reward_id"], ctx.body.add)}

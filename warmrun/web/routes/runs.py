@@ -9,18 +9,18 @@ import zipfile
 from collections.abc import AsyncIterator
 from typing import IO, Any
 
-from starlette.datastructures import UploadFile
+from starlette.datastructures import FormData, UploadFile
 from starlette.exceptions import HTTPException
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
-from warmrun.platform import ingest, maps, privacy_zones, runs, views
+from warmrun.platform import ingest, maps, privacy_zones, run_results, runs, views
 from warmrun.platform.accounts import Identity
 from warmrun.platform.errors import InvalidInput, NotFound
 from warmrun.platform.privacy import Policy, Zone
-from warmrun.platform.uploads import Upload
+from warmrun.platform.uploads import Parser, Upload
 from warmrun.web import forms, metrics, ratelimit
 from warmrun.web.endpoints import Access, Ctx, to_jsonable
-from warmrun.web.presenters import outcome_dict, run_dict, track_gpx, track_svg
+from warmrun.web.presenters import file_dict, run_dict, track_gpx, track_svg
 from warmrun.web.routes import api
 
 MAX_FILES = 20
@@ -38,17 +38,22 @@ async def upload(ctx: Ctx) -> Any:
     """200 with one outcome per activity file; 422 with them when every file was refused."""
     resident_id = ctx.resident_id()
     await ratelimit.check(ctx.redis, ratelimit.UPLOAD, str(resident_id))
-    uploads = await _uploads(ctx)
-    with metrics.timed_upload():
-        items = await ingest.import_uploads(
-            parser=ctx.parser, resident_id=resident_id, uploads=uploads
-        )
-    metrics.count_uploads(items)
-    results = [outcome_dict(i.name, i.outcome, _error_of(i, ctx.lang)) for i in items]
+    results = await import_files(ctx.parser, resident_id, await _uploads(ctx), ctx.lang)
     refused = [r for r in results if r["status"] == "error"]
     if len(refused) == len(results):
         return JSONResponse({"error": refused[0]["error"], "files": results}, status_code=422)
     return {"files": results}
+
+
+async def import_files(
+    parser: Parser, resident_id: int, uploads: list[Upload], lang: str
+) -> list[dict[str, Any]]:
+    """Import a request's files (the API's and the upload form's): one result per activity
+    file, each with its outcome in ``lang``."""
+    with metrics.timed_upload():
+        items = await ingest.import_uploads(parser=parser, resident_id=resident_id, uploads=uploads)
+    metrics.count_uploads(items)
+    return [file_dict(i, lang, _error_of(i, lang)) for i in items]
 
 
 async def _uploads(ctx: Ctx) -> list[Upload]:
@@ -61,12 +66,22 @@ async def _uploads(ctx: Ctx) -> list[Upload]:
             f"上传格式不正确（最多 {MAX_FILES} 个文件）",
         ) from exc
     try:
-        files = [f for f in form.getlist("files") if isinstance(f, UploadFile)]
-        if not files:
-            raise InvalidInput("files", "choose at least one file", "请至少选择一个文件")
-        return [Upload(name=_file_name(f.filename), data=await f.read()) for f in files]
+        return await uploads_of(form)
     finally:
         await form.close()
+
+
+async def uploads_of(form: FormData) -> list[Upload]:
+    """The files of a submitted form (a form sent with none chosen holds one without a name
+    and without bytes: that is no file)."""
+    files = [
+        f for f in form.getlist("files") if isinstance(f, UploadFile) and (f.filename or f.size)
+    ]
+    if not files:
+        raise InvalidInput("files", "choose at least one file", "请至少选择一个文件")
+    if len(files) > MAX_FILES:
+        raise InvalidInput("files", f"at most {MAX_FILES} files", f"最多 {MAX_FILES} 个文件")
+    return [Upload(name=_file_name(f.filename), data=await f.read()) for f in files]
 
 
 def _file_name(name: str | None) -> str:
@@ -96,8 +111,9 @@ async def my_runs(ctx: Ctx) -> dict[str, Any]:
     items, total = await views.runs_of(
         resident_id=ctx.resident_id(), offset=q.offset, limit=q.limit
     )
+    told = await run_results.outcomes_of(items)
     return {
-        "items": [run_dict(r) for r in items],
+        "items": [run_dict(r, told[r.id], ctx.lang) for r in items],
         "total": total,
         "offset": q.offset,
         "limit": q.limit,
@@ -108,7 +124,9 @@ async def my_runs(ctx: Ctx) -> dict[str, Any]:
     "GET", "/api/v1/runs/{run_id:int}", access=Access.SIGNED_IN, tag="runs", summary="One run"
 )
 async def one_run(ctx: Ctx) -> dict[str, Any]:
-    return run_dict(await views.readable_run(ctx.me(), run_id=ctx.path["run_id"]))
+    """The run, what it earned and its outcome: what happened to it and why."""
+    run = await views.readable_run(ctx.me(), run_id=ctx.path["run_id"])
+    return run_dict(run, await run_results.outcome_of(run), ctx.lang)
 
 
 @api.route(

@@ -191,7 +191,7 @@ async def activate(ctx: Ctx) -> dict[str, Any]:
     access=Access.ADMIN,
     tag="setup",
     body=forms.NewStaff,
-    summary="Create a partner, organizer or admin account",
+    summary="Create a partner, organizer, desk staff or admin account",
 )
 async def new_staff(ctx: Ctx) -> dict[str, Any]:
     b: forms.NewStaff = ctx.body
@@ -201,5 +201,23 @@ async def new_staff(ctx: Ctx) -> dict[str, Any]:
         role=Role(b.role),
         partner_id=b.partner_id,
         city_ids=b.city_ids,
+        compound_ids=b.compound_ids,
     )
     return {"account": {"id": a.id, "email": a.email, "role": str(a.role)}}
+
+
+@api.route(
+    "POST",
+    "/api/v1/setup/compounds/{compound_id:int}/households",
+    access=Access.ORGANIZER,
+    tag="setup",
+    body=forms.Households,
+    summary="Correct a compound's registered households (a compound in one of my cities)",
+)
+async def set_households(ctx: Ctx) -> dict[str, Any]:
+    compound_id = ctx.path["compound_id"]
+    await accounts.check_compound(ctx.me(), compound_id)
+    c = await campaigns.set_households(compound_id=compound_id, households=ctx.body.households)
+    return {
+        "compound": {"id": c.id, "city_id": c.city_id, "name": c.name, "households": c.households}
+    }
