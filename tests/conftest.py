@@ -19,6 +19,7 @@ from warmrun.platform import clock
 
 DATA = Path(__file__).parent / "data" / "tracks"
 TABLES = [
+    "rating",
     "settlement_report",
     "audit_entry",
     "invitation",

@@ -240,3 +240,18 @@ def test_every_code_the_domain_speaks_has_words_in_both_languages() -> None:
     for kind, table in labels.LABELS.items():
         for code, (en, zh) in table.items():
             assert en and zh and en != zh, f"{kind}:{code}"
+
+
+async def test_an_event_day_outside_the_campaign_is_explained_and_the_form_kept(web: Web) -> None:
+    async with web.signed_in("admin") as admin:
+        page = (await admin.get("/events")).text
+        r = await admin.post(
+            "/events",
+            data={"csrf_token": form_token(page), "campaign": web.site.campaign,
+                  "city_id": str(web.site.city), "name": "亲子跑", "day": "2031-01-01",
+                  "place": "中央公园", "credit_mode": "flat", "participant_yuan": "5"},
+        )  # fmt: skip
+        assert r.status_code == 422
+        assert "日期：不在活动日期内" in r.text
+        assert 'value="亲子跑"' in r.text and 'value="2031-01-01"' in r.text
+        assert 'value="中央公园"' in r.text

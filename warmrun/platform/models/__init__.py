@@ -37,6 +37,7 @@ from warmrun.platform.models.events import EventFinish as EventFinish
 from warmrun.platform.models.events import EventRoute as EventRoute
 from warmrun.platform.models.events import EventStation as EventStation
 from warmrun.platform.models.events import Notification as Notification
+from warmrun.platform.models.events import Rating as Rating
 from warmrun.platform.models.ledger import Campaign as Campaign
 from warmrun.platform.models.ledger import CampaignCity as CampaignCity
 from warmrun.platform.models.ledger import Contribution as Contribution

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from tortoise import fields
+from tortoise.migrations.constraints import CheckConstraint
 from tortoise.models import Model
 
 if TYPE_CHECKING:
@@ -206,3 +207,25 @@ class ChallengeTeam(Model):
     class Meta:
         table = "challenge_team"
         unique_together = (("challenge", "compound"),)
+
+
+class Rating(Model):
+    # A resident's satisfaction with a redemption (the hot drink, a service) or an event day:
+    # 1 to 5 and an optional comment, once each (a second rating replaces the first).
+    id = fields.IntField(primary_key=True)
+    resident_id: int
+    resident: fields.ForeignKeyRelation[Resident] = fields.ForeignKeyField(
+        "models.Resident", related_name="ratings", on_delete=fields.CASCADE
+    )
+    subject = fields.CharField(max_length=16)  # "redemption" or "event"
+    subject_id = fields.IntField()
+    compound_id = fields.IntField()  # the resident's compound when they rated
+    score = fields.SmallIntField()
+    comment = fields.CharField(max_length=500, default="")
+    created_at = fields.DatetimeField()
+
+    class Meta:
+        table = "rating"
+        unique_together = (("resident", "subject", "subject_id"),)
+        indexes = (("subject", "subject_id"),)
+        constraints = (CheckConstraint(check="score BETWEEN 1 AND 5", name="rating_score_ck"),)

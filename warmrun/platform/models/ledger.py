@@ -235,6 +235,10 @@ class PointsRule(Model):
     points_per_km = fields.IntField(default=10)
     points_per_run = fields.IntField(default=0)
     daily_cap = fields.IntField(null=True)
+    # Expiry: points earned by the campaign's residents lapse this many days after they were
+    # earned, oldest first (null: never); residents are told this many days before.
+    expire_after_days = fields.IntField(null=True)
+    expiry_notice_days = fields.IntField(default=14)
 
     class Meta:
         table = "points_rule"

@@ -56,6 +56,9 @@ class Resident(Model):
         "models.Resident", related_name="wards", null=True, on_delete=fields.SET_NULL
     )
     public_board = fields.BooleanField(default=True)
+    # A child's record: when the guardian gave consent for the child's runs and check-ins to
+    # be kept (a child is never shown by name on public boards).
+    guardian_consent_at = fields.DatetimeField(null=True)
     # Points the resident may spend, and points owed: a reversal of points already spent
     # (a run withdrawn after its drink was handed out) is owed, and later credits repay it
     # first. Both change only by the conditional updates of points_ledger, and their
