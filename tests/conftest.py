@@ -19,6 +19,10 @@ from warmrun.platform import clock
 
 DATA = Path(__file__).parent / "data" / "tracks"
 TABLES = [
+    "booking",
+    "pickup_slot",
+    "reward_option",
+    "reward_option_group",
     "rating",
     "settlement_report",
     "audit_entry",

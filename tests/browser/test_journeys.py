@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -26,10 +26,39 @@ def sign_in(page: Page, base: str, email: str) -> None:
     page.click("form.card button[type=submit]")
 
 
-def test_resident_signs_up_uploads_redeems_and_the_desk_hands_over(
+def open_tomorrow_with_flavours(base: str, site: Site) -> None:
+    """The organizer opens tomorrow's 07:00-09:00 hot drinks and asks the flavour (API)."""
+    token = httpx.post(
+        f"{base}/api/v1/auth/tokens",
+        json={"email": site.emails["organizer"], "password": PASSWORD},
+    ).json()["token"]
+    staff = {"Authorization": f"Bearer {token}"}
+    tomorrow = datetime.now(ZoneInfo("Asia/Shanghai")).date() + timedelta(days=1)
+    httpx.post(
+        f"{base}/api/v1/rewards/{site.drink}/slots",
+        headers=staff,
+        json={"day": tomorrow.isoformat(), "starts": "07:00", "ends": "09:00", "capacity": 20},
+    ).raise_for_status()
+    httpx.post(
+        f"{base}/api/v1/rewards/{site.drink}/option-groups",
+        headers=staff,
+        json={
+            "name_zh": "口味",
+            "name_en": "Flavour",
+            "choices": [
+                {"name_zh": "姜茶", "name_en": "Ginger tea"},
+                {"name_zh": "红枣茶", "name_en": "Red date tea"},
+                {"name_zh": "热可可", "name_en": "Hot cocoa"},
+            ],
+        },
+    ).raise_for_status()
+
+
+def test_resident_signs_up_uploads_books_a_drink_and_the_desk_hands_over(
     browser: Browser, live: tuple[str, Site], shots: Path
 ) -> None:
-    base, _site = live
+    base, site = live
+    open_tomorrow_with_flavours(base, site)
     phone = browser.new_context(viewport=PHONE, locale="zh-CN", device_scale_factor=2)
     page = phone.new_page()
     page.goto(f"{base}/signup")
@@ -55,11 +84,15 @@ def test_resident_signs_up_uploads_redeems_and_the_desk_hands_over(
     page.screenshot(path=str(shots / "resident-impact.png"), full_page=True)
 
     page.goto(f"{base}/me/shop")
-    page.select_option("select[name=slot]", "07:00-09:00")
+    page.select_option("select[name=slot_id]", index=0)
+    page.select_option("select[name^=choice_]", label="热可可")
+    page.screenshot(path=str(shots / "resident-booking.png"), full_page=True)
     page.click("form.card button[type=submit]")
     code = page.locator("#pickup-code").inner_text()
     assert len(code) >= 6
     expect(page.locator(".qr svg")).to_be_visible()
+    expect(page.locator("#pickup-time")).to_contain_text("07:00-09:00")
+    expect(page.locator("#choices")).to_contain_text("热可可")
     page.screenshot(path=str(shots / "resident-pickup-code.png"), full_page=True)
     phone.close()
 
@@ -70,6 +103,8 @@ def test_resident_signs_up_uploads_redeems_and_the_desk_hands_over(
     staff.fill("#code", code)
     staff.click("form.card button[type=submit]")
     expect(staff.locator("#fulfilled")).to_contain_text(code)
+    expect(staff.locator("#fulfilled-choices")).to_contain_text("热可可")
+    expect(staff.locator("#handed-out + table")).to_contain_text("大堂热饮")
     staff.screenshot(path=str(shots / "desk-fulfilled.png"), full_page=True)
     desk.close()
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -53,7 +54,12 @@ def test_demo_is_idempotent_and_verifies(tmp_path: Path, database_url: str) -> N
     assert second.returncode == 0, second.stderr
     assert "already imported" in second.stdout
     verify = warmrun("campaign", "verify", "four-city-warm-run-2025", home=tmp_path)
-    assert verify.returncode == 0 and "ledger OK: 24 entries" in verify.stdout
+    entries = re.search(r"ledger OK: (\d+) entries", verify.stdout)
+    assert verify.returncode == 0 and entries is not None
+    assert int(entries.group(1)) >= 600  # hundreds of residents' runs, once each
+    for line in first.stdout.splitlines():
+        if line.startswith("│ ") and "total" not in line:
+            assert re.search(r"│ [1-9]\d* \+", line), line  # a warm pack in every city
     assert not (tmp_path / "redis.sock").exists()  # the private redis-server was stopped
     board = warmrun(
         "leaderboard", "show", "four-city-warm-run-2025", "--scope", "city", "--json", home=tmp_path
@@ -62,7 +68,7 @@ def test_demo_is_idempotent_and_verifies(tmp_path: Path, database_url: str) -> N
     data = json.loads(board.stdout)
     assert data["total"] == 4  # boards survived the restart of the private redis-server
     rebuilt = warmrun("leaderboard", "rebuild", home=tmp_path)
-    assert rebuilt.returncode == 0 and "24 contributions" in rebuilt.stdout
+    assert rebuilt.returncode == 0 and re.search(r"\d{3,} contributions", rebuilt.stdout)
 
 
 def test_import_command_prints_per_file_outcome(tmp_path: Path) -> None:

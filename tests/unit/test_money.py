@@ -30,7 +30,8 @@ def test_typed_yuan_become_exact_fen(typed: str, fen: int) -> None:
 def test_a_fraction_of_a_fen_is_refused_not_rounded(typed: str) -> None:
     with pytest.raises(InvalidInput) as e:
         parse_yuan(typed, field="goal")
-    assert "two decimals" in e.value.message("en") and "goal" in e.value.message("en")
+    assert e.value.message("en").startswith("Goal: ") and "two decimals" in e.value.message("en")
+    assert e.value.message("zh-CN").startswith("目标金额：")
 
 
 @pytest.mark.parametrize("typed", ["", "-5", "1e3", "12.", ".5", "1,00", "ten", "NaN", "1_000"])

@@ -10,7 +10,7 @@ import pytest
 
 from tests.web.conftest import Web
 from tests.web.test_pages import form_token
-from warmrun.platform import badges, campaign_views, campaigns, challenges
+from warmrun.platform import badges, campaign_views, campaigns, challenges, contest_views
 from warmrun.platform.errors import InvalidInput, NotFound
 
 NEW_BADGE = {
@@ -69,7 +69,7 @@ async def other_campaign(web: Web, code: str) -> int:
 
 
 async def households_of(compound_id: int) -> int:
-    rows = await campaign_views.compound_households()
+    rows = await contest_views.compound_households()
     return next(x.households for x in rows if x.compound_id == compound_id)
 
 
@@ -126,7 +126,7 @@ async def test_an_organizer_of_one_of_the_campaigns_cities_cannot_touch_its_badg
         token = form_token((await organizer.get("/setup")).text)
         r = await organizer.post(url, data={"csrf_token": token, **NEW_BADGE})
         assert r.status_code == 403
-    assert await campaign_views.campaign_badges(campaign_id=await campaign_id(web)) == []
+    assert await contest_views.campaign_badges(campaign_id=await campaign_id(web)) == []
 
 
 # Challenges
@@ -185,7 +185,7 @@ async def test_a_challenge_with_a_compound_of_another_city_is_refused(web: Web) 
         )
     assert r.status_code == 403
     assert 'value="Sneaky duel"' in r.text
-    assert await campaign_views.campaign_challenges(campaign_id=await campaign_id(web)) == []
+    assert await contest_views.campaign_challenges(campaign_id=await campaign_id(web)) == []
 
 
 async def test_an_organizer_outside_the_campaigns_cities_does_not_see_its_challenges(

@@ -7,11 +7,15 @@ import io
 import json
 import re
 import zipfile
+from datetime import UTC, datetime
 
 from tests.conftest import DATA
+from tests.gcj02_files import farthest_m, tcx, to_gcj02, track_of, written_by
 from tests.web.conftest import Web, sign_in
 from tests.web.site import PASSWORD
 from warmrun.integrations.synthetic import synthetic_run_gpx
+from warmrun.platform import ingest
+from warmrun.platform.tracks import Track
 
 RUN_GPX = DATA / "gpx" / "togeojson__run.gpx"
 RUN_FIT = DATA / "fit" / "fitdecode__garmin-fenix-5-run.fit"
@@ -244,3 +248,118 @@ async def test_the_upload_form_without_files_explains(web: Web) -> None:
         )
         assert r.status_code == 422
         assert "请至少选择一个文件" in r.text
+
+
+# --- coordinates: GCJ-02 files from Chinese apps, detected or chosen per upload ----------------
+TRUE_GPX = synthetic_run_gpx(points=1200, seed=41)  # Suzhou, 2025-11-01
+KEEP_GPX = to_gcj02(written_by(TRUE_GPX, "Keep"))
+
+
+async def stored_of(web: Web, run_id: int) -> Track:
+    """The run's track as maps and event days read it back."""
+    track = await ingest.stored_track(parser=web.app.state.parser, run_id=run_id)
+    assert track is not None
+    return track
+
+
+async def test_a_keep_export_uploaded_on_the_web_is_stored_in_wgs84(web: Web) -> None:
+    async with web.signed_in("resident") as client:
+        r = await client.post("/api/v1/runs", files=files(("keep.gpx", KEEP_GPX)))
+        (result,) = r.json()["files"]
+        run = (await client.get(f"/api/v1/runs/{result['run_id']}")).json()
+        page = (await client.get(f"/me/runs/{result['run_id']}")).text
+    coords = result["coordinates"]
+    assert coords["system"] == "gcj02" and coords["converted"] and coords["basis"] == "app"
+    assert coords["app"] == "keep" and coords["message"].startswith("由Keep以 GCJ-02")
+    assert farthest_m(await stored_of(web, result["run_id"]), track_of(TRUE_GPX)) < 0.01
+    assert run["coordinates"] == "gcj02"
+    assert run["start_city"] == {"id": web.site.city, "name": "苏州"}
+    assert '<td id="ran-in">苏州</td>' in page and "GCJ-02，已转换为 WGS-84" in page
+
+
+async def test_the_same_keep_export_with_the_wgs84_choice_is_stored_as_is(web: Web) -> None:
+    async with web.signed_in("resident") as client:
+        r = await client.post(
+            "/api/v1/runs", files=files(("keep.gpx", KEEP_GPX)), data={"coords": "wgs84"}
+        )
+        (result,) = r.json()["files"]
+        run = (await client.get(f"/api/v1/runs/{result['run_id']}")).json()
+    assert result["coordinates"]["system"] == "wgs84"
+    assert result["coordinates"]["basis"] == "choice"
+    assert farthest_m(await stored_of(web, result["run_id"]), track_of(KEEP_GPX)) == 0
+    assert run["coordinates"] == "wgs84"
+
+
+async def test_a_codoon_tcx_is_detected_and_read_by_its_date(web: Web) -> None:
+    old = synthetic_run_gpx(points=1200, seed=42, start=datetime(2013, 10, 1, 0, 30, tzinfo=UTC))
+    new = synthetic_run_gpx(points=1200, seed=43)
+    old_tcx = tcx(track_of(to_gcj02(old)), creator="Codoon")
+    new_tcx = tcx(track_of(new), creator="Codoon")
+    async with web.signed_in("resident") as client:
+        await client.post("/api/v1/lang", json={"lang": "en"})
+        r = await client.post(
+            "/api/v1/runs", files=files(("2013.tcx", old_tcx), ("2025.tcx", new_tcx))
+        )
+        before, after = r.json()["files"]
+    assert before["coordinates"]["app"] == after["coordinates"]["app"] == "codoon"
+    assert before["coordinates"]["app_name"] == "Codoon"
+    assert before["coordinates"]["system"] == "gcj02"  # Codoon recorded GCJ-02 until 2014
+    assert after["coordinates"]["system"] == "wgs84"
+    assert after["coordinates"]["message"].endswith("stored as is.")
+    assert farthest_m(await stored_of(web, before["run_id"]), track_of(old)) < 0.01
+    assert farthest_m(await stored_of(web, after["run_id"]), track_of(new)) < 0.01
+
+
+async def test_a_file_from_an_unknown_app_is_stored_as_is_by_default(web: Web) -> None:
+    other = to_gcj02(written_by(TRUE_GPX, "SomeTracker 3"))
+    async with web.signed_in("resident") as client:
+        r = await client.post("/api/v1/runs", files=files(("other.gpx", other)))
+        (result,) = r.json()["files"]
+    assert result["coordinates"] == {
+        "system": "wgs84",
+        "converted": False,
+        "basis": "default",
+        "app": None,
+        "app_name": None,
+        "message": "",
+    }
+    assert farthest_m(await stored_of(web, result["run_id"]), track_of(other)) == 0
+
+
+async def test_an_unknown_coordinate_choice_is_refused(web: Web) -> None:
+    async with web.signed_in("resident") as client:
+        r = await client.post("/api/v1/runs", files=files(RUN_GPX), data={"coords": "bd09"})
+        assert r.status_code == 422 and r.json()["error"]["code"] == "invalid_input"
+        assert (await client.get("/api/v1/runs")).json()["total"] == 0
+
+
+async def test_the_upload_form_sends_the_choice_and_says_what_became_of_it(web: Web) -> None:
+    async with web.signed_in("resident") as client:
+        page = (await client.get("/me")).text
+        assert '<select id="coords" name="coords">' in page
+        assert '<option value="auto" selected>' in page
+        r = await client.post(
+            "/me",
+            data={"csrf_token": form_token(page), "coords": "gcj02"},
+            files=files(("plain.gpx", to_gcj02(TRUE_GPX))),
+        )
+        assert r.status_code == 200, r.text
+        run_id = (await client.get("/api/v1/runs")).json()["items"][0]["id"]
+    assert "按您的选择视为 GCJ-02 坐标，已转换为 WGS-84。" in r.text
+    assert '<option value="gcj02" selected>' in r.text
+    assert farthest_m(await stored_of(web, run_id), track_of(TRUE_GPX)) < 0.01
+
+
+async def test_a_run_page_says_where_it_was_run_not_where_it_was_credited(web: Web) -> None:
+    chongqing = synthetic_run_gpx(points=1200, seed=44, lat=29.563, lon=106.5516)
+    async with web.signed_in("resident") as client:
+        await client.post("/api/v1/lang", json={"lang": "en"})
+        (result,) = (await client.post("/api/v1/runs", files=files(("cq.gpx", chongqing)))).json()[
+            "files"
+        ]
+        page = (await client.get(f"/me/runs/{result['run_id']}")).text
+        run = (await client.get("/api/v1/runs")).json()["items"][0]
+        impact = (await client.get("/api/v1/me/impact")).json()["campaigns"][0]
+    assert '<td id="ran-in">Chongqing</td>' in page
+    assert run["start_city"] == {"id": web.site.other_city, "name": "Chongqing"}
+    assert result["outcome"]["status"] == "credited" and impact["metres"] > 0

@@ -255,3 +255,23 @@ async def test_an_event_day_outside_the_campaign_is_explained_and_the_form_kept(
         assert "日期：不在活动日期内" in r.text
         assert 'value="亲子跑"' in r.text and 'value="2031-01-01"' in r.text
         assert 'value="中央公园"' in r.text
+
+
+async def test_a_rule_scheduled_on_the_page_waits_for_its_time(web: Web) -> None:
+    code = web.site.campaign
+    async with web.signed_in("admin") as admin:
+        page = (await admin.get(f"/setup/{code}")).text
+        r = await admin.post(
+            f"/setup/{code}",
+            data={"csrf_token": form_token(page), "action": "rule", "sport": "run", "fen": "90",
+                  "per": "1000", "basis": "metres", "effective_from": "2030-01-01T08:00"},
+        )  # fmt: skip
+        assert r.status_code == 200 and 'id="saved"' in r.text
+        assert 'id="scheduled"' in r.text and "¥0.90" in r.text
+        assert 'id="fen-run" name="fen" type="number" min="0" value="50"' in r.text
+        past = await admin.post(
+            f"/setup/{code}",
+            data={"csrf_token": form_token(page), "action": "rule", "sport": "run", "fen": "90",
+                  "per": "1000", "basis": "metres", "effective_from": "2020-01-01T08:00"},
+        )  # fmt: skip
+        assert past.status_code == 422

@@ -12,6 +12,7 @@ from warmrun.cli.files import cmd_import, cmd_track_stats
 from warmrun.cli.ledgers import cmd_campaign, cmd_ledger
 from warmrun.cli.server import cmd_admin, cmd_db, cmd_serve, cmd_worker
 from warmrun.config import load_settings
+from warmrun.platform.coordinates import Choice
 from warmrun.platform.errors import WarmrunError
 
 AddParser = Callable[..., argparse.ArgumentParser]
@@ -40,7 +41,19 @@ def _add_site_and_runs(add: AddParser) -> None:
     p = add("import", help="import run files, folders or zips for a resident")
     p.add_argument("paths", nargs="+")
     p.add_argument("--resident", type=int, required=True)
-    p.add_argument("--gcj02", action="store_true", help="coordinates are GCJ-02 (Keep, Codoon)")
+    p.add_argument(
+        "--coords",
+        choices=[c.value for c in Choice],
+        default=Choice.AUTO.value,
+        help="the files' coordinates: auto (by the app that wrote each file), wgs84 or gcj02",
+    )
+    p.add_argument(
+        "--gcj02",
+        dest="coords",
+        action="store_const",
+        const=Choice.GCJ02.value,
+        help="same as --coords gcj02 (Keep, Joyrun, old Codoon)",
+    )
     p.add_argument("--json", action="store_true")
     p.set_defaults(fn=cmd_import)
     p = add("track-stats", help="analyse files without storing anything")

@@ -9,7 +9,6 @@ from typing import Any
 from rich.table import Table
 
 from warmrun.cli.context import console, ledger_key
-from warmrun.cli.files import print_outcomes
 from warmrun.config import Settings
 from warmrun.resources import open_resources
 
@@ -19,6 +18,18 @@ def _yuan(fen: int) -> str:
     sign = "-" if fen < 0 else ""
     whole, cents = divmod(abs(fen), 100)
     return f"{sign}{whole}.{cents:02d}"
+
+
+def _print_imports(imported: list[Any]) -> None:
+    """How the demo's runs fared, in one line (``warmrun import`` lists files one by one)."""
+    verdicts: dict[str, int] = {}
+    for o in imported:
+        key = o.outcome.run.verdict if o.outcome is not None else "refused"
+        if o.outcome is not None and o.outcome.existing:
+            key = "already imported"
+        verdicts[key] = verdicts.get(key, 0) + 1
+    parts = ", ".join(f"{n} {k}" for k, n in sorted(verdicts.items()))
+    console.print(f"{len(imported)} run files: {parts}.")
 
 
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
@@ -33,7 +44,7 @@ async def _demo(settings: Settings, res: Any) -> int:
     from warmrun.demo import DEMO_PASSWORD, DEMO_RESIDENT, run_demo
 
     result = await run_demo(settings, res.parser)
-    print_outcomes(result.imported, False)
+    _print_imports(result.imported)
     if res.redis is not None:
         from warmrun.leaderboard.relay import drain
 

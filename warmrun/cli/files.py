@@ -14,7 +14,8 @@ from rich.table import Table
 from warmrun.cli.context import console, err
 from warmrun.config import Settings
 from warmrun.integrations.readers import read_any
-from warmrun.platform import clock, ingest
+from warmrun.platform import clock, coordinates, ingest
+from warmrun.platform.coordinates import Choice
 from warmrun.platform.errors import InvalidTrack, UploadTooLarge, WarmrunError
 from warmrun.platform.ingest import FileOutcome
 from warmrun.platform.uploads import Parser, Upload
@@ -86,6 +87,8 @@ def print_outcomes(outcomes: list[FileOutcome], as_json: bool) -> bool:
                     "credited_distance_m": run.credited_m,
                     "value_fen": o.outcome.value_fen,
                     "points": o.outcome.points,
+                    "coordinates": o.reading.datum.value if o.reading else None,
+                    "coordinates_note": coordinates.note(o.reading, "en") if o.reading else "",
                 }
             )
     if as_json:
@@ -96,6 +99,8 @@ def print_outcomes(outcomes: list[FileOutcome], as_json: bool) -> bool:
                 err.print(f"[red]✗[/] {r['file']}: {r['error']['message']} ({r['error']['code']})")
             else:
                 note = " (already imported)" if r["existing"] else ""
+                if r["coordinates_note"]:
+                    note += f" — {r['coordinates_note']}"
                 console.print(
                     f"[green]✓[/] {r['file']}: run #{r['run_id']} {r['verdict']} "
                     f"{r['credited_distance_m'] / 1000:.2f} km, "
@@ -128,7 +133,7 @@ async def _import_file(parser: Parser, path: Path, args: argparse.Namespace) -> 
         return [FileOutcome(name=str(path), error=WarmrunError(str(exc)))]
     try:
         return await ingest.import_uploads(
-            parser=parser, resident_id=args.resident, uploads=[upload], gcj02=args.gcj02
+            parser=parser, resident_id=args.resident, uploads=[upload], coords=Choice(args.coords)
         )
     except UploadTooLarge as exc:
         return [FileOutcome(name=str(path), error=exc)]

@@ -13,6 +13,8 @@ import asyncio
 import time
 from collections.abc import Callable
 
+import numpy as np
+
 from warmrun.config import Limits, Sandbox
 from warmrun.integrations.readers.registry import (
     Member,
@@ -24,6 +26,7 @@ from warmrun.integrations.readers.registry import (
 from warmrun.integrations.readers.route import parse_route_gpx
 from warmrun.integrations.readers.strava import track_from_record
 from warmrun.integrations.sandbox import WorkerPool
+from warmrun.platform.coordinates import Datum, Reading, reading_of, stored_datum
 from warmrun.platform.errors import InvalidTrack, NotATrack
 from warmrun.platform.plausibility import analyse
 from warmrun.platform.tracks import Track, points_fingerprint, simplified_line
@@ -41,10 +44,12 @@ def _read(data: bytes, file_format: str | None, limits: Limits) -> Track:
 def job_prepare(
     data: bytes, name: str, file_format: str | None, limits: Limits, options: ParseOptions
 ) -> Prepared:
-    """One activity file read, analysed and fingerprinted, or the typed error refusing it."""
+    """One activity file read, converted to WGS-84 when it was in GCJ-02, analysed and
+    fingerprinted, or the typed error refusing it."""
     try:
         track = _read(data, file_format, limits)
-        if options.gcj02:
+        reading = _reading(track, file_format, options)
+        if reading.converted:
             track = track.converted_from_gcj02()
         summary = analyse(track, now=options.now)
     except InvalidTrack as exc:
@@ -56,10 +61,18 @@ def job_prepare(
         summary=summary,
         fingerprint=points_fingerprint(track),
         # Otherwise drawn on first view (a long track costs more to simplify than to read, and
-        # most maps are never opened); a GCJ-02 import draws it now, since the conversion is
-        # not recorded on the run.
+        # most maps are never opened): the stored format says how to convert it then.
         line=simplified_line(track) if options.line and len(track) else "",
+        reading=reading,
     )
+
+
+def _reading(track: Track, file_format: str | None, options: ParseOptions) -> Reading:
+    """The system the file is in. Strava hands out WGS-84 whatever recorded the activity."""
+    if file_format == STRAVA or not len(track):
+        return Reading()
+    started = float(np.nanmin(track.t)) if np.isfinite(track.t).any() else None
+    return reading_of(options.coords, track.writers, track.hints, started)
 
 
 def job_open(
@@ -76,11 +89,16 @@ def job_open(
 
 
 def job_track(data: bytes, file_format: str, limits: Limits) -> Track | None:
+    """A stored original's track in WGS-84 (``file_format`` as stored: converted when it says
+    the file was GCJ-02)."""
+    reader, datum = stored_datum(file_format)
     try:
-        track = _read(data, None if file_format != STRAVA else STRAVA, limits)
+        track = _read(data, None if reader != STRAVA else STRAVA, limits)
     except InvalidTrack:
         return None
-    return track if len(track) else None
+    if not len(track):
+        return None
+    return track.converted_from_gcj02() if datum is Datum.GCJ02 else track
 
 
 def job_line(data: bytes, file_format: str, limits: Limits) -> str:

@@ -42,7 +42,13 @@ class _Sample:
 
 
 def _samples(
-    points: int, start: datetime, lat: float, lon: float, pace_mps: float, seed: int
+    points: int,
+    start: datetime,
+    lat: float,
+    lon: float,
+    pace_mps: float,
+    seed: int,
+    every_s: int = 1,
 ) -> Iterator[_Sample]:
     rng = random.Random(seed)
     m_per_deg_lat = 111_195.0
@@ -58,12 +64,12 @@ def _samples(
             stop_left -= 1
             speed = 0.0
         else:
-            if rng.random() < 1 / 600:
-                stop_left = rng.randint(10, 40)
+            if rng.random() < every_s / 600:
+                stop_left = rng.randint(10, 40) // every_s
             speed = max(0.5, pace_mps + rng.gauss(0, 0.25))
-            heading += rng.gauss(0, 0.05)
-            x += speed * math.cos(heading)
-            y += speed * math.sin(heading)
+            heading += rng.gauss(0, 0.05 * math.sqrt(every_s))
+            x += speed * every_s * math.cos(heading)
+            y += speed * every_s * math.sin(heading)
             # Stay near home: turn back towards the start when far away.
             if math.hypot(x, y) > 1500:
                 heading = math.atan2(-y, -x) + rng.gauss(0, 0.3)
@@ -73,7 +79,7 @@ def _samples(
         ele += rng.gauss(0, 0.15)
         hr += (150 - hr) * 0.01 + rng.gauss(0, 1.0)
         yield _Sample(
-            t=start + timedelta(seconds=i),
+            t=start + timedelta(seconds=i * every_s),
             lat=lat + (y + ny) / m_per_deg_lat,
             lon=lon + (x + nx) / m_per_deg_lon,
             ele=ele,
@@ -91,11 +97,13 @@ def synthetic_run_gpx(
     seed: int = 1,
     name: str = "Morning run",
     sport: str = "running",
+    every_s: int = 1,
 ) -> bytes:
-    """A GPX file of ``points`` one-second samples starting at ``start`` (UTC)."""
+    """A GPX file of ``points`` samples ``every_s`` seconds apart (one second, as a watch
+    records by default; five, as many phone apps do) starting at ``start`` (UTC)."""
     start = start or datetime(2025, 11, 1, 0, 30, tzinfo=UTC)
     out = [_HEADER.format(name=name).replace("running", sport)]
-    for p in _samples(points, start, lat, lon, pace_mps, seed):
+    for p in _samples(points, start, lat, lon, pace_mps, seed, every_s):
         out.append(
             _POINT.format(
                 lat=p.lat,

@@ -28,10 +28,11 @@ async def rows(
     names: dict[int, str] = {}
     if scope == "R":
         for r in await Resident.filter(id__in=ids).values(
-            "id", "display_name", "public_board", "birth_year", "erased_at"
+            "id", "display_name", "public_board", "birth_year", "erased_at", "guardian_id"
         ):
             minor = r["birth_year"] is not None and now.year - r["birth_year"] < ADULT_AGE
-            hidden = minor or not r["public_board"] or r["erased_at"] is not None
+            child = r["guardian_id"] is not None  # registered by a guardian: never by name
+            hidden = minor or child or not r["public_board"] or r["erased_at"] is not None
             names[r["id"]] = anonymous_name(r["id"]) if hidden else r["display_name"]
     elif scope == "P":
         for c in await Compound.filter(id__in=ids).values("id", "name"):

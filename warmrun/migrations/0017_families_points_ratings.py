@@ -1,8 +1,7 @@
-from tortoise import migrations
-from tortoise.migrations import operations as ops
+from tortoise import fields, migrations
 from tortoise.fields.base import OnDelete
-from tortoise import fields
 from tortoise.indexes import Index
+from tortoise.migrations import operations as ops
 from tortoise.migrations.constraints import CheckConstraint
 
 
@@ -57,7 +56,7 @@ class Migration(migrations.Migration):
         ops.AddField(
             model_name="PointsRule",
             name="expiry_notice_days",
-            field=fields.IntField(default=14),
+            field=fields.IntField(default=14, db_default=14),
         ),
         ops.AddField(
             model_name="Resident",

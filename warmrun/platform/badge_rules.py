@@ -10,7 +10,7 @@ service awards what is earned and revokes what no longer is (a reversed run).
 | ``distance_km`` | credited distance of at least ``threshold`` km |
 | ``first_check_in`` | at least one station check-in |
 | ``all_stations`` | checked in at every station of some event |
-| ``all_cities`` | credited runs in every city of the campaign |
+| ``all_cities`` | credited runs started in every city of the campaign (RunFact.city_id) |
 | ``family_run`` | a credited run on a day a child in one's care (or one's guardian) also ran |
 | ``early_bird`` | a credited run started before ``threshold`` o'clock local time |
 | ``streak_weeks`` | credited runs in ``threshold`` consecutive ISO weeks |
@@ -39,7 +39,10 @@ class RunFact:
     run_id: int
     day: date  # campaign-local day
     hour: int  # campaign-local hour the run started
-    city_id: int
+    # The city the run started in (geo.city_at: the nearest centre within its radius); None
+    # outside every city or without GPS. Not the city it was credited to: that is always the
+    # resident's own.
+    city_id: int | None
     metres: int
 
 

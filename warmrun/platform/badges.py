@@ -99,29 +99,32 @@ async def install_defaults(*, campaign_id: int) -> list[Badge]:
 
 
 async def _credited_runs(campaign: Campaign, resident_ids: list[int]) -> dict[int, list[RunFact]]:
-    """Per resident: runs whose net credit in the campaign is positive."""
+    """Per resident: runs whose net credit in the campaign is positive, each in the city it
+    started in (Run.start_city_id, see geo.city_at), not the city it was credited to (always
+    the resident's own): the all-cities badge counts where one ran."""
     rows = await Contribution.filter(
         campaign_id=campaign.id,
         resident_ref__in=[resident_ref(r) for r in resident_ids],
         run_id__not_isnull=True,
-    ).values("run_id", "resident_ref", "metres", "local_day", "city_id")
+    ).values("run_id", "resident_ref", "metres", "local_day")
     net: dict[int, int] = defaultdict(int)
-    meta: dict[int, tuple[int, date, int]] = {}
+    meta: dict[int, tuple[int, date]] = {}
     for r in rows:
         net[r["run_id"]] += r["metres"]
-        meta[r["run_id"]] = (int(r["resident_ref"].split(":")[1]), r["local_day"], r["city_id"])
+        meta[r["run_id"]] = (int(r["resident_ref"].split(":")[1]), r["local_day"])
     tz = ZoneInfo(campaign.timezone)
-    started = dict(
-        await Run.filter(id__in=[k for k, v in net.items() if v > 0]).values_list(
-            "id", "started_at"
+    started = {
+        int(r["id"]): (r["started_at"], r["start_city_id"])
+        for r in await Run.filter(id__in=[k for k, v in net.items() if v > 0]).values(
+            "id", "started_at", "start_city_id"
         )
-    )
+    }
     out: dict[int, list[RunFact]] = defaultdict(list)
     for run_id, metres in net.items():
         if metres <= 0:
             continue
-        rid, day, city = meta[run_id]
-        at = started.get(run_id)
+        rid, day = meta[run_id]
+        at, city = started.get(run_id, (None, None))
         hour = at.astimezone(tz).hour if at is not None else 12
         out[rid].append(RunFact(run_id=run_id, day=day, hour=hour, city_id=city, metres=metres))
     return out

@@ -9,14 +9,12 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from warmrun.platform import campaigns, events, payments, rollups
+from warmrun.platform import campaigns, clock, events, payments, rollups, rule_versions
 from warmrun.platform.conversion import ItemLine, goods_progress, pledges_owed
 from warmrun.platform.errors import NotFound
 from warmrun.platform.models import (
-    Badge,
     Campaign,
     CampaignCity,
-    Challenge,
     CharityPartner,
     City,
     Compound,
@@ -24,6 +22,7 @@ from warmrun.platform.models import (
     Goods,
     PaymentKind,
     PointsRule,
+    RuleVersion,
     SettlementMode,
     SponsorPledge,
 )
@@ -42,6 +41,7 @@ class CampaignSummary:
     # The internal ledger's length and head, for staff pages (repr=False: not in the API's JSON).
     entries: int = field(default=0, repr=False)
     head_hash: str = field(default="", repr=False)
+    timezone: str = field(default="Asia/Shanghai", repr=False)
 
 
 def _summary(c: Campaign) -> CampaignSummary:
@@ -55,6 +55,7 @@ def _summary(c: Campaign) -> CampaignSummary:
         partner_id=c.partner_id,
         entries=c.head_seq,
         head_hash=c.head_hash,
+        timezone=c.timezone,
     )
 
 
@@ -64,6 +65,10 @@ async def campaign_list() -> list[CampaignSummary]:
 
 async def campaign_summary(*, code: str) -> CampaignSummary:
     return _summary(await campaigns.get_campaign(code=code))
+
+
+async def campaign_summary_by_id(*, campaign_id: int) -> CampaignSummary:
+    return _summary(await campaigns.get_campaign(campaign_id=campaign_id))
 
 
 @dataclass(frozen=True)
@@ -289,20 +294,22 @@ class CampaignSetup:
     pledges: list[dict[str, Any]]
     cities: list[dict[str, Any]]
     mode: str = "first_come"  # how pledges pay: first come or pro rata
+    scheduled: list[dict[str, Any]] = field(default_factory=list)  # rule changes to come
 
 
 async def campaign_setup(*, code: str) -> CampaignSetup:
     c = await campaigns.get_campaign(code=code)
-    rules = {
-        r["sport"]: r
-        for r in await ConversionRule.filter(campaign_id=c.id).values(
-            "sport", "fen", "per", "basis", "daily_cap_fen"
-        )
-    }
+    rules, scheduled = await _rules_now(c.id)
     points = (
         await PointsRule.filter(campaign_id=c.id)
         .first()
-        .values("points_per_km", "points_per_run", "daily_cap")
+        .values(
+            "points_per_km",
+            "points_per_run",
+            "daily_cap",
+            "expire_after_days",
+            "expiry_notice_days",
+        )
     )
     pledges = (
         await SponsorPledge.filter(campaign_id=c.id)
@@ -320,7 +327,35 @@ async def campaign_setup(*, code: str) -> CampaignSetup:
         }
         for g in goals
     ]
-    return CampaignSetup(_summary(c), rules, points, pledges, cities, str(c.settlement_mode))
+    return CampaignSetup(
+        _summary(c), rules, points, pledges, cities, str(c.settlement_mode), scheduled
+    )
+
+
+async def _rules_now(campaign_id: int) -> tuple[dict[str, dict[str, Any]], list[dict[str, Any]]]:
+    """Each sport's conversion rule in force now, and the changes scheduled for later."""
+    latest = {
+        r["sport"]: r
+        for r in await ConversionRule.filter(campaign_id=campaign_id).values(
+            "sport", "fen", "per", "basis", "daily_cap_fen"
+        )
+    }
+    now = clock.now()
+    rules, later = {}, []
+    for sport, row in latest.items():
+        versions = [
+            rule_versions.Version(v.version, v.effective_from, dict(v.terms))
+            for v in await RuleVersion.filter(
+                campaign_id=campaign_id, rule="conversion", sport=sport
+            )
+        ]
+        v = rule_versions.in_force(versions, now)
+        rules[sport] = {**row, **v.terms, "sport": sport} if v else row
+        later += [
+            {"sport": sport, "effective_from": x.effective_from, **x.terms}
+            for x in rule_versions.scheduled(versions, now)
+        ]
+    return rules, later
 
 
 @dataclass(frozen=True)
@@ -339,48 +374,3 @@ async def catalogue() -> Catalogue:
         .values("id", "code", "name_zh", "name_en", "unit_price_fen", "is_bundle"),
         cities=await City.all().order_by("code").values("id", "code", "name_zh", "name_en"),
     )
-
-
-async def campaign_badges(*, campaign_id: int) -> list[dict[str, Any]]:
-    """A campaign's badges in the order they were added, for the set-up page."""
-    return await (
-        Badge.filter(campaign_id=campaign_id)
-        .order_by("id")
-        .values("code", "name_zh", "name_en", "kind", "threshold", "points")
-    )
-
-
-async def campaign_challenges(*, campaign_id: int) -> list[dict[str, Any]]:
-    """A campaign's challenges, the latest to start first, for the set-up page."""
-    return await (
-        Challenge.filter(campaign_id=campaign_id)
-        .order_by("-starts_on", "-id")
-        .values("id", "name", "starts_on", "ends_on", "target_m_per_household", "settled_at")
-    )
-
-
-@dataclass(frozen=True)
-class CompoundHouseholds:
-    city_zh: str
-    city_en: str
-    compound_id: int
-    compound: str
-    households: int
-
-
-async def compound_households(*, city_ids: set[int] | None = None) -> list[CompoundHouseholds]:
-    """Every compound (in ``city_ids`` if given) with its registered households, by city."""
-    cities = {c.id: c for c in await City.all()}
-    compounds = Compound.all()
-    if city_ids is not None:
-        compounds = compounds.filter(city_id__in=list(city_ids))
-    return [
-        CompoundHouseholds(
-            city_zh=cities[x.city_id].name_zh,
-            city_en=cities[x.city_id].name_en,
-            compound_id=x.id,
-            compound=x.name,
-            households=x.households,
-        )
-        for x in await compounds.order_by("city_id", "name")
-    ]

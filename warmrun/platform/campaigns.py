@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from tortoise.transactions import in_transaction
@@ -129,12 +129,20 @@ async def set_rule(
     per: int,
     basis: Basis = Basis.METRES,
     daily_cap_fen: int | None = None,
+    effective_from: datetime | None = None,
 ) -> ConversionRule:
-    """The conversion rule of a sport: ``fen`` for every ``per`` metres (or kcal)."""
+    """The conversion rule of a sport: ``fen`` for every ``per`` metres (or kcal), for runs
+    that start from ``effective_from`` on (now, or a later time; never an earlier one). Each
+    change is a version of the public log; ``ConversionRule`` holds the latest one set, and
+    crediting uses the version in force when a run started (``rule_versions``)."""
     if sport not in ("run", "walk"):
         raise InvalidInput("sport", "run or walk", "跑步或步行")
     if per <= 0 or fen < 0:
         raise InvalidInput("rate", "fen must be ≥ 0 and per > 0", "金额须 ≥ 0，单位须 > 0")
+    now = clock.now()
+    if effective_from is not None and effective_from < now - timedelta(minutes=5):
+        raise InvalidInput("effective_from", "now or later", "须为现在或以后的时间")
+    start = max(effective_from or now, now)
     async with in_transaction() as conn:
         old = (
             await ConversionRule.filter(campaign_id=campaign_id, sport=sport).using_db(conn).first()
@@ -146,6 +154,7 @@ async def set_rule(
             rule="conversion",
             sport=sport,
             terms=conversion_terms(str(basis), fen, per, daily_cap_fen),
+            effective_from=start,
         )
         rule, _ = await ConversionRule.update_or_create(
             campaign_id=campaign_id,
@@ -159,14 +168,26 @@ async def set_rule(
             campaign_id=campaign_id,
             subject=sport,
             before=old and conversion_terms(str(old.basis), old.fen, old.per, old.daily_cap_fen),
-            after=conversion_terms(str(basis), fen, per, daily_cap_fen),
+            after={
+                **conversion_terms(str(basis), fen, per, daily_cap_fen),
+                "effective_from": start.isoformat(timespec="seconds"),
+            },
         )
     return rule
 
 
 async def set_points_rule(
-    *, campaign_id: int, points_per_km: int, points_per_run: int = 0, daily_cap: int | None = None
+    *,
+    campaign_id: int,
+    points_per_km: int,
+    points_per_run: int = 0,
+    daily_cap: int | None = None,
+    expire_after_days: int | None = None,
+    expiry_notice_days: int = 14,
 ) -> PointsRule:
+    """How a campaign's runs earn points, and whether (and how long after) they lapse."""
+    if expire_after_days is not None and not 1 <= expire_after_days <= 3650:
+        raise InvalidInput("expire_after_days", "1 to 3650 days", "1 到 3650 天")
     async with in_transaction() as conn:
         old = await PointsRule.filter(campaign_id=campaign_id).using_db(conn).first()
         await transparency.record_rule(
@@ -182,15 +203,22 @@ async def set_points_rule(
                 "points_per_km": points_per_km,
                 "points_per_run": points_per_run,
                 "daily_cap": daily_cap,
+                "expire_after_days": expire_after_days,
+                "expiry_notice_days": expiry_notice_days,
             },
             using_db=conn,
         )
+        before = old and {
+            **points_terms(old.points_per_km, old.points_per_run, old.daily_cap),
+            "expire_after_days": old.expire_after_days,
+        }
+        after = points_terms(points_per_km, points_per_run, daily_cap)
         await audit.record(
             conn,
             "rule.points",
             campaign_id=campaign_id,
-            before=old and points_terms(old.points_per_km, old.points_per_run, old.daily_cap),
-            after=points_terms(points_per_km, points_per_run, daily_cap),
+            before=before,
+            after={**after, "expire_after_days": expire_after_days},
         )
     return rule
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 
-from warmrun.platform import points_ledger, sql
+from warmrun.platform import clock, points_ledger, rule_versions, sql
 from warmrun.platform.chain import Entry, append, emit
 from warmrun.platform.chain import lock_campaign as lock_campaign  # events lock it too
 from warmrun.platform.conversion import value_fen
@@ -28,6 +28,7 @@ from warmrun.platform.models import (
     PledgeAllocation,
     PointsEntry,
     Resident,
+    RuleVersion,
     Run,
 )
 from warmrun.platform.outcomes import CREDITING, Kind, Placement, not_counted, parse, token
@@ -125,6 +126,7 @@ async def credit(conn: BaseDBAsyncClient, run: Run, resident: Resident) -> Credi
         return out
     sport = WALK if run.sport == HIKE else run.sport
     rows = await sql.rows(conn, _CAMPAIGNS, sport, resident.compound_id)
+    rows = await rules_at(conn, rows, sport, run.started_at)
     terms = [_terms(c) for c in rows]
     placed = [
         _placement(t, str(c["state"]), run.started_at) for t, c in zip(terms, rows, strict=True)
@@ -354,8 +356,34 @@ async def credit_offline(
 
 
 async def offline_value(conn: BaseDBAsyncClient, campaign_id: int, sport: str, metres: int) -> int:
-    """The fen a distance is worth under the campaign's conversion rule for ``sport``."""
+    """The fen a distance is worth under the campaign's conversion rule for ``sport`` in force
+    now."""
+    row: dict[str, Any] = {"id": campaign_id, "basis": None, "fen": None, "per": None}
     rule = await ConversionRule.filter(campaign_id=campaign_id, sport=sport).using_db(conn).first()
-    if rule is None or rule.basis != Basis.METRES:
+    if rule is not None:
+        row |= {"basis": rule.basis, "fen": rule.fen, "per": rule.per}
+    (now,) = await rules_at(conn, [row], sport, clock.now())
+    if now["basis"] != Basis.METRES:
         return 0
-    return value_fen(metres, fen=rule.fen, per=rule.per)
+    return value_fen(metres, fen=int(now["fen"] or 0), per=int(now["per"] or 1))
+
+
+async def rules_at(
+    conn: BaseDBAsyncClient, rows: list[dict[str, Any]], sport: str, at: datetime
+) -> list[dict[str, Any]]:
+    """Each campaign row with the conversion rule version in force at ``at`` (a rule can be
+    scheduled to take effect later); rows of campaigns with no versions stay as they are."""
+    ids = [int(r["id"]) for r in rows]
+    found: dict[int, list[rule_versions.Version]] = {}
+    versions = RuleVersion.filter(campaign_id__in=ids, rule="conversion", sport=sport)
+    for row in await versions.using_db(conn):
+        found.setdefault(row.campaign_id, []).append(
+            rule_versions.Version(row.version, row.effective_from, dict(row.terms))
+        )
+    out = []
+    for r in rows:
+        v = rule_versions.in_force(found.get(int(r["id"]), []), at)
+        if v is not None:
+            r = {**r, **{k: v.terms.get(k) for k in ("basis", "fen", "per", "daily_cap_fen")}}
+        out.append(r)
+    return out

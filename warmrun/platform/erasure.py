@@ -31,13 +31,26 @@ async def erase_resident(*, account_id: int) -> None:
     account = await Account.get_or_none(id=account_id)
     if account is None or account.resident_id is None:
         raise NotFound("account", "账户")
-    resident_id = account.resident_id
+    wards = await Resident.filter(guardian_id=account.resident_id, erased_at=None)
+    for ward in wards:  # a child's data goes with the guardian's
+        await _erase_person(ward.id)
+    await _erase_person(account.resident_id, account_id=account_id)
+
+
+async def erase_child(*, guardian_id: int, child_id: int) -> None:
+    """The guardian removes a child: the child's tracks and personal data are deleted."""
+    if not await Resident.exists(id=child_id, guardian_id=guardian_id, erased_at=None):
+        raise NotFound("child", "孩子")
+    await _erase_person(child_id)
+
+
+async def _erase_person(resident_id: int, *, account_id: int | None = None) -> None:
     pending = await Redemption.filter(
         resident_id=resident_id, state=RedemptionState.PENDING
     ).values_list("code", flat=True)
     for code in pending:
         try:
-            await rewards.cancel(code=str(code), resident_id=resident_id)
+            await rewards.cancel(code=str(code), resident_id=resident_id, anytime=True)
         except RedemptionStateError:
             pass  # fulfilled or cancelled meanwhile
     async with in_transaction():
@@ -55,6 +68,8 @@ async def erase_resident(*, account_id: int) -> None:
             body_mass_kg=None,
             public_board=False,
             guardian_id=None,
+            guardian_consent_at=None,
             erased_at=clock.now(),
         )
-        await Account.filter(id=account_id).delete()
+        if account_id is not None:  # in the same transaction: never an account left behind
+            await Account.filter(id=account_id).delete()

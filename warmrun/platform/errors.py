@@ -231,6 +231,24 @@ class RedemptionStateError(WarmrunError):
     message_zh = "此取货码已{state_zh}。"
 
 
+class SlotFull(WarmrunError):
+    code = "slot_full"
+    message_en = "Sorry, the pickup time {when} is fully booked. Please choose another."
+    message_zh = "抱歉，{when} 这个领取时段已约满，请选择其他时段。"
+
+
+class SlotClosed(WarmrunError):
+    code = "slot_closed"
+    message_en = "The pickup time {when} is over and can no longer be booked."
+    message_zh = "{when} 这个领取时段已过，不能再预约。"
+
+
+class CancelClosed(WarmrunError):
+    code = "cancel_closed"
+    message_en = "This booking could be cancelled until {until}; it can no longer be cancelled."
+    message_zh = "此预约只能在 {until} 前取消，现在已不能取消。"
+
+
 class LedgerTampered(WarmrunError):
     code = "ledger_tampered"
     message_en = (
@@ -282,6 +300,16 @@ class InvitationInvalid(WarmrunError):
     code = "invitation_invalid"
     message_en = "This invitation link is no longer valid. Ask for a new one."
     message_zh = "此邀请链接已失效，请向邀请人索取新的链接。"
+
+
+class ConsentNeeded(WarmrunError):
+    """A child registered without the guardian's consent."""
+
+    code = "consent_needed"
+    message_en = (
+        "Please confirm that you are the child's guardian and agree to their runs being kept."
+    )
+    message_zh = "请确认您是孩子的监护人，并同意保存孩子的跑步记录。"
 
 
 class ConfirmationNeeded(WarmrunError):

@@ -60,4 +60,12 @@ FIELD_WORDS: dict[str, tuple[str, str]] = {
     "kind": ("Rule", "规则"),
     "action": ("Action", "操作"),
     "settlement_mode": ("Settlement", "结算方式"),
+    "slot": ("Pickup time", "领取时间"),
+    "slot_id": ("Pickup time", "领取时段"),
+    "choices": ("Options", "选项"),
+    "starts": ("Starts at", "开始时间"),
+    "ends": ("Ends at", "结束时间"),
+    "days": ("Days", "天数"),
+    "capacity": ("Places", "名额"),
+    "cancel_hours": ("Cancel until (hours before)", "可取消时限（开始前小时数）"),
 }

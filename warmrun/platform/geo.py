@@ -1,13 +1,17 @@
-"""Pure geodesy: haversine distance, GCJ-02 → WGS-84, line simplification and encoding."""
+"""Pure geodesy: haversine distance, GCJ-02 → WGS-84, the city a point lies in, line
+simplification and encoding."""
 
 from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
+
+Arr = npt.NDArray[np.float64]
 
 # WGS-84 mean radius (IUGG R1); the same radius the reference figures in tests use.
 EARTH_RADIUS_M = 6_371_008.8
@@ -77,6 +81,68 @@ def gcj02_to_wgs84(lat: float, lon: float) -> tuple[float, float]:
         if abs(dlat) < 1e-10 and abs(dlon) < 1e-10:
             break
     return wlat, wlon
+
+
+def _offsets(lat: npt.NDArray[np.float64], lon: npt.NDArray[np.float64]) -> tuple[Arr, Arr]:
+    """:func:`wgs84_to_gcj02`'s shift of each point, in degrees (inside China or not)."""
+    x, y = lon - 105.0, lat - 35.0
+    pi = math.pi
+    common = (20.0 * np.sin(6.0 * x * pi) + 20.0 * np.sin(2.0 * x * pi)) * 2.0 / 3.0
+    dlat = -100.0 + 2.0 * x + 3.0 * y + 0.2 * y * y + 0.1 * x * y + 0.2 * np.sqrt(np.abs(x))
+    dlat += common + (20.0 * np.sin(y * pi) + 40.0 * np.sin(y / 3.0 * pi)) * 2.0 / 3.0
+    dlat += (160.0 * np.sin(y / 12.0 * pi) + 320 * np.sin(y * pi / 30.0)) * 2.0 / 3.0
+    dlon = 300.0 + x + 2.0 * y + 0.1 * x * x + 0.1 * x * y + 0.1 * np.sqrt(np.abs(x))
+    dlon += common + (20.0 * np.sin(x * pi) + 40.0 * np.sin(x / 3.0 * pi)) * 2.0 / 3.0
+    dlon += (150.0 * np.sin(x / 12.0 * pi) + 300.0 * np.sin(x / 30.0 * pi)) * 2.0 / 3.0
+    radlat = lat / 180.0 * pi
+    magic = 1 - _EE * np.sin(radlat) ** 2
+    sqrtmagic = np.sqrt(magic)
+    dlat = (dlat * 180.0) / ((_A * (1 - _EE)) / (magic * sqrtmagic) * pi)
+    dlon = (dlon * 180.0) / (_A / sqrtmagic * np.cos(radlat) * pi)
+    return dlat, dlon
+
+
+def gcj02_to_wgs84_arrays(
+    lat: npt.NDArray[np.float64], lon: npt.NDArray[np.float64]
+) -> tuple[Arr, Arr]:
+    """:func:`gcj02_to_wgs84` over whole columns at once (each of the few iterations one numpy
+    pass, not a Python call per point); points outside China are kept."""
+    inside = (lon >= 72.004) & (lon <= 137.8347) & (lat >= 0.8293) & (lat <= 55.8271)
+    wlat, wlon = lat.astype(np.float64), lon.astype(np.float64)
+    for _ in range(10):
+        dlat, dlon = _offsets(wlat, wlon)
+        elat, elon = wlat + dlat - lat, wlon + dlon - lon
+        wlat, wlon = wlat - elat, wlon - elon
+        if not elat.size or max(np.abs(elat).max(), np.abs(elon).max()) < 1e-9:  # 0.1 mm
+            break
+    return np.where(inside, wlat, lat), np.where(inside, wlon, lon)
+
+
+# --- the city a run starts in ------------------------------------------------------------------
+# A city's area is a circle around its centre (City.lat/lon) of City.radius_m (60 km unless an
+# organizer sets another). A point in several areas lies in the city of the nearest centre; a
+# point in none lies in no city. A run is "run in" the city its first timed point lies in (after
+# any GCJ-02 conversion): what the all-cities badge and the run page use. Money is credited to
+# the resident's compound and its city whatever the start city.
+
+
+@dataclass(frozen=True)
+class CityArea:
+    id: int
+    lat: float
+    lon: float
+    radius_m: float
+
+
+def city_at(lat: float, lon: float, cities: Iterable[CityArea]) -> int | None:
+    """The city whose area holds the point: the nearest centre within its radius (ties: the
+    lower id); None when no area holds it."""
+    best: tuple[float, int] | None = None
+    for c in cities:
+        d = haversine_m(lat, lon, c.lat, c.lon)
+        if d <= c.radius_m and (best is None or (d, c.id) < best):
+            best = (d, c.id)
+    return best[1] if best else None
 
 
 # --- simplification and encoding --------------------------------------------------------------

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from warmrun.platform import clock, run_results, runs
+from warmrun.platform.coordinates import Choice, Reading, stored_format
 from warmrun.platform.errors import NotFound, WarmrunError
 from warmrun.platform.outcomes import Outcome, of_refusal
 from warmrun.platform.plausibility import TrackSummary
@@ -33,6 +34,7 @@ class FileOutcome:
     error: WarmrunError | None = None
     format: str | None = None  # as the file was read (gpx, tcx, fit, strava); None: not known
     result: Outcome | None = None  # read back after the commit (see ``told``)
+    reading: Reading | None = None  # the coordinate system the file was in (read files only)
 
     @property
     def told(self) -> Outcome:
@@ -52,16 +54,18 @@ async def import_uploads(
     parser: Parser,
     resident_id: int,
     uploads: Sequence[Upload],
-    gcj02: bool = False,
+    coords: Choice = Choice.AUTO,
     source: str = "file",
     draw_line: bool = False,
 ) -> list[FileOutcome]:
     """Import the files of one request for a resident; one outcome per activity file found.
 
+    ``coords`` is the resident's word on the files' coordinates (warmrun.platform.coordinates):
+    GCJ-02 files are converted to WGS-84 as they are read, before anything is checked or stored.
     Raises :class:`UploadTooLarge` (nothing stored) when the request holds more files or bytes
     than one request may; an activity past the resident's daily bound is refused on its own.
     """
-    options = ParseOptions(now=clock.now(), gcj02=gcj02, line=draw_line or gcj02)
+    options = ParseOptions(now=clock.now(), coords=coords, line=draw_line)
     budget = Budget.of(parser.bounds)
     parsed = [await parser.prepare(u, options=options, budget=budget) for u in uploads]
     outcomes: list[FileOutcome] = []
@@ -89,16 +93,21 @@ async def _store(
             summary=summary,
             data=upload.data if item.data is None else item.data,
             file_name=item.name,
-            file_format=item.format or "",
+            # The system the file was in goes with it: maps and event days re-read it.
+            file_format=stored_format(item.format or "", item.reading.datum),
             fingerprint=item.fingerprint,
             line=item.line,
             source=source,
             per_day=per_day,
         )
     except WarmrunError as exc:
-        return FileOutcome(name=item.name, error=exc, format=item.format)
+        return FileOutcome(name=item.name, error=exc, format=item.format, reading=item.reading)
     told = await run_results.of_upload(run_id=outcome.run.id, existing=outcome.existing)
-    return FileOutcome(name=item.name, outcome=outcome, format=item.format, result=told)
+    # The same file again keeps the run stored first, read as it was then (its page says how).
+    reading = None if outcome.existing else item.reading
+    return FileOutcome(
+        name=item.name, outcome=outcome, format=item.format, result=told, reading=reading
+    )
 
 
 async def map_line(*, parser: Parser, run_id: int) -> str:

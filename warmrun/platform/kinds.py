@@ -32,6 +32,11 @@ class RedemptionState(StrEnum):
     CANCELLED = "cancelled"
 
 
+class RewardKind(StrEnum):
+    GOODS = "goods"  # a thing handed over at the desk (a hot drink): always costs points
+    SERVICE = "service"  # a convenience service (knife sharpening, a haircut): may be free
+
+
 class Role(StrEnum):
     RESIDENT = "resident"
     PARTNER = "partner"  # a charity partner's staff: read-only

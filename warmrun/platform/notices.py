@@ -22,6 +22,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "跑步记录 #{run_id} 已审核：{verdict_zh}。",
         "Run #{run_id} was reviewed: {verdict_en}.",
     ),
+    "points_expiring": (
+        "你有 {points} 积分将于 {day} 前后到期，请尽快兑换使用。",
+        "{points} of your points expire around {day}: use them before then.",
+    ),
     "pickup_ready": (
         "「{reward_zh}」的取货码 {code} 已生成，请到服务台领取。",
         "Your pickup code {code} for “{reward_en}” is ready at the desk.",

@@ -12,7 +12,9 @@ from tortoise.exceptions import IntegrityError
 from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
-from warmrun.platform import audit, clock, notices, points_ledger, serial
+from warmrun.platform import audit, bookings, clock, notices, points_ledger, serial
+from warmrun.platform.booking_rules import MAX_CANCEL_HOURS
+from warmrun.platform.bookings import Plan
 from warmrun.platform.errors import (
     InvalidInput,
     NotFound,
@@ -27,6 +29,7 @@ from warmrun.platform.models import (
     RedemptionState,
     Resident,
     Reward,
+    RewardKind,
 )
 from warmrun.platform.points import pickup_code
 
@@ -64,13 +67,24 @@ async def create_reward(
     points_price: int,
     stock: int,
     needs_slot: bool = False,
+    kind: str = RewardKind.GOODS,
+    cancel_hours: int = 0,
 ) -> Reward:
-    if points_price <= 0 or stock < 0:
+    """A reward in a compound's shop. Only a service (kind ``service``: knife sharpening, a
+    haircut) may be free; goods always cost points."""
+    if kind not in tuple(RewardKind):
+        raise InvalidInput("reward", "kind: goods or service", "类型须为物品或便民服务")
+    free = RewardKind(kind) is RewardKind.SERVICE and points_price == 0
+    if (points_price <= 0 and not free) or stock < 0:
         raise InvalidInput(
             "reward", "price must be positive and stock not negative", "价格须大于零，库存不能为负"
         )
     if stock > MAX_STOCK:
         raise InvalidInput("stock", f"at most {MAX_STOCK}", f"最多 {MAX_STOCK}")
+    if not 0 <= cancel_hours <= MAX_CANCEL_HOURS:
+        raise InvalidInput(
+            "cancel_hours", f"0 to {MAX_CANCEL_HOURS}", f"须为 0 至 {MAX_CANCEL_HOURS}"
+        )
     compound = await Compound.get_or_none(id=compound_id)
     if compound is None:
         raise NotFound("compound", "小区")
@@ -82,9 +96,16 @@ async def create_reward(
             points_price=points_price,
             stock=stock,
             needs_slot=needs_slot,
+            kind=RewardKind(kind),
+            cancel_hours=cancel_hours,
             using_db=conn,
         )
-        after = {"compound": compound.name, "points_price": points_price, "stock": stock}
+        after = {
+            "compound": compound.name,
+            "points_price": points_price,
+            "stock": stock,
+            "kind": str(kind),
+        }
         await audit.record(
             conn, "reward.create", city_id=compound.city_id, subject=name_zh, after=after
         )
@@ -122,26 +143,35 @@ async def restock(*, reward_id: int, add: int) -> None:
 
 
 async def redeem(
-    *, resident_id: int, reward_id: int, idempotency_key: str, slot: str | None = None
+    *,
+    resident_id: int,
+    reward_id: int,
+    idempotency_key: str,
+    slot: str | None = None,
+    slot_id: int | None = None,
+    choices: list[int] | None = None,
 ) -> Redemption:
     """Spend points on a reward; returns the redemption with its pickup code.
 
-    The same ``idempotency_key`` (a client's retry) returns the first redemption, also while
-    the first is still being written: requests with one key are served one at a time, and
-    each looks for an earlier redemption under the key before it spends anything.
+    A reward with dated slots is booked into ``slot_id`` (one place of its capacity, taken
+    with the points); one without may name a daily pickup time (``slot``). ``choices`` answer
+    the reward's options. The same ``idempotency_key`` (a client's retry) returns the first
+    redemption, also while the first is still being written: requests with one key are served
+    one at a time, and each looks for an earlier redemption under the key before it spends.
     """
     key = f"redeem:{idempotency_key}"
     prior = await _redeemed(key)
     if prior is not None:
         return prior
     reward = await _available(resident_id, reward_id)
+    booking = await bookings.plan(reward, slot=slot, slot_id=slot_id, choices=choices or [])
     try:
         async with serial.held([key]) as names, in_transaction() as conn:
             await serial.lock_in_database(conn, names)
             prior = await _redeemed(key, conn)
             if prior is not None:
                 return prior
-            redemption = await _spend(conn, resident_id, reward, key, slot)
+            redemption = await _spend(conn, resident_id, reward, key, booking)
     except IntegrityError:
         # A concurrent retry with the same key won: return its redemption.
         prior = await _redeemed(key)
@@ -165,16 +195,17 @@ async def _available(resident_id: int, reward_id: int) -> Reward:
 
 
 async def _spend(
-    conn: BaseDBAsyncClient, resident_id: int, reward: Reward, key: str, slot: str | None
+    conn: BaseDBAsyncClient, resident_id: int, reward: Reward, key: str, booking: Plan
 ) -> Redemption:
-    """In the transaction under ``key``: one from stock, the points, the redemption with its
-    pickup code, and the resident's notice."""
+    """In the transaction under ``key``: one from stock and from the slot booked, the points,
+    the redemption with its pickup code and booking, and the resident's notice."""
     price = reward.points_price
     took = (
         await Reward.filter(id=reward.id, stock__gt=0).using_db(conn).update(stock=F("stock") - 1)
     )
     if not took:
         raise OutOfStock(reward=reward.name_zh)
+    await bookings.hold(conn, booking)
     code = await _unique_code(conn)
     await points_ledger.post(
         conn, resident_id=resident_id, delta=-price, reason="redeem", key=key, ref=code
@@ -184,10 +215,11 @@ async def _spend(
         reward_id=reward.id,
         code=code,
         points=price,
-        slot=slot,
+        slot=booking.label,
         created_at=clock.now(),
         using_db=conn,
     )
+    await bookings.attach(conn, redemption.id, booking)
     await notices.notify(
         conn,
         resident_id,
@@ -251,8 +283,10 @@ async def fulfil(*, code: str) -> Redemption:
 _ZH = {"pending": "待领取", "fulfilled": "领取", "cancelled": "取消"}
 
 
-async def cancel(*, code: str, resident_id: int | None = None) -> Redemption:
-    """Cancel a pending redemption: points refunded and stock restored, as new ledger rows."""
+async def cancel(*, code: str, resident_id: int | None = None, anytime: bool = False) -> Redemption:
+    """Cancel a pending redemption: points refunded and stock restored, as new ledger rows,
+    and a booked slot's place given back. A booking is cancellable until its reward's cancel
+    window closes (CancelClosed after; ``anytime``: erasing the resident's account)."""
     code = typed_code(code)
     async with in_transaction() as conn:
         redemption = await Redemption.filter(code=code).using_db(conn).first()
@@ -268,13 +302,15 @@ async def cancel(*, code: str, resident_id: int | None = None) -> Redemption:
         if not done:
             current = await Redemption.filter(id=redemption.id).using_db(conn).get()
             raise RedemptionStateError(state=current.state, state_zh=_ZH[current.state])
-        await points_ledger.post(
-            conn,
-            resident_id=redemption.resident_id,
-            delta=redemption.points,
-            reason="refund",
-            key=f"refund:{redemption.code}",
-            ref=redemption.code,
-        )
+        await bookings.release(conn, redemption.id, anytime=anytime)
+        if redemption.points:  # a free service refunds nothing
+            await points_ledger.post(
+                conn,
+                resident_id=redemption.resident_id,
+                delta=redemption.points,
+                reason="refund",
+                key=f"refund:{redemption.code}",
+                ref=redemption.code,
+            )
         await Reward.filter(id=redemption.reward_id).using_db(conn).update(stock=F("stock") + 1)
     return await Redemption.get(id=redemption.id)

@@ -61,10 +61,12 @@ class Decision:
     others: list[int]
 
 
-def decide(up: NewRun, seen: list[Seen]) -> Decision:
+def decide(up: NewRun, seen: list[Seen], family: frozenset[int] = frozenset()) -> Decision:
     """Judge an upload against the stored runs it was checked with (pure): a twin of the same
     points or the same run from another source is refused; a track someone else stored flags
-    both; an accepted run overlapping one of the resident's credited runs is rejected."""
+    both, unless that someone is ``family`` (a guardian and the children in their care run
+    together: a family run shares its track); an accepted run overlapping one of the
+    resident's credited runs is rejected."""
     mine = [r for r in seen if r.resident_id == up.resident_id]
     # A copy whose source withdrew it counts no more (its credit was taken back whole,
     # spent points owed): the recording may earn through this copy, once.
@@ -76,7 +78,7 @@ def decide(up: NewRun, seen: list[Seen]) -> Decision:
         # The earlier run's start names it to the resident ("your run of 2 November").
         raise DuplicateRun(run_id=same.id, started_at=same.started_at)
     verdict, reasons = up.summary.verdict, list(up.summary.reasons)
-    others = [r.id for r in seen if r.resident_id != up.resident_id]
+    others = [r.id for r in seen if r.resident_id != up.resident_id and r.resident_id not in family]
     if others:
         verdict = worst(verdict, Verdict.FLAGGED)
         reasons.append(Reason.SHARED_TRACK.value)

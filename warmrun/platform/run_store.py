@@ -9,7 +9,7 @@ from typing import Any
 from tortoise.backends.base.client import BaseDBAsyncClient
 
 from warmrun.platform import clock, sql
-from warmrun.platform.geo import haversine_m
+from warmrun.platform.geo import CityArea, city_at
 from warmrun.platform.models import Resident, Run
 from warmrun.platform.plausibility import TrackSummary, Verdict
 from warmrun.platform.run_checks import OVERLAP_S, SAME_RUN_START, Decision, NewRun, Seen
@@ -120,19 +120,18 @@ def _run_kcal(resident: Resident, summary: TrackSummary) -> int:
     )
 
 
-# Every city with a position: the upload's start is placed in the nearest one it lies in.
+# Every city with a position; geo.city_at places the upload's start in one of them (its rule).
 _CITIES = "SELECT id, lat, lon, radius_m FROM city WHERE lat IS NOT NULL AND lon IS NOT NULL"
 
 
 async def _start_city(conn: BaseDBAsyncClient, start: tuple[float, float] | None) -> int | None:
     if start is None:
         return None
-    best: tuple[float, int] | None = None
-    for city in await sql.rows(conn, _CITIES):
-        d = haversine_m(start[0], start[1], city["lat"], city["lon"])
-        if d <= city["radius_m"] and (best is None or d < best[0]):
-            best = (d, int(city["id"]))
-    return best[1] if best else None
+    areas = [
+        CityArea(int(c["id"]), float(c["lat"]), float(c["lon"]), float(c["radius_m"]))
+        for c in await sql.rows(conn, _CITIES)
+    ]
+    return city_at(start[0], start[1], areas)
 
 
 # --- what became of stored runs (read for their outcomes) ---------------------------------------

@@ -137,7 +137,7 @@ async def _record(conn: BaseDBAsyncClient, up: NewRun) -> RunOutcome:
     if found is None:
         raise NotFound("resident", "居民")
     resident = sql.instance(Resident, found)
-    decision = decide(up, seen)
+    decision = decide(up, seen, await _family(conn, resident))
     shared = (
         await Run.filter(id__in=decision.others).using_db(conn).order_by("id")
         if decision.others
@@ -155,6 +155,14 @@ async def _record(conn: BaseDBAsyncClient, up: NewRun) -> RunOutcome:
         outcome.credited_m, outcome.value_fen = done.credited_m, done.value_fen
         outcome.points, outcome.campaigns = done.points, done.campaigns
     return outcome
+
+
+async def _family(conn: BaseDBAsyncClient, resident: Resident) -> frozenset[int]:
+    """The resident's guardian, the children in their care and their siblings: the people
+    whose shared tracks are family runs, not copies."""
+    head = resident.guardian_id or resident.id
+    kids = await Resident.filter(guardian_id=head).using_db(conn).values_list("id", flat=True)
+    return frozenset({head, *(int(str(k)) for k in kids)} - {resident.id})
 
 
 async def _retrying(attempt: Callable[[], Awaitable[_T]]) -> _T:

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from warmrun.platform.geo import EARTH_RADIUS_M, encode_polyline, gcj02_to_wgs84, simplify
+from warmrun.platform.geo import EARTH_RADIUS_M, encode_polyline, gcj02_to_wgs84_arrays, simplify
 
 NAN = math.nan
 
@@ -68,6 +68,10 @@ class Track:
     device_distance_m: float | None = None
     device_elapsed_s: float | None = None
     has_gps: bool = True
+    # What the file says wrote it (GPX creator, TCX Creator and Author names), and, from a file
+    # naming no writer, names that may (GPX metadata): see warmrun.platform.coordinates.
+    writers: tuple[str, ...] = ()
+    hints: tuple[str, ...] = ()
 
     def __len__(self) -> int:
         return len(self.lat)
@@ -138,15 +142,9 @@ class Track:
             self.device_elapsed_s = (self.device_elapsed_s or 0.0) + other.device_elapsed_s
 
     def converted_from_gcj02(self) -> Track:
-        """A copy with GCJ-02 coordinates (Keep, old Codoon) converted to WGS-84."""
-        pairs = [
-            gcj02_to_wgs84(float(a), float(b)) for a, b in zip(self.lat, self.lon, strict=True)
-        ]
-        return replace(
-            self,
-            lat=np.array([p[0] for p in pairs], dtype=np.float64),
-            lon=np.array([p[1] for p in pairs], dtype=np.float64),
-        )
+        """A copy with GCJ-02 coordinates (Keep, Joyrun, old Codoon) converted to WGS-84."""
+        lat, lon = gcj02_to_wgs84_arrays(self.lat, self.lon)
+        return replace(self, lat=lat, lon=lon)
 
 
 def hop_distances(lat: Array, lon: Array) -> Array:

@@ -316,7 +316,13 @@ async def inclusion(*, campaign_id: int, resident_id: int) -> dict[str, Any]:
 
 
 async def record_rule(
-    conn: BaseDBAsyncClient, *, campaign_id: int, rule: str, sport: str, terms: dict[str, Any]
+    conn: BaseDBAsyncClient,
+    *,
+    campaign_id: int,
+    rule: str,
+    sport: str,
+    terms: dict[str, Any],
+    effective_from: datetime | None = None,
 ) -> None:
     """A new rule version, first in the transaction that changes the rule: it takes the
     campaign's lock (so the version's place after the ledger's last entry is exact) and
@@ -330,6 +336,6 @@ async def record_rule(
         rule=rule,
         sport=sport,
         terms=json.loads(json.dumps(terms)),
-        at=clock.now(),
+        at=effective_from or clock.now(),
         after_seq=int(campaign["head_seq"]),
     )

@@ -6,10 +6,11 @@ that runs in bounded worker processes); :mod:`warmrun.platform.ingest` decides a
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
+from warmrun.platform.coordinates import Choice, Reading
 from warmrun.platform.errors import InvalidTrack, UploadTooLarge
 from warmrun.platform.plausibility import TrackSummary
 from warmrun.platform.tracks import Track
@@ -71,7 +72,9 @@ class Budget:
 @dataclass(frozen=True)
 class ParseOptions:
     now: datetime  # plausibility judges times against this (no runs from the future)
-    gcj02: bool = False  # coordinates are GCJ-02 (Chinese apps): convert to WGS-84
+    # The resident's word on the coordinates (see warmrun.platform.coordinates): auto lets the
+    # app that wrote each file decide; GCJ-02 files are converted to WGS-84 as they are read.
+    coords: Choice = Choice.AUTO
     line: bool = False  # draw the map line now rather than on first view
 
 
@@ -88,6 +91,8 @@ class Prepared:
     fingerprint: str = ""
     line: str = ""
     error: InvalidTrack | None = None
+    # The system the file was in (its points are WGS-84 now).
+    reading: Reading = field(default_factory=Reading)
 
 
 class Parser(Protocol):

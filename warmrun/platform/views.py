@@ -186,6 +186,8 @@ class RewardView:
     points_price: int
     stock: int
     needs_slot: bool
+    kind: str  # goods, or a (possibly free) service
+    cancel_hours: int  # a booking is cancellable until this many hours before its slot
 
 
 def _reward_view(r: Reward) -> RewardView:
@@ -197,6 +199,8 @@ def _reward_view(r: Reward) -> RewardView:
         points_price=r.points_price,
         stock=r.stock,
         needs_slot=r.needs_slot,
+        kind=str(r.kind),
+        cancel_hours=r.cancel_hours,
     )
 
 

@@ -1,8 +1,10 @@
-"""The daily checkpoints of every campaign's public log, made by the app while it serves.
+"""The hourly housekeeping of the app while it serves: the daily checkpoints of every
+campaign's public log, and the points that lapse under a campaign's expiry policy.
 
 Every process of ``warmrun serve`` runs the loop; the campaign's lock and the "latest
-checkpoint is a day old" rule make one of them sign. An hour between rounds keeps a checkpoint
-at most a day and an hour old.
+checkpoint is a day old" rule make one of them sign, and an expiry is keyed by resident and day
+so that it happens once. An hour between rounds keeps a checkpoint at most a day and an hour
+old.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import contextlib
 import logging
 
 from warmrun import outages
-from warmrun.platform import transparency
+from warmrun.platform import expiry, transparency
 from warmrun.platform.signing import SiteKey
 
 log = logging.getLogger("warmrun.checkpoints")
@@ -35,6 +37,14 @@ async def run_forever(
                 # Nothing more is copied or signed for that campaign until someone looks
                 # (warmrun campaign verify).
                 log.error("no checkpoint for campaign %s: %s", campaign_id, exc.message("en"))
+            lapsed = await expiry.run_round()
+            if lapsed.expired_points or lapsed.notices:
+                log.info(
+                    "points expired: %s from %s residents; %s told of points about to expire",
+                    lapsed.expired_points,
+                    lapsed.residents,
+                    lapsed.notices,
+                )
         except Exception as exc:
             what = outages.component(exc)
             if what is None:

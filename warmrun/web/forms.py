@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
 # The largest value of a 32-bit integer column (every id): past it PostgreSQL refuses the query
 # (and past 2**63 SQLite cannot even bind the value), so an id past it can only name nothing.
@@ -65,6 +65,8 @@ class Redeem(Form):
     reward_id: Id
     idempotency_key: str = Field(min_length=8, max_length=64, pattern=r"^[A-Za-z0-9_\-]+$")
     slot: str | None = Field(None, max_length=32)
+    slot_id: Id | None = None  # a dated slot, for a reward that has them
+    choices: list[Id] = Field(default_factory=list, max_length=12)  # one per option group
 
 
 class Review(Form):
@@ -98,9 +100,11 @@ class NewReward(Form):
     compound_id: Id
     name_zh: str = Field(min_length=1, max_length=128)
     name_en: str = Field(min_length=1, max_length=128)
-    points_price: int = Field(ge=1, le=1_000_000)
+    points_price: int = Field(ge=0, le=1_000_000)  # 0: a free service only
     stock: int = Field(ge=0, le=1_000_000)
     needs_slot: bool = False
+    kind: Literal["goods", "service"] = "goods"
+    cancel_hours: int = Field(0, ge=0, le=168)
 
 
 class Restock(Form):
@@ -169,12 +173,17 @@ class Rule(Form):
     per: int = Field(ge=1, le=1_000_000)
     basis: Literal["metres", "kcal"] = "metres"
     daily_cap_fen: int | None = Field(None, ge=0, le=10**9)
+    # Runs that start from this moment on are credited under the new terms (default: now).
+    effective_from: AwareDatetime | None = None
 
 
 class PointsRuleForm(Form):
     points_per_km: int = Field(ge=0, le=10_000)
     points_per_run: int = Field(0, ge=0, le=10_000)
     daily_cap: int | None = Field(None, ge=0, le=10**6)
+    # Points lapse this many days after they were earned, oldest first (none: never).
+    expire_after_days: int | None = Field(None, ge=1, le=3650)
+    expiry_notice_days: int = Field(14, ge=0, le=365)
 
 
 class Pledge(Form):
@@ -339,3 +348,42 @@ class Confirmed(Form):
     """A step that cannot be undone: the request says it knows."""
 
     confirm: bool = False
+
+
+class NewChild(Form):
+    """A child in the guardian's care: a display name (never shown on public boards), the
+    birth year, and the guardian's consent to the child's runs being kept."""
+
+    display_name: str = Field(min_length=1, max_length=64)
+    birth_year: int = Field(ge=1900, le=2100)
+    consent: bool = False
+
+
+class Grant(Form):
+    """Points for volunteering or a winter-care visit, once per ``ref``."""
+
+    member: str = Field(min_length=1, max_length=254)  # a member code or the resident's e-mail
+    points: int = Field(ge=1, le=10_000)
+    reason: Literal["volunteer", "winter_care", "event_help", "other"]
+    note: str = Field("", max_length=200)
+    ref: str = Field(min_length=1, max_length=64)
+
+
+class Adjustment(Form):
+    member: str = Field(min_length=1, max_length=254)
+    delta: int = Field(ge=-10_000, le=10_000)
+    note: str = Field(min_length=1, max_length=200)
+    ref: str = Field(min_length=1, max_length=64)  # the request's own id: sent twice, done once
+
+
+class FiguresQuery(Form):
+    city: int | None = Field(None, ge=1, le=MAX_INT)
+    compound: int | None = Field(None, ge=1, le=MAX_INT)
+    lang: Literal["zh", "en"] = "zh"  # the CSV's headers
+
+
+class NewRating(Form):
+    subject: Literal["redemption", "event"]
+    subject_id: Id
+    score: int = Field(ge=1, le=5)
+    comment: str = Field("", max_length=500)

@@ -9,7 +9,14 @@ from __future__ import annotations
 from warmrun.platform import audit
 from warmrun.platform.badge_rules import KINDS as BADGE_KINDS
 from warmrun.platform.events import GROUPS, MODES, VIA
-from warmrun.platform.kinds import CampaignState, PaymentState, RedemptionState, Role
+from warmrun.platform.grants import REASONS
+from warmrun.platform.kinds import (
+    CampaignState,
+    PaymentState,
+    RedemptionState,
+    RewardKind,
+    Role,
+)
 from warmrun.platform.plausibility import Reason, Verdict
 
 # kind -> code -> (en, zh)
@@ -62,6 +69,10 @@ LABELS: dict[str, dict[str, tuple[str, str]]] = {
         "fulfilled": ("handed over", "已领取"),
         "cancelled": ("cancelled", "已取消"),
     },
+    "reward_kind": {
+        "goods": ("goods", "物品"),
+        "service": ("convenience service", "便民服务"),
+    },
     "payment_state": {
         "created": ("created", "已创建"),
         "open": ("waiting for the payer", "等待付款"),
@@ -97,6 +108,26 @@ LABELS: dict[str, dict[str, tuple[str, str]]] = {
         "reviewed": ("reviewed by an organizer", "已由组织者审核"),
         "source_withdrawn": ("withdrawn at its source", "已在来源处删除"),
     },
+    "grant_reason": {
+        "volunteer": ("volunteering (little volunteers)", "志愿服务（小小志愿者）"),
+        "winter_care": ("winter visit to an elderly neighbour", "冬季探访独居老人"),
+        "event_help": ("helping at an event day", "活动日帮忙"),
+        "other": ("other", "其他"),
+    },
+    "strava_status": {
+        "imported": ("imported", "已导入"),
+        "duplicate": ("already imported from a file", "已通过文件导入"),
+        "invalid": ("could not be read", "无法读取"),
+        "deleted": ("deleted on Strava", "已在 Strava 删除"),
+        "ineligible": ("not counted", "不计入"),
+    },
+    "strava_reason": {
+        "strava_manual": ("entered by hand, not recorded", "手动录入，不是实际记录"),
+        "strava_trainer": ("on a treadmill or trainer", "跑步机或室内训练"),
+        "strava_flagged": ("flagged on Strava", "在 Strava 上被标记"),
+        "strava_ebike": ("an e-bike ride", "电动自行车骑行"),
+        "strava_sport": ("a sport the campaign does not count", "本活动不计入此运动类型"),
+    },
     "badge_kind": {
         "first_run": ("first run", "首次跑步"),
         "distance_km": ("total kilometres", "累计公里数"),
@@ -127,6 +158,11 @@ LABELS: dict[str, dict[str, tuple[str, str]]] = {
         "reward.create": ("offered a reward", "上架奖品"),
         "reward.restock": ("added stock", "补充库存"),
         "reward.handout": ("handed over a reward", "发放奖品"),
+        "slot.create": ("opened pickup time slots", "新增领取时段"),
+        "option.add": ("added a booking option", "新增预约选项"),
+        "option.remove": ("removed a booking option", "删除预约选项"),
+        "points.grant": ("granted points", "发放积分"),
+        "points.adjust": ("adjusted a points balance", "调整积分"),
         "event.create": ("created an event day", "创建活动日"),
         "station.add": ("added a station", "新增打卡点"),
         "badge.create": ("set a badge", "设置徽章"),
@@ -147,9 +183,11 @@ KNOWN: dict[str, tuple[str, ...]] = {
     "credit_mode": MODES,
     "verdict": tuple(Verdict),
     "redemption_state": tuple(RedemptionState),
+    "reward_kind": tuple(RewardKind),
     "payment_state": tuple(PaymentState),
     "reason": tuple(Reason),
     "badge_kind": BADGE_KINDS,
+    "grant_reason": REASONS,
     "audit_action": audit.ACTIONS,
 }
 

@@ -30,7 +30,9 @@ _UPLOAD = {
                 "type": "object",
                 "required": ["files"],
                 "properties": {
-                    "files": {"type": "array", "items": {"type": "string", "format": "binary"}}
+                    "files": {"type": "array", "items": {"type": "string", "format": "binary"}},
+                    # warmrun.platform.coordinates.Choice: the files' coordinate system
+                    "coords": {"type": "string", "enum": ["auto", "wgs84", "gcj02"]},
                 },
             }
         }

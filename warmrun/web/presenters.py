@@ -9,10 +9,13 @@ from xml.sax.saxutils import escape
 
 import segno
 
+from warmrun.platform import coordinates
 from warmrun.platform.accounts import Identity
+from warmrun.platform.coordinates import Reading
 from warmrun.platform.ingest import FileOutcome
 from warmrun.platform.outcome_texts import rule, sentence
 from warmrun.platform.outcomes import Outcome
+from warmrun.platform.run_places import Place
 from warmrun.platform.views import RunView
 
 
@@ -31,8 +34,11 @@ def account_dict(account: Identity) -> dict[str, Any]:
     }
 
 
-def run_dict(run: RunView, outcome: Outcome | None = None, lang: str = "zh-CN") -> dict[str, Any]:
-    """A run; with its outcome, what it earned and what happened to it, in ``lang``.
+def run_dict(
+    run: RunView, outcome: Outcome | None = None, lang: str = "zh-CN", place: Place | None = None
+) -> dict[str, Any]:
+    """A run; with its outcome, what it earned and what happened to it, in ``lang``; with its
+    place, the city it started in and the coordinate system its file was in.
 
     ``points`` is the number of GPS points (as ever); what the run earned is ``points_earned``.
     """
@@ -56,7 +62,27 @@ def run_dict(run: RunView, outcome: Outcome | None = None, lang: str = "zh-CN") 
     if outcome is not None:
         out["points_earned"] = outcome.points
         out["outcome"] = outcome_dict(outcome, lang)
+    if place is not None:
+        city = None if place.city_id is None else {"id": place.city_id, "name": place.city(lang)}
+        out["start_city"] = city  # where it was run; money goes to the resident's own city
+        out["coordinates"] = place.coords or None
     return out
+
+
+def reading_dict(reading: Reading | None, lang: str) -> dict[str, Any] | None:
+    """The coordinate system an uploaded file was read in: ``system`` (wgs84, gcj02; what is
+    stored is WGS-84 either way), ``basis`` (app, choice, default), the app recognised, and
+    what the resident is told of it (empty when nothing needs saying)."""
+    if reading is None:
+        return None
+    return {
+        "system": reading.datum.value,
+        "converted": reading.converted,
+        "basis": reading.basis.value,
+        "app": reading.app,
+        "app_name": reading.app_name(lang) or None,
+        "message": coordinates.note(reading, lang),
+    }
 
 
 def outcome_dict(o: Outcome, lang: str) -> dict[str, Any]:
@@ -106,8 +132,15 @@ def outcome_dict(o: Outcome, lang: str) -> dict[str, Any]:
 def file_dict(item: FileOutcome, lang: str, error: dict[str, Any] | None) -> dict[str, Any]:
     """One uploaded activity file: its status as before, and its outcome in ``lang``."""
     told = outcome_dict(item.told, lang)
+    coords = reading_dict(item.reading, lang)
     if item.outcome is None:
-        return {"file": item.name, "status": "error", "error": error, "outcome": told}
+        return {
+            "file": item.name,
+            "status": "error",
+            "error": error,
+            "outcome": told,
+            "coordinates": coords,
+        }
     r = item.outcome.run
     return {
         "file": item.name,
@@ -120,6 +153,7 @@ def file_dict(item: FileOutcome, lang: str, error: dict[str, Any] | None) -> dic
         "verdict": str(r.verdict),
         "reasons": list(r.reasons),
         "outcome": told,
+        "coordinates": coords,
     }
 
 

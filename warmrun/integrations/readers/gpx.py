@@ -15,6 +15,7 @@ from typing import Any
 from warmrun.config import Limits
 from warmrun.integrations.readers import xmlsafe
 from warmrun.integrations.readers.gpx_scan import scan_canonical, sport_from_text
+from warmrun.integrations.readers.origin import gpx_origin
 from warmrun.integrations.readers.timeparse import iso_to_posix
 from warmrun.integrations.readers.timeparse import number as _num
 from warmrun.platform.errors import DtdForbidden, NotAnActivity, NotATrack, TooLarge
@@ -50,7 +51,10 @@ def read_gpx(data: bytes, limits: Limits) -> Track:
     if markup and (b"<!DOCTYPE" in data or b"<!ENTITY" in data):
         raise DtdForbidden()
     track = scan_canonical(data, limits, markup=markup)
-    return track if track is not None else read_gpx_exact(data, limits)
+    if track is None:
+        track = read_gpx_exact(data, limits)
+    track.writers, track.hints = gpx_origin(data)
+    return track
 
 
 def read_gpx_exact(data: bytes, limits: Limits) -> Track:

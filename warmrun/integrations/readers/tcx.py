@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 from array import array
 from collections.abc import Callable
+from typing import cast
 
 from warmrun.config import Limits
 from warmrun.integrations.readers import xmlsafe
@@ -18,6 +19,7 @@ from warmrun.platform.errors import NotAnActivity, NotATrack, TooLarge
 from warmrun.platform.tracks import CYCLE, OTHER, RUN, Track
 
 NAN = math.nan
+MAX_WRITERS = 8  # Creator and Author names kept (a file of 100,000 of them keeps 8)
 _SPORTS = {"running": RUN, "biking": CYCLE, "other": OTHER}
 _CAPTURE = {
     "Time",
@@ -27,6 +29,7 @@ _CAPTURE = {
     "Value",
     "DistanceMeters",
     "TotalTimeSeconds",
+    "Name",
 }
 # Elements whose start the reader acts on; any other (most of a hostile file) only counts.
 _NOTED = _CAPTURE | {"Trackpoint", "Activity", "TrainingCenterDatabase"}
@@ -38,7 +41,13 @@ def read_tcx(data: bytes, limits: Limits) -> Track:
     stack: list[str] = []
     buf: list[str] = []
     pt: dict[str, float] = {}
-    st: dict[str, object] = {"root": False, "sport": None, "activities": 0, "new_seg": True}
+    st: dict[str, object] = {
+        "root": False,
+        "sport": None,
+        "activities": 0,
+        "new_seg": True,
+        "writers": [],  # <Creator> (device) and <Author> (application) names
+    }
     laps: tuple[list[float], list[float]] = ([], [])  # distances, times
 
     def chars(data: str) -> None:
@@ -129,6 +138,10 @@ def _on_end(
                 lap_distance.append(_num(text))
             elif parent == "Lap" and tag == "TotalTimeSeconds":
                 lap_time.append(_num(text))
+            elif tag == "Name" and parent in ("Creator", "Author"):
+                writers = cast("list[str]", st["writers"])
+                if len(writers) < MAX_WRITERS:
+                    writers.append(text.strip()[:200])
         elif tag == "Trackpoint":
             la = pt.get("LatitudeDegrees", NAN)
             lo = pt.get("LongitudeDegrees", NAN)
@@ -181,4 +194,5 @@ def _track(
         device_distance_m=device or None,
         device_elapsed_s=elapsed or None,
         has_gps=bool(lat),
+        writers=tuple(w for w in cast("list[str]", st["writers"]) if w),
     )

@@ -14,6 +14,7 @@ from warmrun.platform.kinds import CampaignState as CampaignState
 from warmrun.platform.kinds import PaymentKind as PaymentKind
 from warmrun.platform.kinds import PaymentState as PaymentState
 from warmrun.platform.kinds import RedemptionState as RedemptionState
+from warmrun.platform.kinds import RewardKind as RewardKind
 from warmrun.platform.kinds import Role as Role
 from warmrun.platform.kinds import SettlementMode as SettlementMode
 from warmrun.platform.models.accounts import Account as Account
@@ -27,6 +28,10 @@ from warmrun.platform.models.accounts import ProviderRefund as ProviderRefund
 from warmrun.platform.models.accounts import StravaAccount as StravaAccount
 from warmrun.platform.models.accounts import StravaActivity as StravaActivity
 from warmrun.platform.models.accounts import WebSession as WebSession
+from warmrun.platform.models.bookings import Booking as Booking
+from warmrun.platform.models.bookings import PickupSlot as PickupSlot
+from warmrun.platform.models.bookings import RewardOption as RewardOption
+from warmrun.platform.models.bookings import RewardOptionGroup as RewardOptionGroup
 from warmrun.platform.models.events import Badge as Badge
 from warmrun.platform.models.events import BadgeAward as BadgeAward
 from warmrun.platform.models.events import Challenge as Challenge

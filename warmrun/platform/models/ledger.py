@@ -13,6 +13,7 @@ from warmrun.platform.kinds import (
     Basis,
     CampaignState,
     RedemptionState,
+    RewardKind,
     SettlementMode,
 )
 
@@ -238,7 +239,7 @@ class PointsRule(Model):
     # Expiry: points earned by the campaign's residents lapse this many days after they were
     # earned, oldest first (null: never); residents are told this many days before.
     expire_after_days = fields.IntField(null=True)
-    expiry_notice_days = fields.IntField(default=14)
+    expiry_notice_days = fields.IntField(default=14, db_default=14)
 
     class Meta:
         table = "points_rule"
@@ -276,12 +277,26 @@ class Reward(Model):
     stock = fields.IntField(default=0)
     needs_slot = fields.BooleanField(default=False)
     active = fields.BooleanField(default=True)
+    # Only a service may be free (0 points); goods always cost points.
+    # (db_default: the rewards already offered get the value when the column is added.)
+    kind = fields.CharEnumField(
+        RewardKind, max_length=16, default=RewardKind.GOODS, db_default=RewardKind.GOODS
+    )
+    # A booked slot may be cancelled until this many hours before it starts (0: its start).
+    cancel_hours = fields.IntField(default=0, db_default=0)
 
     class Meta:
         table = "reward"
         constraints = (
             CheckConstraint(check="stock >= 0", name="reward_stock_ck"),
-            CheckConstraint(check="points_price > 0", name="reward_price_ck"),
+            # Spelled for migration 0018's SQLite triggers: a space on each side of a bracket.
+            CheckConstraint(
+                check="points_price > 0 OR ( points_price = 0 AND kind = 'service' )",
+                name="reward_price_kind_ck",
+            ),
+            CheckConstraint(
+                check="cancel_hours >= 0 AND cancel_hours <= 168", name="reward_cancel_ck"
+            ),
         )
 
 

@@ -11,6 +11,7 @@ from starlette.routing import Route
 
 from warmrun.web.endpoints import Access
 from warmrun.web.pages.base import error_page, page
+from warmrun.web.pages.bookings import desk_routes
 from warmrun.web.pages.contests import (
     badges_page,
     challenge_page,
@@ -18,7 +19,10 @@ from warmrun.web.pages.contests import (
     households_page,
 )
 from warmrun.web.pages.events import checkin_page, event_page, events_page, print_page
+from warmrun.web.pages.family import family_page
+from warmrun.web.pages.figures import figures_page, ratings_page
 from warmrun.web.pages.first_run import first_run_page
+from warmrun.web.pages.grants import grants_page
 from warmrun.web.pages.people import audit_page, invite_page, staff_page
 from warmrun.web.pages.public import (
     campaign_page,
@@ -42,12 +46,10 @@ from warmrun.web.pages.resident import (
 )
 from warmrun.web.pages.setup import setup_campaign, setup_home
 from warmrun.web.pages.staff import (
-    desk_page,
     partner_dashboard,
     partner_home,
     report_page,
     review_page,
-    stock_page,
 )
 from warmrun.web.pages.strava import strava_callback, strava_connect, strava_page
 
@@ -79,6 +81,8 @@ def routes() -> list[Route]:
         Route("/me/account", page(Access.SIGNED_IN, account_page, form=True), methods=both),
         Route("/me/strava", page(Access.RESIDENT, strava_page, form=True), methods=both),
         Route("/me/card", page(Access.RESIDENT, card_page), methods=get),
+        Route("/me/family", page(Access.RESIDENT, family_page, form=True), methods=both),
+        Route("/me/ratings", page(Access.RESIDENT, ratings_page, form=True), methods=both),
         Route("/checkin/{token}", page(Access.RESIDENT, checkin_page, form=True), methods=both),
         Route("/events/{event_id:int}/print", page(Access.ORGANIZER, print_page), methods=get),
         Route("/events", page(Access.ORGANIZER, events_page, form=True), methods=both),
@@ -87,12 +91,21 @@ def routes() -> list[Route]:
         ),
         Route("/strava/connect", page(Access.RESIDENT, strava_connect), methods=get),
         Route("/strava/callback", page(Access.RESIDENT, strava_callback), methods=get),
+        *staff_routes(),
+    ]
+
+
+def staff_routes() -> list[Route]:
+    """Partners', organizers' and desk staff's pages."""
+    get, both = ["GET"], ["GET", "POST"]
+    return [
         Route("/partner", page(Access.PARTNER, partner_home), methods=get),
         Route("/partner/{code}", page(Access.PARTNER, partner_dashboard), methods=get),
         Route("/review", page(Access.ORGANIZER, review_page, form=True), methods=both),
-        Route("/desk", page(Access.DESK, desk_page, form=True), methods=both),
-        Route("/stock", page(Access.DESK, stock_page, form=True), methods=both),
+        *desk_routes(),
         Route("/reports/{code}", page(Access.SIGNED_IN, report_page), methods=get),
+        Route("/setup/{code}/points", page(Access.ORGANIZER, grants_page, form=True), methods=both),
+        Route("/setup/{code}/figures", page(Access.ORGANIZER, figures_page), methods=get),
         Route("/staff", page(Access.ORGANIZER, staff_page, form=True), methods=both),
         Route("/invite/{token}", page(Access.PUBLIC, invite_page, form=True), methods=both),
         Route("/audit", page(Access.ORGANIZER, audit_page), methods=get),

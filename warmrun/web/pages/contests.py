@@ -11,7 +11,7 @@ from typing import Any
 
 from starlette.responses import Response
 
-from warmrun.platform import accounts, badges, campaign_views, campaigns, challenges
+from warmrun.platform import accounts, badges, campaign_views, campaigns, challenges, contest_views
 from warmrun.platform.badge_rules import KINDS
 from warmrun.platform.errors import Forbidden, InvalidInput, NotFound
 from warmrun.web import forms
@@ -47,7 +47,7 @@ async def badges_page(p: Page, data: dict[str, Any]) -> Response:
     return p.render(
         "contests_badges.html",
         c=c,
-        badges=await campaign_views.campaign_badges(campaign_id=c.id),
+        badges=await contest_views.campaign_badges(campaign_id=c.id),
         kinds=KINDS,
         form=data,
         saved=_saved(p),
@@ -76,7 +76,7 @@ async def challenges_page(p: Page, data: dict[str, Any]) -> Response:
     return p.render(
         "contests_challenges.html",
         c=c,
-        challenges=await campaign_views.campaign_challenges(campaign_id=c.id),
+        challenges=await contest_views.campaign_challenges(campaign_id=c.id),
         compounds=await _compounds(p, c.code),
         form=data,
     )
@@ -103,7 +103,7 @@ async def challenge_page(p: Page, data: dict[str, Any]) -> Response:
     """A challenge of the campaign: its standings and, once it has ended, settling it."""
     c = await _campaign(p, whole=False)
     challenge_id = p.request.path_params["challenge_id"]
-    listed = await campaign_views.campaign_challenges(campaign_id=c.id)
+    listed = await contest_views.campaign_challenges(campaign_id=c.id)
     if challenge_id not in {x["id"] for x in listed}:
         raise NotFound("challenge", "挑战赛")
     posted = None
@@ -136,7 +136,7 @@ async def households_page(p: Page, data: dict[str, Any]) -> Response:
         return p.redirect("/setup/households?saved=1")
     return p.render(
         "contests_households.html",
-        rows=await campaign_views.compound_households(city_ids=scope),
+        rows=await contest_views.compound_households(city_ids=scope),
         form=data,
         saved=_saved(p),
     )

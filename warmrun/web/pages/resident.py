@@ -13,18 +13,22 @@ from warmrun.leaderboard.campaigns import clocks
 from warmrun.platform import (
     accounts,
     badges,
+    booking_views,
     campaign_views,
     clock,
     erasure,
+    families,
     maps,
     notices,
     privacy_zones,
     rewards,
+    run_places,
     run_results,
     transparency,
     views,
 )
 from warmrun.platform.accounts import Identity
+from warmrun.platform.coordinates import parse_choice
 from warmrun.platform.errors import (
     InvalidInput,
     NotFound,
@@ -34,7 +38,7 @@ from warmrun.web import forms, ratelimit
 from warmrun.web.codes import member_code
 from warmrun.web.pages.base import Page, form_int, form_model
 from warmrun.web.presenters import outcome_dict, qr_svg, track_svg
-from warmrun.web.routes.runs import import_files, uploads_of
+from warmrun.web.routes.runs import coords_of, import_files, runner_of, uploads_of
 
 
 async def me_page(p: Page, _: dict[str, Any]) -> Response:
@@ -42,14 +46,18 @@ async def me_page(p: Page, _: dict[str, Any]) -> Response:
     (the script sends each file to the API instead) and the page shows each file's outcome."""
     rid = p.resident_id()
     results = await p.attempt(_upload(p, rid)) if p.posted else None
-    return p.render("me.html", results=results or [], **await _me(p, rid))
+    chosen = (await p.request.form()).get("coords") if p.posted else None
+    coords = chosen if isinstance(chosen, str) and parse_choice(chosen) else "auto"
+    return p.render("me.html", results=results or [], coords=coords, **await _me(p, rid))
 
 
 async def _upload(p: Page, rid: int) -> list[dict[str, Any]]:
     """The upload form's files, imported as the API imports them (same bounds and limits)."""
     await ratelimit.check(p.request.app.state.redis, ratelimit.UPLOAD, str(rid))
-    uploads = await uploads_of(await p.request.form())  # the form page() already read
-    return await import_files(p.parser, rid, uploads, p.lang)
+    form = await p.request.form()  # the form page() already read
+    uploads = await uploads_of(form)
+    whose = await runner_of(rid, form)
+    return await import_files(p.parser, whose, uploads, p.lang, coords_of(form))
 
 
 async def _me(p: Page, rid: int) -> dict[str, Any]:
@@ -64,6 +72,7 @@ async def _me(p: Page, rid: int) -> dict[str, Any]:
         "ranks": await _ranks(p, rid, impact),
         "balance": points.balance,
         "member_code": member_code(str(p.settings.secret_key), rid),
+        "children": await families.children(guardian_id=rid),
         **await _game(p.lang, rid, impact),
     }
 
@@ -108,13 +117,15 @@ async def runs_page(p: Page, _: dict[str, Any]) -> Response:
 
 async def run_page(p: Page, _: dict[str, Any]) -> Response:
     """The run's figures (counted kcal and points, as "My impact" adds them up), its outcome
-    and why, and its map."""
+    and why, its map, the city it started in and its file's coordinate system."""
     run = await views.run(run_id=p.request.path_params["run_id"])
     if run.resident_id != p.resident_id():
         raise NotFound("run", "跑步记录")
     told = outcome_dict(await run_results.outcome_of(run), p.lang)
+    place = await run_places.place_of(run_id=run.id)
     shown = await maps.shown_segments(parser=p.parser, run_id=run.id, owner_id=run.resident_id)
-    return p.render("run.html", run=run, told=told, map=track_svg(shown, title=run.file_name))
+    svg = track_svg(shown, title=run.file_name)
+    return p.render("run.html", run=run, told=told, map=svg, place=place, city=place.city(p.lang))
 
 
 async def points_page(p: Page, _: dict[str, Any]) -> Response:
@@ -128,7 +139,7 @@ async def shop_page(p: Page, data: dict[str, Any]) -> Response:
         code = await p.attempt(_redeem(p, rid, data), status=400)
         if code is not None:
             return p.redirect(f"/me/redemptions/{code}")
-    items = await views.rewards_for(resident_id=rid)
+    items = await booking_views.shop(resident_id=rid)
     pts = await views.points_of(resident_id=rid, offset=0, limit=0)
     return p.render(
         "shop.html",
@@ -140,14 +151,18 @@ async def shop_page(p: Page, data: dict[str, Any]) -> Response:
 
 
 async def _redeem(p: Page, rid: int, data: dict[str, Any]) -> str:
-    """The shop's form, read by the API's own request model; returns the pickup code."""
+    """The shop's form, read by the API's own request model (its answers to the reward's
+    questions are the ``choice_<group>`` fields); returns the pickup code."""
     await ratelimit.check(p.request.app.state.redis, ratelimit.REDEEM, str(rid))
-    form = form_model(forms.Redeem, data, idempotency_key=_key(data))
+    choices = [v for k, v in data.items() if k.startswith("choice_") and str(v).strip()]
+    form = form_model(forms.Redeem, data, idempotency_key=_key(data), choices=choices)
     r = await rewards.redeem(
         resident_id=rid,
         reward_id=form.reward_id,
         idempotency_key=f"{rid}:{form.idempotency_key}",
         slot=form.slot,
+        slot_id=form.slot_id,
+        choices=form.choices,
     )
     return r.code
 
@@ -159,14 +174,14 @@ def _key(data: dict[str, Any]) -> str:
 
 async def redemption_page(p: Page, data: dict[str, Any]) -> Response:
     rid = p.resident_id()
-    code = p.request.path_params["code"]
-    found = await views.redemptions(resident_id=rid, code=code)
+    found = await views.redemptions(resident_id=rid, code=p.request.path_params["code"])
     if not found:
         raise NotFound("pickup code", "取货码")
-    if p.request.method == "POST":
-        await rewards.cancel(code=found[0].code, resident_id=rid)
-        return p.redirect(f"/me/redemptions/{found[0].code}")
-    return p.render("redemption.html", r=found[0], qr=qr_svg(found[0].code).decode())
+    code = found[0].code
+    if p.posted and await p.attempt(rewards.cancel(code=code, resident_id=rid)) is not None:
+        return p.redirect(f"/me/redemptions/{code}")
+    booking = await booking_views.booking_of(code=code)
+    return p.render("redemption.html", r=found[0], booking=booking, qr=qr_svg(code).decode())
 
 
 async def account_page(p: Page, data: dict[str, Any]) -> Response:

@@ -3,8 +3,9 @@ cities and run the campaigns that lie wholly in them (rules, points, pledges, st
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from starlette.responses import Response
 
@@ -24,6 +25,20 @@ def _day(data: dict[str, Any], name: str) -> date:
         return date.fromisoformat(str(data.get(name, "")))
     except ValueError:
         raise InvalidInput(name, "a date (YYYY-MM-DD)", "日期格式应为 YYYY-MM-DD") from None
+
+
+async def _local_moment(campaign_id: int, data: dict[str, Any]) -> datetime | None:
+    """The form's "takes effect from" (a browser's date and time, no zone) in the campaign's
+    time zone; None when left empty (now)."""
+    raw = str(data.get("effective_from", "")).strip()
+    if not raw:
+        return None
+    try:
+        moment = datetime.fromisoformat(raw)
+    except ValueError:
+        raise InvalidInput("effective_from", "a date and time", "须为日期和时间") from None
+    tz = (await campaign_views.campaign_summary_by_id(campaign_id=campaign_id)).timezone
+    return moment.replace(tzinfo=ZoneInfo(tz)) if moment.tzinfo is None else moment
 
 
 def _bundle_lines(data: dict[str, Any]) -> list[dict[str, str]]:
@@ -121,7 +136,7 @@ async def _campaign_action(campaign_id: int, data: dict[str, Any], key: SiteKey)
     data = yuan_fields(data, "daily_cap", "cap")
     action = data.get("action")
     if action == "rule":
-        rule = form_model(forms.Rule, data)
+        rule = form_model(forms.Rule, data, effective_from=await _local_moment(campaign_id, data))
         await campaigns.set_rule(
             campaign_id=campaign_id,
             sport=str(data.get("sport")),
@@ -129,6 +144,7 @@ async def _campaign_action(campaign_id: int, data: dict[str, Any], key: SiteKey)
             per=rule.per,
             basis=Basis(rule.basis),
             daily_cap_fen=rule.daily_cap_fen,
+            effective_from=rule.effective_from,
         )
     elif action == "points":
         await campaigns.set_points_rule(

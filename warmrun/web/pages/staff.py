@@ -1,4 +1,4 @@
-"""Partners' and organizers' pages: dashboard, review, desk, stock."""
+"""Partners' and organizers' pages: dashboard, review, stock (the desk: ``bookings``)."""
 
 from __future__ import annotations
 
@@ -97,13 +97,6 @@ async def _bulk_review(p: Page, data: dict[str, Any]) -> int:
         except WarmrunError:
             continue
     return done
-
-
-async def desk_page(p: Page, data: dict[str, Any]) -> Response:
-    result = None
-    if p.posted:
-        result = await p.attempt(scoped.fulfil(p.me(), str(data.get("code", ""))), status=400)
-    return p.render("desk.html", result=result)
 
 
 async def stock_page(p: Page, data: dict[str, Any]) -> Response:

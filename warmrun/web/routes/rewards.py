@@ -6,7 +6,7 @@ from typing import Any
 
 from starlette.responses import Response
 
-from warmrun.platform import accounts, rewards, views
+from warmrun.platform import accounts, booking_views, rewards, views
 from warmrun.platform.errors import NotFound
 from warmrun.web import forms, ratelimit, scoped
 from warmrun.web.endpoints import Access, Ctx
@@ -19,10 +19,10 @@ from warmrun.web.routes import api
     "/api/v1/rewards",
     access=Access.RESIDENT,
     tag="rewards",
-    summary="The rewards shop of my compound, with stock",
+    summary="The rewards shop of my compound, with stock, open pickup slots and options",
 )
 async def shop(ctx: Ctx) -> dict[str, Any]:
-    return {"items": await views.rewards_for(resident_id=ctx.resident_id())}
+    return {"items": await booking_views.shop(resident_id=ctx.resident_id())}
 
 
 @api.route(
@@ -31,7 +31,7 @@ async def shop(ctx: Ctx) -> dict[str, Any]:
     access=Access.RESIDENT,
     tag="rewards",
     body=forms.Redeem,
-    summary="Spend points on a reward; returns the pickup code",
+    summary="Spend points on a reward (booking a slot, with options); returns the pickup code",
 )
 async def redeem(ctx: Ctx) -> dict[str, Any]:
     resident_id = ctx.resident_id()
@@ -42,9 +42,16 @@ async def redeem(ctx: Ctx) -> dict[str, Any]:
         reward_id=b.reward_id,
         idempotency_key=f"{resident_id}:{b.idempotency_key}",
         slot=b.slot,
+        slot_id=b.slot_id,
+        choices=b.choices,
     )
-    (view,) = await views.redemptions(code=r.code)
-    return {"redemption": view}
+    return await _shown(r.code)
+
+
+async def _shown(code: str) -> dict[str, Any]:
+    """A redemption and what it booked (None: nothing)."""
+    (view,) = await views.redemptions(code=code)
+    return {"redemption": view, "booking": await booking_views.booking_of(code=code)}
 
 
 @api.route(
@@ -83,13 +90,12 @@ async def redemption_qr(ctx: Ctx) -> Response:
     "/api/v1/redemptions/{code}/cancel",
     access=Access.RESIDENT,
     tag="rewards",
-    summary="Cancel my pending redemption; points come back",
+    summary="Cancel my pending redemption (a booking: within its cancel window); points come back",
 )
 async def cancel(ctx: Ctx) -> dict[str, Any]:
     r = await own_redemption(ctx, ctx.path["code"])
     await rewards.cancel(code=r.code, resident_id=ctx.resident_id())
-    (view,) = await views.redemptions(code=r.code)
-    return {"redemption": view}
+    return await _shown(r.code)
 
 
 @api.route(

@@ -13,8 +13,18 @@ from starlette.datastructures import FormData, UploadFile
 from starlette.exceptions import HTTPException
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
-from warmrun.platform import ingest, maps, privacy_zones, run_results, runs, views
+from warmrun.platform import (
+    families,
+    ingest,
+    maps,
+    privacy_zones,
+    run_places,
+    run_results,
+    runs,
+    views,
+)
 from warmrun.platform.accounts import Identity
+from warmrun.platform.coordinates import Choice, parse_choice
 from warmrun.platform.errors import InvalidInput, NotFound
 from warmrun.platform.privacy import Policy, Zone
 from warmrun.platform.uploads import Parser, Upload
@@ -35,10 +45,12 @@ MAX_FILES = 20
     summary="Upload one or more run files (GPX, TCX, FIT, zip); one outcome per file",
 )
 async def upload(ctx: Ctx) -> Any:
-    """200 with one outcome per activity file; 422 with them when every file was refused."""
-    resident_id = ctx.resident_id()
-    await ratelimit.check(ctx.redis, ratelimit.UPLOAD, str(resident_id))
-    results = await import_files(ctx.parser, resident_id, await _uploads(ctx), ctx.lang)
+    """200 with one outcome per activity file; 422 with them when every file was refused.
+    ``coords`` (auto, wgs84, gcj02; default auto) says what system the files' points are in;
+    ``for_resident_id`` names a child in the resident's care whose runs these are."""
+    await ratelimit.check(ctx.redis, ratelimit.UPLOAD, str(ctx.resident_id()))
+    uploads, coords, whose = await _uploads(ctx)
+    results = await import_files(ctx.parser, whose, uploads, ctx.lang, coords)
     refused = [r for r in results if r["status"] == "error"]
     if len(refused) == len(results):
         return JSONResponse({"error": refused[0]["error"], "files": results}, status_code=422)
@@ -46,17 +58,23 @@ async def upload(ctx: Ctx) -> Any:
 
 
 async def import_files(
-    parser: Parser, resident_id: int, uploads: list[Upload], lang: str
+    parser: Parser,
+    resident_id: int,
+    uploads: list[Upload],
+    lang: str,
+    coords: Choice = Choice.AUTO,
 ) -> list[dict[str, Any]]:
     """Import a request's files (the API's and the upload form's): one result per activity
     file, each with its outcome in ``lang``."""
     with metrics.timed_upload():
-        items = await ingest.import_uploads(parser=parser, resident_id=resident_id, uploads=uploads)
+        items = await ingest.import_uploads(
+            parser=parser, resident_id=resident_id, uploads=uploads, coords=coords
+        )
     metrics.count_uploads(items)
     return [file_dict(i, lang, _error_of(i, lang)) for i in items]
 
 
-async def _uploads(ctx: Ctx) -> list[Upload]:
+async def _uploads(ctx: Ctx) -> tuple[list[Upload], Choice, int]:
     try:
         form = await ctx.request.form(max_files=MAX_FILES, max_fields=10)
     except HTTPException as exc:  # Starlette's answer to malformed or oversized multipart
@@ -66,7 +84,8 @@ async def _uploads(ctx: Ctx) -> list[Upload]:
             f"上传格式不正确（最多 {MAX_FILES} 个文件）",
         ) from exc
     try:
-        return await uploads_of(form)
+        whose = await runner_of(ctx.resident_id(), form)
+        return await uploads_of(form), coords_of(form), whose
     finally:
         await form.close()
 
@@ -82,6 +101,27 @@ async def uploads_of(form: FormData) -> list[Upload]:
     if len(files) > MAX_FILES:
         raise InvalidInput("files", f"at most {MAX_FILES} files", f"最多 {MAX_FILES} 个文件")
     return [Upload(name=_file_name(f.filename), data=await f.read()) for f in files]
+
+
+async def runner_of(resident_id: int, form: FormData) -> int:
+    """Whose runs the form's files are: the resident's, or a child's in their care."""
+    raw = form.get("for_resident_id")
+    if not isinstance(raw, str) or not raw.strip():
+        return resident_id
+    if not raw.strip().isdigit() or len(raw.strip()) > 9:
+        raise NotFound("child", "孩子")
+    return await families.acting_for(resident_id=resident_id, for_resident=int(raw))
+
+
+def coords_of(form: FormData) -> Choice:
+    """The form's word on the files' coordinates: auto (the default), wgs84 or gcj02."""
+    value = form.get("coords")
+    choice = parse_choice(value if isinstance(value, str) else None)
+    if choice is None:
+        raise InvalidInput(
+            "coords", "one of auto, wgs84, gcj02", "须为 auto（自动）、wgs84 或 gcj02"
+        )
+    return choice
 
 
 def _file_name(name: str | None) -> str:
@@ -112,8 +152,9 @@ async def my_runs(ctx: Ctx) -> dict[str, Any]:
         resident_id=ctx.resident_id(), offset=q.offset, limit=q.limit
     )
     told = await run_results.outcomes_of(items)
+    places = await run_places.places_of([r.id for r in items])
     return {
-        "items": [run_dict(r, told[r.id], ctx.lang) for r in items],
+        "items": [run_dict(r, told[r.id], ctx.lang, places.get(r.id)) for r in items],
         "total": total,
         "offset": q.offset,
         "limit": q.limit,
@@ -124,9 +165,11 @@ async def my_runs(ctx: Ctx) -> dict[str, Any]:
     "GET", "/api/v1/runs/{run_id:int}", access=Access.SIGNED_IN, tag="runs", summary="One run"
 )
 async def one_run(ctx: Ctx) -> dict[str, Any]:
-    """The run, what it earned and its outcome: what happened to it and why."""
+    """The run, what it earned and its outcome: what happened to it and why; the city it
+    started in and the coordinate system its file was in."""
     run = await views.readable_run(ctx.me(), run_id=ctx.path["run_id"])
-    return run_dict(run, await run_results.outcome_of(run), ctx.lang)
+    place = await run_places.place_of(run_id=run.id)
+    return run_dict(run, await run_results.outcome_of(run), ctx.lang, place)
 
 
 @api.route(
@@ -251,7 +294,17 @@ async def _export_data(
         "impact": await views.impact(resident_id=resident_id),
         "points": {"balance": points.balance, "debt": points.debt, "entries": points.entries},
         "redemptions": await views.redemptions(resident_id=resident_id),
+        "children": await _children_data(resident_id),
     }
+
+
+async def _children_data(guardian_id: int) -> list[dict[str, Any]]:
+    """The children in the resident's care and their runs: exported with the guardian's."""
+    out = []
+    for c in await families.children(guardian_id=guardian_id):
+        runs, _ = await views.runs_of(resident_id=c.id, offset=0, limit=100_000)
+        out.append({"child": c, "runs": [run_dict(r) for r in runs]})
+    return out
 
 
 async def _spooled(data: dict[str, Any], all_runs: list[views.RunView]) -> tuple[IO[bytes], int]:

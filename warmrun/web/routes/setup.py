@@ -119,7 +119,7 @@ async def new_campaign(ctx: Ctx) -> dict[str, Any]:
     access=Access.ORGANIZER,
     tag="setup",
     body=forms.Rule,
-    summary="Set the conversion rule of a sport (run/walk)",
+    summary="Set the conversion rule of a sport (run/walk), now or from a later time",
 )
 async def set_rule(ctx: Ctx) -> dict[str, Any]:
     campaign_id = await whole_campaign(ctx, ctx.path["code"])
@@ -131,6 +131,7 @@ async def set_rule(ctx: Ctx) -> dict[str, Any]:
         per=b.per,
         basis=Basis(b.basis),
         daily_cap_fen=b.daily_cap_fen,
+        effective_from=b.effective_from,
     )
     rule = {"sport": r.sport, "fen": r.fen, "per": r.per, "basis": str(r.basis)}
     return {"rule": {**rule, "daily_cap_fen": r.daily_cap_fen}}
@@ -152,6 +153,8 @@ async def set_points_rule(ctx: Ctx) -> dict[str, Any]:
             "points_per_km": r.points_per_km,
             "points_per_run": r.points_per_run,
             "daily_cap": r.daily_cap,
+            "expire_after_days": r.expire_after_days,
+            "expiry_notice_days": r.expiry_notice_days,
         }
     }
 

@@ -8,6 +8,8 @@
   if (!zone || !window.FormData || !window.DOMParser) { return; }
   zone.classList.add("js");
   var input = document.getElementById("files");
+  var coords = document.getElementById("coords");
+  var runner = document.getElementById("for_resident_id");
   var list = document.getElementById("results");
   var csrf = document.querySelector('meta[name="csrf-token"]').getAttribute("content");
   var t = JSON.parse(document.getElementById("upload-text").textContent);
@@ -19,6 +21,12 @@
     text.className = "outcome outcome-" + (o ? o.status : "not_counted");
     text.textContent = o ? o.message : (r.error ? r.error.message : t.failed);
     li.appendChild(text);
+    if (r.coordinates && r.coordinates.message) {
+      var note = document.createElement("div");
+      note.className = "coords-note muted";
+      note.textContent = r.coordinates.message;
+      li.appendChild(note);
+    }
     var runId = r.run_id || (o && o.run_id);
     if (runId) {
       var a = document.createElement("a");
@@ -68,6 +76,8 @@
     list.appendChild(li);
     var data = new FormData();
     data.append("files", file, file.name);
+    if (coords) { data.append("coords", coords.value); }
+    if (runner && runner.value) { data.append("for_resident_id", runner.value); }
     var xhr = new XMLHttpRequest();
     pending += 1;
     xhr.open("POST", "/api/v1/runs");
