@@ -21,6 +21,7 @@ from warmrun.platform import (
 )
 from warmrun.platform.errors import (
     CancelClosed,
+    FreeBookingWaiting,
     InsufficientPoints,
     InvalidInput,
     NotFound,
@@ -375,3 +376,34 @@ async def test_two_staff_opening_the_same_week_at_once_open_it_once() -> None:
     )
     assert sorted(type(r).__name__ for r in results) == ["InvalidInput", "list"]
     assert await PickupSlot.filter(reward_id=reward.id).count() == 7
+
+
+async def test_one_resident_cannot_take_every_place_of_a_free_service() -> None:
+    w = await world()
+    sharpening = await rewards.create_reward(
+        compound_id=w.compound_id,
+        name_zh="便民磨刀",
+        name_en="Knife sharpening",
+        points_price=0,
+        stock=10,
+        kind="service",
+    )
+    (slot,) = await bookings.create_slots(
+        reward_id=sharpening.id, day=DAY, starts=time(14), ends=time(16), capacity=5
+    )
+
+    async def attempt(n: int) -> str:
+        try:
+            await rewards.redeem(
+                resident_id=w.alice.id, reward_id=sharpening.id, idempotency_key=f"k{n}",
+                slot_id=slot.id,
+            )  # fmt: skip
+        except FreeBookingWaiting:
+            return "refused"
+        return "booked"
+
+    results = await asyncio.gather(*(attempt(n) for n in range(5)))
+    assert sorted(results) == ["booked"] + ["refused"] * 4
+    assert await rewards.redeem(
+        resident_id=w.bob.id, reward_id=sharpening.id, idempotency_key="bob", slot_id=slot.id
+    )

@@ -45,7 +45,7 @@ async def test_a_registered_child_has_the_guardians_compound_and_the_consent_tim
 async def test_an_adult_cannot_be_registered_as_a_child(web: Web) -> None:
     async with web.signed_in("resident") as me:
         r = await me.post("/api/v1/me/children", json={**CHILD, "birth_year": 1990})
-        assert r.status_code == 422 and "未满 18 岁" in r.text
+        assert r.status_code == 422 and "3 到 17 岁" in r.text
 
 
 async def test_a_guardian_checks_in_the_child_they_registered(web: Web) -> None:
@@ -177,3 +177,26 @@ async def test_the_childs_runs_are_exported_with_the_guardians_data(web: Web) ->
         data = json.loads(z.read("warmrun.json"))
     (kid,) = data["children"]
     assert kid["child"]["display_name"] == "小明" and len(kid["runs"]) == 1
+
+
+async def test_more_family_copies_of_one_track_than_a_family_run_wait_for_review(
+    web: Web,
+) -> None:
+    guardian = await Account.get(email=web.site.emails["resident"])
+    assert guardian.resident_id is not None
+    async with web.signed_in("resident") as me:
+        kids = [
+            (await me.post("/api/v1/me/children", json={**CHILD, "display_name": f"孩{n}"})).json()[
+                "child"
+            ]["id"]
+            for n in range(3)
+        ]
+    track = synthetic_run_gpx(points=900, seed=91)
+    verdicts = []
+    for who in (guardian.resident_id, *kids):
+        (done,) = await ingest.import_uploads(
+            parser=PARSER, resident_id=who, uploads=[Upload(name="f.gpx", data=track)]
+        )
+        assert done.outcome is not None
+        verdicts.append(done.outcome.run.verdict)
+    assert verdicts == ["accepted", "accepted", "accepted", "flagged"]

@@ -98,3 +98,52 @@ async def test_an_expiry_round_lapses_old_points_once_and_tells_of_the_next(web:
     assert await PointsEntry.filter(resident_id=account.resident_id, reason="expiry").count() == 1
     notice = await Notification.get(resident_id=account.resident_id, kind="points_expiring")
     assert notice.params["points"] == 12
+
+
+async def test_a_csv_file_with_old_mac_line_ends_is_read(web: Web) -> None:
+    before = await balance(web)
+    old_mac = b"ref,member,points,reason\r1,resident@example.org,5,volunteer\r"
+    async with web.signed_in("organizer") as org:
+        r = await org.post(f"/api/v1/campaigns/{web.site.campaign}/grants.csv", content=old_mac)
+    assert [x["status"] for x in r.json()["rows"]] == ["granted"]
+    assert await balance(web) == before + 5
+
+
+async def test_a_malformed_csv_file_is_refused_whole_with_nothing_granted(web: Web) -> None:
+    before = await balance(web)
+    huge = b"ref,member,points,reason,note\n1,resident@example.org,5,volunteer," + b"x" * 200_000
+    async with web.signed_in("organizer") as org:
+        r = await org.post(f"/api/v1/campaigns/{web.site.campaign}/grants.csv", content=huge)
+    assert r.status_code == 422 and r.json()["error"]["code"] == "invalid_input"
+    assert await balance(web) == before
+
+
+async def test_a_row_without_a_member_is_refused_and_the_others_granted(web: Web) -> None:
+    before = await balance(web)
+    csv = b"ref,member,points,reason\nA1,resident@example.org,7,volunteer\nA2,,7,volunteer\n"
+    async with web.signed_in("organizer") as org:
+        r = await org.post(f"/api/v1/campaigns/{web.site.campaign}/grants.csv", content=csv)
+    assert [x["status"] for x in r.json()["rows"]] == ["granted", "refused"]
+    assert await balance(web) == before + 7
+
+
+async def test_an_adjustment_sent_twice_is_made_once(web: Web) -> None:
+    before = await balance(web)
+    body = {"member": "resident@example.org", "delta": 5, "note": "补录", "ref": "adj-1"}
+    async with web.signed_in("organizer") as org:
+        first = await org.post("/api/v1/points/adjustments", json=body)
+        again = await org.post("/api/v1/points/adjustments", json=body)
+    assert first.json() == {"ok": True, "already": False}
+    assert again.json() == {"ok": True, "already": True}
+    assert await balance(web) == before + 5
+
+
+async def test_one_reference_serves_different_residents(web: Web) -> None:
+    far = {**GRANT, "member": "far_resident@example.org"}
+    async with web.signed_in("other_organizer") as other:
+        assert (await other.post(f"/api/v1/campaigns/{web.site.campaign}/grants", json=far)).json()[
+            "granted"
+        ]
+    async with web.signed_in("organizer") as org:
+        r = await org.post(f"/api/v1/campaigns/{web.site.campaign}/grants", json=GRANT)
+    assert r.json() == {"granted": True}

@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime
 from tests.web.conftest import Web
 from tests.web.test_runs import files
 from warmrun.integrations.synthetic import synthetic_run_gpx
-from warmrun.platform import rewards
+from warmrun.platform import campaigns, events, rewards
 from warmrun.platform.models import Account
 from warmrun.platform.participation_rules import Activity, age_group, figures
 
@@ -118,3 +118,17 @@ async def test_no_one_rates_anothers_redemption(web: Web) -> None:
             json={"subject": "redemption", "subject_id": picked.id, "score": 1},
         )
     assert r.status_code == 404
+
+
+async def test_a_compound_filter_shows_no_other_citys_stations(web: Web) -> None:
+    c = await campaigns.get_campaign(code=web.site.campaign)
+    event = await events.create_event(
+        campaign_id=c.id, city_id=web.site.city, name="苏州活动日", day=date(2025, 11, 1)
+    )
+    await events.add_station(event_id=event.id, name="签到处", points=0)
+    async with web.signed_in("other_organizer") as other:
+        r = await other.get(
+            f"/api/v1/campaigns/{web.site.campaign}/participation",
+            params={"compound": web.site.other_compound},
+        )
+    assert r.status_code == 200 and r.json()["participation"]["stations"] == []

@@ -12,6 +12,7 @@ import httpx
 from tests.web.conftest import Web, csrf
 from tests.web.test_pages import form_token
 from warmrun.platform import clock, rewards
+from warmrun.platform.models import Account
 from warmrun.web import labels
 
 INVITE = {"email": "clerk@example.org", "role": "desk"}
@@ -275,3 +276,34 @@ async def test_a_rule_scheduled_on_the_page_waits_for_its_time(web: Web) -> None
                   "per": "1000", "basis": "metres", "effective_from": "2020-01-01T08:00"},
         )  # fmt: skip
         assert past.status_code == 422
+
+
+async def test_a_withdrawn_organizers_pending_links_stop_working(web: Web) -> None:
+    async with web.signed_in("organizer") as org:
+        r = await org.post(
+            "/api/v1/staff/invitations",
+            json={"email": "sock@example.org", "role": "organizer", "places": [web.site.city]},
+        )
+        token = r.json()["link"].rsplit("/invite/", 1)[1]
+    organizer = await Account.get(email=web.site.emails["organizer"])
+    async with web.signed_in("admin") as admin:
+        assert (await admin.post(f"/api/v1/staff/{organizer.id}/withdraw")).status_code == 200
+    async with web.client() as anyone:
+        r = await anyone.post(f"/api/v1/invitations/{token}/accept", json={"password": "x" * 9})
+    assert r.status_code == 404
+    assert not await Account.exists(email="sock@example.org")
+
+
+async def test_an_organizer_sees_no_invitation_reaching_beyond_their_cities(web: Web) -> None:
+    both = [web.site.city, web.site.other_city]
+    async with web.signed_in("admin") as admin:
+        r = await admin.post(
+            "/api/v1/staff/invitations",
+            json={"email": "both@example.org", "role": "organizer", "places": both},
+        )
+        invitation = r.json()["invitation"]["id"]
+    async with web.signed_in("organizer") as org:
+        listed = (await org.get("/api/v1/staff")).json()["invitations"]
+        revoke = await org.post(f"/api/v1/staff/invitations/{invitation}/revoke")
+    assert not [i for i in listed if i["email"] == "both@example.org"]
+    assert revoke.status_code == 404

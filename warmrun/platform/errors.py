@@ -294,17 +294,21 @@ class NotAuthenticated(WarmrunError):
     message_zh = "请先登录。"
 
 
-class InvitationInvalid(WarmrunError):
-    """A staff invitation link that was used, withdrawn, has expired or never existed."""
+class FreeBookingWaiting(WarmrunError):
+    code = "free_booking_waiting"
+    message_en = (
+        "You already have a booking of this free service waiting: use it or cancel it first."
+    )
+    message_zh = "您已预约过这项免费服务且尚未使用：请先使用或取消后再预约。"
 
+
+class InvitationInvalid(WarmrunError):
     code = "invitation_invalid"
     message_en = "This invitation link is no longer valid. Ask for a new one."
     message_zh = "此邀请链接已失效，请向邀请人索取新的链接。"
 
 
 class ConsentNeeded(WarmrunError):
-    """A child registered without the guardian's consent."""
-
     code = "consent_needed"
     message_en = (
         "Please confirm that you are the child's guardian and agree to their runs being kept."
@@ -313,8 +317,6 @@ class ConsentNeeded(WarmrunError):
 
 
 class ConfirmationNeeded(WarmrunError):
-    """A step that cannot be undone, asked for without its confirmation."""
-
     code = "confirmation_needed"
     message_en = "This cannot be undone: tick the confirmation box to go ahead."
     message_zh = "此操作无法撤销：请勾选确认框后再继续。"

@@ -18,7 +18,8 @@ from warmrun.platform.errors import ConsentNeeded, InvalidInput, NotFound
 from warmrun.platform.models import Resident
 
 ADULT_AGE = 18
-MAX_CHILDREN = 10
+MIN_AGE = 3  # younger children do not run a route of their own
+MAX_CHILDREN = 6
 
 
 @dataclass(frozen=True)
@@ -49,8 +50,10 @@ async def add_child(
     if not 1 <= len(name) <= 64:
         raise InvalidInput("display_name", "1 to 64 characters", "1 到 64 个字符")
     age = clock.now().year - birth_year
-    if not 0 <= age < ADULT_AGE:
-        raise InvalidInput("birth_year", "a child under 18", "须为未满 18 岁的孩子")
+    if not MIN_AGE <= age < ADULT_AGE:
+        raise InvalidInput(
+            "birth_year", f"a child of {MIN_AGE} to 17", f"须为 {MIN_AGE} 到 17 岁的孩子"
+        )
     guardian = await Resident.get_or_none(id=guardian_id, erased_at=None, guardian_id=None)
     if guardian is None:
         raise NotFound("resident", "居民")

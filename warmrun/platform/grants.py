@@ -52,35 +52,40 @@ def parse_csv(data: bytes) -> list[GrantRow | RowResult]:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise InvalidInput("file", "UTF-8 CSV", "须为 UTF-8 编码的 CSV") from None
-    reader = csv.DictReader(io.StringIO(text))
+    reader = csv.DictReader(io.StringIO(text, newline=""))
     head = [h.strip().lower() for h in reader.fieldnames or []]
     if not set(COLUMNS) <= set(head):
         raise InvalidInput("file", f"columns {', '.join(COLUMNS)}", f"须有列：{'、'.join(COLUMNS)}")
     reader.fieldnames = head
     out: list[GrantRow | RowResult] = []
-    for n, raw in enumerate(reader, start=2):
-        if len(out) >= MAX_ROWS:
-            raise InvalidInput("file", f"at most {MAX_ROWS} rows", f"最多 {MAX_ROWS} 行")
-        out.append(_row(n, {k: (v or "").strip() for k, v in raw.items() if k}))
+    try:
+        for n, raw in enumerate(reader, start=2):
+            if len(out) >= MAX_ROWS:
+                raise InvalidInput("file", f"at most {MAX_ROWS} rows", f"最多 {MAX_ROWS} 行")
+            out.append(_row(n, {k: (v or "").strip() for k, v in raw.items() if k}))
+    except csv.Error as exc:  # a malformed file (stray quotes, a field over the limit)
+        raise InvalidInput(
+            "file", f"not a readable CSV file: {exc}", "无法读取此 CSV 文件"
+        ) from None
     return out
 
 
 def _row(line: int, raw: dict[str, str]) -> GrantRow | RowResult:
-    ref = raw.get("ref", "")[:64]
+    ref, member = raw.get("ref", "")[:64], raw.get("member", "")
     try:
-        if not ref:
+        if not ref or "\x00" in ref:
             raise InvalidInput("ref", "a reference for the row", "每行须有编号")
+        if not 0 < len(member) <= 254 or "\x00" in member:
+            raise InvalidInput("member", "a member code or e-mail", "须为会员码或邮箱")
         points = int(raw.get("points", ""))
         check_grant(points, raw.get("reason", ""))
     except ValueError:
-        return RowResult(
-            line, ref, "refused", error=InvalidInput("points", "a whole number", "须为整数")
-        )
+        bad = InvalidInput("points", "a whole number", "须为整数")
+        return RowResult(line, ref, "refused", error=bad)
     except WarmrunError as exc:
         return RowResult(line, ref, "refused", error=exc)
-    return GrantRow(
-        line, ref, raw.get("member", ""), points, raw["reason"], raw.get("note", "")[:200]
-    )
+    note = raw.get("note", "").replace("\x00", "")[:200]
+    return GrantRow(line, ref, member, points, raw["reason"], note)
 
 
 def check_grant(points: int, reason: str) -> None:
@@ -114,7 +119,7 @@ async def grant(
     city = await resident_city(resident_id)
     if not await CampaignCity.exists(campaign_id=campaign_id, city_id=city):
         raise InvalidInput("member", "not in this campaign's cities", "不在本活动的城市")
-    key = f"grant:{campaign_id}:{ref}"
+    key = f"grant:{campaign_id}:{resident_id}:{ref}"
     if await PointsEntry.exists(idempotency_key=key):
         return False
     try:
@@ -136,31 +141,33 @@ async def grant(
     return True
 
 
-async def adjust(*, resident_id: int, delta: int, note: str, ref: str) -> None:
+async def adjust(*, resident_id: int, delta: int, note: str, ref: str) -> bool:
     """Correct a balance up or down, with the reason written down (a debit cannot take the
-    balance below zero)."""
+    balance below zero); once per ``ref`` (False: made before, nothing more done)."""
     if delta == 0 or abs(delta) > MAX_GRANT:
         raise InvalidInput(
-            "points", f"-{MAX_GRANT} to {MAX_GRANT}, not 0", "不能为 0，且绝对值有上限"
+            "points", f"-{MAX_GRANT} to {MAX_GRANT}, not 0", "不能为 0，绝对值有上限"
         )
     if not note.strip():
         raise InvalidInput("note", "say why", "请写明原因")
     city = await resident_city(resident_id)
-    async with in_transaction() as conn:
-        before = await Resident.filter(id=resident_id).using_db(conn).first()
-        await points_ledger.post(
-            conn,
-            resident_id=resident_id,
-            delta=delta,
-            reason="adjustment",
-            key=f"adjust:{resident_id}:{ref}",
-            ref=ref,
-        )
-        await audit.record(
-            conn,
-            "points.adjust",
-            city_id=city,
-            subject=f"resident {resident_id}",
-            before={"balance": before.points_balance if before else 0},
-            after={"delta": delta, "note": note.strip()[:200]},
-        )
+    key = f"adjust:{resident_id}:{ref}"
+    if await PointsEntry.exists(idempotency_key=key):
+        return False
+    try:
+        async with in_transaction() as conn:
+            before = await Resident.filter(id=resident_id).using_db(conn).first()
+            await points_ledger.post(
+                conn, resident_id=resident_id, delta=delta, reason="adjustment", key=key, ref=ref
+            )
+            await audit.record(
+                conn,
+                "points.adjust",
+                city_id=city,
+                subject=f"resident {resident_id}",
+                before={"balance": before.points_balance if before else 0},
+                after={"delta": delta, "note": note.strip()[:200]},
+            )
+    except IntegrityError:
+        return False  # the same request, made meanwhile
+    return True

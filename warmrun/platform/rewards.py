@@ -16,6 +16,7 @@ from warmrun.platform import audit, bookings, clock, notices, points_ledger, ser
 from warmrun.platform.booking_rules import MAX_CANCEL_HOURS
 from warmrun.platform.bookings import Plan
 from warmrun.platform.errors import (
+    FreeBookingWaiting,
     InvalidInput,
     NotFound,
     OutOfStock,
@@ -165,12 +166,24 @@ async def redeem(
         return prior
     reward = await _available(resident_id, reward_id)
     booking = await bookings.plan(reward, slot=slot, slot_id=slot_id, choices=choices or [])
+    # A free service: one booking waiting at a time per resident (nothing else stops one
+    # resident from taking every place). Requests for it are served one at a time.
+    free = [f"free:{resident_id}:{reward.id}"] if reward.points_price == 0 else []
     try:
-        async with serial.held([key]) as names, in_transaction() as conn:
+        async with serial.held([key, *free]) as names, in_transaction() as conn:
             await serial.lock_in_database(conn, names)
             prior = await _redeemed(key, conn)
             if prior is not None:
                 return prior
+            if (
+                free
+                and await Redemption.filter(
+                    resident_id=resident_id, reward_id=reward.id, state=RedemptionState.PENDING
+                )
+                .using_db(conn)
+                .exists()
+            ):
+                raise FreeBookingWaiting()
             redemption = await _spend(conn, resident_id, reward, key, booking)
     except IntegrityError:
         # A concurrent retry with the same key won: return its redemption.

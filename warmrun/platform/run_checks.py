@@ -61,12 +61,15 @@ class Decision:
     others: list[int]
 
 
+FAMILY_RUN_PEOPLE = 3  # a guardian and two children on one track: a family run
+
+
 def decide(up: NewRun, seen: list[Seen], family: frozenset[int] = frozenset()) -> Decision:
     """Judge an upload against the stored runs it was checked with (pure): a twin of the same
     points or the same run from another source is refused; a track someone else stored flags
     both, unless that someone is ``family`` (a guardian and the children in their care run
-    together: a family run shares its track); an accepted run overlapping one of the
-    resident's credited runs is rejected."""
+    together: a family run shares its track, up to FAMILY_RUN_PEOPLE people); an accepted
+    run overlapping one of the resident's credited runs is rejected."""
     mine = [r for r in seen if r.resident_id == up.resident_id]
     # A copy whose source withdrew it counts no more (its credit was taken back whole,
     # spent points owed): the recording may earn through this copy, once.
@@ -78,7 +81,12 @@ def decide(up: NewRun, seen: list[Seen], family: frozenset[int] = frozenset()) -
         # The earlier run's start names it to the resident ("your run of 2 November").
         raise DuplicateRun(run_id=same.id, started_at=same.started_at)
     verdict, reasons = up.summary.verdict, list(up.summary.reasons)
-    others = [r.id for r in seen if r.resident_id != up.resident_id and r.resident_id not in family]
+    strangers = [r.id for r in seen if r.resident_id not in family | {up.resident_id}]
+    kin = [r for r in seen if r.resident_id in family]
+    # More copies in one family than a guardian and two children: one run credited many
+    # times over, not a family run; they wait for an organizer like any shared track.
+    crowd = len({r.resident_id for r in kin}) + 1 > FAMILY_RUN_PEOPLE
+    others = strangers + ([r.id for r in kin] if crowd else [])
     if others:
         verdict = worst(verdict, Verdict.FLAGGED)
         reasons.append(Reason.SHARED_TRACK.value)

@@ -140,7 +140,7 @@ async def accept(*, token: str, password: str) -> Identity:
                 .using_db(conn)
                 .update(accepted_at=clock.now())
             )
-            if not used:
+            if not used or not await _inviter_still_covers(row):
                 raise InvitationInvalid()
             account = await Account.create(
                 email=row.email,
@@ -155,6 +155,21 @@ async def accept(*, token: str, password: str) -> Identity:
     except IntegrityError as exc:  # the address signed up meanwhile
         raise EmailTaken() from exc
     return Identity.of(account)
+
+
+async def _inviter_still_covers(row: Invitation) -> bool:
+    """Whether the invitation's sender may still give its places (a withdrawn organizer's
+    links stop working with them)."""
+    if row.invited_by_id is None:
+        return False
+    inviter = await Account.get_or_none(id=row.invited_by_id)
+    if inviter is None:
+        return False
+    try:
+        await _check_places(Identity.of(inviter), Role(row.role), list(row.places))
+    except (Forbidden, NotFound):
+        return False
+    return True
 
 
 async def _grant(conn: BaseDBAsyncClient, account_id: int, role: Role, places: list[int]) -> None:
@@ -187,7 +202,7 @@ async def _may_see(by: Identity, row: Invitation) -> bool:
     scope = (
         await organizer_city_ids(by) if row.role is Role.ORGANIZER else await compound_ids(by)
     ) or set()
-    return bool(set(row.places) & scope)
+    return bool(row.places) and set(row.places) <= scope
 
 
 async def invitations(*, by: Identity) -> list[InvitationView]:
@@ -275,5 +290,16 @@ async def withdraw(*, by: Identity, account_id: int) -> None:
             )
         if not removed:
             raise NotFound("staff member", "工作人员")
+        # Links they sent and that wait stop with them (accepting also re-checks the sender).
+        await (
+            Invitation.filter(invited_by_id=target.id, accepted_at=None, revoked_at=None)
+            .using_db(conn)
+            .update(revoked_at=clock.now())
+        )
         await audit.record(conn, "staff.revoke", subject=target.email, before={"places": removed})
-    await accounts.end_all_sessions(account_id=target.id)
+    left = (
+        await OrganizerCity.filter(account_id=target.id).count()
+        + await StaffCompound.filter(account_id=target.id).count()
+    )
+    if not left:  # nothing more they may do: signed out everywhere at once
+        await accounts.end_all_sessions(account_id=target.id)

@@ -41,6 +41,7 @@ STATUS: dict[type[e.WarmrunError], int] = {
     e.InvitationInvalid: 404,
     e.ConfirmationNeeded: 422,
     e.ConsentNeeded: 422,
+    e.FreeBookingWaiting: 409,
     e.CsrfFailed: 403,
     e.RateLimited: 429,
     e.BodyTooLarge: 413,

@@ -6,11 +6,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from pydantic import ValidationError
+
 from warmrun.platform import accounts, campaign_views, grants
 from warmrun.platform.errors import InvalidInput, NotFound, WarmrunError
 from warmrun.platform.identity import Identity
 from warmrun.web import codes, forms
-from warmrun.web.endpoints import Access, Ctx
+from warmrun.web.endpoints import Access, Ctx, invalid_input
 from warmrun.web.routes import api
 
 MAX_CSV_BYTES = 1_000_000
@@ -64,6 +66,8 @@ async def grant_file(
             out.append(_result(row.line, row.ref, "granted" if done else "already", None, lang))
         except WarmrunError as exc:
             out.append(_result(row.line, row.ref, "refused", exc, lang))
+        except ValidationError as exc:  # a row the grant's own bounds refuse
+            out.append(_result(row.line, row.ref, "refused", invalid_input(exc), lang))
     return out
 
 
@@ -112,5 +116,5 @@ async def grant_csv(ctx: Ctx) -> dict[str, Any]:
 async def adjust(ctx: Ctx) -> dict[str, Any]:
     b: forms.Adjustment = ctx.body
     rid = await resident_for(ctx.me(), str(ctx.settings.secret_key), b.member)
-    await grants.adjust(resident_id=rid, delta=b.delta, note=b.note, ref=b.ref)
-    return {"ok": True}
+    done = await grants.adjust(resident_id=rid, delta=b.delta, note=b.note, ref=b.ref)
+    return {"ok": True, "already": not done}

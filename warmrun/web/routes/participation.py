@@ -7,7 +7,7 @@ from typing import Any
 
 from starlette.responses import Response
 
-from warmrun.platform import accounts, campaign_views, participation, ratings
+from warmrun.platform import accounts, campaign_views, participation, ratings, views
 from warmrun.platform.errors import NotFound
 from warmrun.platform.identity import Identity
 from warmrun.platform.participation import Participation, Scope
@@ -26,6 +26,7 @@ async def scope_for(me: Identity, code: str, q: forms.FiguresQuery) -> Scope:
     city = q.city
     if q.compound is not None:
         await accounts.check_compound(me, q.compound)
+        city = await views.compound_city(compound_id=q.compound)  # its stations, no others
     elif city is None and not await accounts.runs_whole_campaign(me, c.id):
         mine = sorted(await accounts.organizer_city_ids(me) or set())
         city = mine[0] if mine else 0
