@@ -56,7 +56,7 @@ def test_demo_is_idempotent_and_verifies(tmp_path: Path, database_url: str) -> N
     verify = warmrun("campaign", "verify", "four-city-warm-run-2025", home=tmp_path)
     entries = re.search(r"ledger OK: (\d+) entries", verify.stdout)
     assert verify.returncode == 0 and entries is not None
-    assert int(entries.group(1)) >= 600  # hundreds of residents' runs, once each
+    assert int(entries.group(1)) >= 500  # hundreds of residents' runs, once each
     for line in first.stdout.splitlines():
         if line.startswith("│ ") and "total" not in line:
             assert re.search(r"│ [1-9]\d* \+", line), line  # a warm pack in every city

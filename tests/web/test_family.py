@@ -200,3 +200,18 @@ async def test_more_family_copies_of_one_track_than_a_family_run_wait_for_review
         assert done.outcome is not None
         verdicts.append(done.outcome.run.verdict)
     assert verdicts == ["accepted", "accepted", "accepted", "flagged"]
+
+
+async def test_a_guardian_opens_the_page_of_a_childs_run_and_no_one_else_does(web: Web) -> None:
+    track = synthetic_run_gpx(points=900, seed=92)
+    async with web.signed_in("resident") as me:
+        child = (await me.post("/api/v1/me/children", json=CHILD)).json()["child"]
+        await me.post(
+            "/api/v1/runs",
+            files=[("files", ("kid.gpx", track, "application/gpx+xml"))],
+            data={"for_resident_id": str(child["id"])},
+        )
+        (run,) = await Run.filter(file_name="kid.gpx")
+        assert (await me.get(f"/me/runs/{run.id}")).status_code == 200
+    async with web.signed_in("other_resident") as other:
+        assert (await other.get(f"/me/runs/{run.id}")).status_code == 404

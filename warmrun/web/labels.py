@@ -6,7 +6,7 @@ hidden, only untranslated until it is added here (a test walks every known code)
 
 from __future__ import annotations
 
-from warmrun.platform import audit
+from warmrun.platform import audit, field_words
 from warmrun.platform.badge_rules import KINDS as BADGE_KINDS
 from warmrun.platform.events import GROUPS, MODES, VIA
 from warmrun.platform.grants import REASONS
@@ -198,3 +198,29 @@ def label(kind: str, code: object, lang: str) -> str:
     if words is None:
         return str(code)
     return words[0] if lang.startswith("en") else words[1]
+
+
+# Kinds whose codes may stand as values in the audit log's before/after.
+_VALUE_KINDS = ("campaign_state", "redemption_state", "verdict", "grant_reason", "role",
+                "settlement_mode", "sport", "invitation_state")  # fmt: skip
+
+
+def describe(value: object, lang: str) -> str:
+    """An audit entry's before or after in words: field names and known codes translated,
+    numbers and free text as they are."""
+    en = lang.startswith("en")
+    if isinstance(value, dict):
+        parts = []
+        for key, v in value.items():
+            words = field_words.FIELD_WORDS.get(str(key), (str(key), str(key)))
+            parts.append(f"{words[0] if en else words[1]}: {describe(v, lang)}")
+        return ("; " if en else "；").join(parts)
+    if isinstance(value, list):
+        return (", " if en else "、").join(describe(v, lang) for v in value)
+    if value is None:
+        return "—"
+    if isinstance(value, str):
+        for kind in _VALUE_KINDS:
+            if value in LABELS[kind]:
+                return label(kind, value, lang)
+    return str(value)

@@ -277,7 +277,7 @@ def line_chart_svg(points: list[tuple[str, int]], *, title: str, width: int = 48
 def qr_svg(text: str) -> bytes:
     """``text`` as a QR code in SVG (medium error correction, scannable from a phone screen)."""
     buf = io.BytesIO()
-    segno.make(text, error="m").save(
+    segno.make(text, error="m", micro=False).save(
         buf, kind="svg", scale=6, border=2, xmldecl=False, svgns=True, title=text
     )
     return buf.getvalue()

@@ -15,9 +15,10 @@ from warmrun.web.pages.base import Page, form_int, form_model
 
 async def family_page(p: Page, data: dict[str, Any]) -> Response:
     if p.posted and await p.attempt(_family_action(p, data)) is not None:
-        return p.redirect("/me/family")
+        return p.redirect("/me/family?saved=1")
     kids = await families.children(guardian_id=p.resident_id())
-    return p.render("family.html", children=kids, adult_age=families.ADULT_AGE)
+    saved = p.request.query_params.get("saved") == "1"
+    return p.render("family.html", children=kids, done=saved and not p.posted)
 
 
 async def _family_action(p: Page, data: dict[str, Any]) -> bool:

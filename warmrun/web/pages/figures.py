@@ -36,8 +36,10 @@ async def ratings_page(p: Page, data: dict[str, Any]) -> Response:
     if p.posted:
         done = await p.attempt(_rate(p, data))
         if done is not None:
-            return p.redirect("/me/ratings")
-    return p.render("ratings.html", items=await ratings.rateable(resident_id=p.resident_id()))
+            return p.redirect("/me/ratings?saved=1")
+    saved = p.request.query_params.get("saved") == "1" and not p.posted
+    items = await ratings.rateable(resident_id=p.resident_id())
+    return p.render("ratings.html", items=items, done=saved)
 
 
 async def _rate(p: Page, data: dict[str, Any]) -> bool:

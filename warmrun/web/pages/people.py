@@ -12,9 +12,9 @@ from warmrun.platform import accounts, audit, campaign_views, staff
 from warmrun.platform.errors import InvalidInput
 from warmrun.platform.identity import Identity
 from warmrun.platform.kinds import Role
-from warmrun.web import forms
+from warmrun.web import forms, labels
 from warmrun.web.pages.base import Page, form_int, form_model
-from warmrun.web.routes.staff import audit_filter, invitation_link, json_text
+from warmrun.web.routes.staff import audit_filter, invitation_link
 
 HOME = {
     Role.ORGANIZER: "/review",
@@ -96,7 +96,7 @@ async def _audit_context(p: Page, q: forms.AuditQuery, total: int) -> dict[str, 
     keep = {k: v for k, v in p.request.query_params.items() if k != "offset" and v}
     return {
         "names": await audit.names(),
-        "show": json_text,
+        "show": lambda value: labels.describe(value, p.lang),
         "actions": audit.ACTIONS,
         "campaigns": await campaign_views.campaign_list(),
         "csv_query": urlencode({**keep, "lang": "en" if p.lang == "en" else "zh"}),

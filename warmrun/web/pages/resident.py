@@ -73,6 +73,7 @@ async def _me(p: Page, rid: int) -> dict[str, Any]:
         "balance": points.balance,
         "member_code": member_code(str(p.settings.secret_key), rid),
         "children": await families.children(guardian_id=rid),
+        "resident_name": await views.resident_name(resident_id=rid),
         **await _game(p.lang, rid, impact),
     }
 
@@ -120,7 +121,8 @@ async def run_page(p: Page, _: dict[str, Any]) -> Response:
     and why, its map, the city it started in and its file's coordinate system."""
     run = await views.run(run_id=p.request.path_params["run_id"])
     if run.resident_id != p.resident_id():
-        raise NotFound("run", "跑步记录")
+        # A child's run, for their guardian (anyone else: not found).
+        await families.child_of(guardian_id=p.resident_id(), child_id=run.resident_id)
     told = outcome_dict(await run_results.outcome_of(run), p.lang)
     place = await run_places.place_of(run_id=run.id)
     shown = await maps.shown_segments(parser=p.parser, run_id=run.id, owner_id=run.resident_id)
