@@ -11,6 +11,7 @@ import httpx
 
 from tests.web.conftest import Web, csrf
 from tests.web.test_pages import form_token
+from warmrun.integrations.synthetic import synthetic_run_gpx
 from warmrun.platform import clock, rewards
 from warmrun.platform.models import Account
 from warmrun.web import labels
@@ -307,3 +308,22 @@ async def test_an_organizer_sees_no_invitation_reaching_beyond_their_cities(web:
         revoke = await org.post(f"/api/v1/staff/invitations/{invitation}/revoke")
     assert not [i for i in listed if i["email"] == "both@example.org"]
     assert revoke.status_code == 404
+
+
+async def test_the_close_step_warns_of_runs_still_waiting_for_review(web: Web) -> None:
+    shared = synthetic_run_gpx(points=900, seed=321)
+    for who in ("resident", "other_resident"):
+        async with web.signed_in(who) as me:
+            await me.post(
+                "/api/v1/runs", files=[("files", ("s.gpx", shared, "application/gpx+xml"))]
+            )
+    async with web.signed_in("admin") as admin:
+        page = (await admin.get(f"/setup/{web.site.campaign}")).text
+    assert 'id="waiting-review"' in page and "2 条跑步记录等待审核" in page
+
+
+async def test_a_bulk_review_with_nothing_ticked_asks_for_a_run(web: Web) -> None:
+    async with web.signed_in("organizer") as org:
+        page = (await org.get("/review")).text
+        r = await org.post("/review", data={"csrf_token": form_token(page), "decision": "accept"})
+    assert r.status_code == 422 and "请至少勾选一条记录" in r.text

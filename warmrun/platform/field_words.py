@@ -71,6 +71,7 @@ FIELD_WORDS: dict[str, tuple[str, str]] = {
     "comment": ("Comment", "评价"),
     "delta": ("Points", "积分"),
     "coords": ("Coordinates", "坐标系"),
+    "run_ids": ("Runs", "跑步记录"),
     "state": ("State", "状态"),
     "verdict": ("Result", "结果"),
     "basis": ("Basis", "计算依据"),

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 from starlette.responses import Response
 
-from warmrun.platform import accounts, campaign_views, campaigns, settlement
+from warmrun.platform import accounts, campaign_views, campaigns, settlement, views
 from warmrun.platform.accounts import Identity
 from warmrun.platform.errors import ConfirmationNeeded, Forbidden, InvalidInput
 from warmrun.platform.kinds import Basis, CampaignState, Role, SettlementMode
@@ -180,8 +180,15 @@ async def setup_campaign(p: Page, data: dict[str, Any]) -> Response:
     s = await campaign_views.campaign_setup(code=summary.code)
     done = p.posted and p.error is None
     payments_on = p.request.app.state.stripe is not None
+    waiting = await _waiting_for_review(s)
     return p.render("setup_campaign.html", done=done, s=s, collected=collected or None,
-                    payments_on=payments_on, whole=whole, mine=mine)  # fmt: skip
+                    payments_on=payments_on, whole=whole, mine=mine, waiting=waiting)  # fmt: skip
+
+
+async def _waiting_for_review(s: campaign_views.CampaignSetup) -> int:
+    """Runs in the campaign's cities still waiting for a review (closing leaves them out)."""
+    _, total = await views.review_queue(city_ids={c["id"] for c in s.cities}, offset=0, limit=1)
+    return total
 
 
 async def _my_cities(p: Page, code: str) -> set[int]:

@@ -9,6 +9,7 @@ from starlette.responses import Response
 from warmrun.platform import accounts, campaign_views, rewards, settlement, views
 from warmrun.platform.errors import (
     Forbidden,
+    InvalidInput,
     LedgerTampered,
     NotFound,
     WarmrunError,
@@ -87,7 +88,7 @@ async def _bulk_review(p: Page, data: dict[str, Any]) -> int:
     review); how many were reviewed."""
     ids = [v for k, v in data.items() if k.startswith("run_")]
     if not ids:
-        return 0
+        raise InvalidInput("run_ids", "tick at least one run", "请至少勾选一条记录")
     b = form_model(forms.BulkReview, data, run_ids=ids, accept=data.get("decision") == "accept")
     done = 0
     for run_id in dict.fromkeys(b.run_ids):

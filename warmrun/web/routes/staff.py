@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from datetime import datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -18,6 +19,9 @@ from warmrun.web import forms
 from warmrun.web.endpoints import Access, Ctx, site_url
 from warmrun.web.labels import label
 from warmrun.web.routes import api
+
+# The audit CSV's times, as the page shows them (the campaigns' time zone).
+SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
 def invitation_link(request: Request, token: str) -> str:
@@ -175,7 +179,7 @@ async def audit_rows(entries: list[audit.EntryView], lang: str) -> list[list[Any
         rows.append(
             [
                 e.id,
-                e.at.isoformat(timespec="seconds"),
+                e.at.astimezone(SHANGHAI).isoformat(timespec="seconds"),
                 e.actor,
                 label("audit_action", e.action, lang),
                 e.action,
