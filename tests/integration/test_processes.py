@@ -16,7 +16,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit, urlunsplit
 
@@ -180,7 +180,9 @@ def test_uploads_go_through_separate_web_worker_and_relay_processes(
         before = overall_metres(base)
         with httpx.Client(base_url=base, timeout=120, headers={"Origin": base}) as client:
             connect_strava(client, fake)
-            data = synthetic_run_gpx(points=1800, seed=4242)
+            # Within the demo campaign's dates (around today).
+            today = datetime.now(UTC).replace(hour=0, minute=30, second=0, microsecond=0)
+            data = synthetic_run_gpx(points=1800, seed=4242, start=today - timedelta(days=2))
             outcome = client.post(
                 "/api/v1/runs", files=[("files", ("e2e.gpx", data, "application/gpx+xml"))]
             ).json()["files"][0]
@@ -188,7 +190,7 @@ def test_uploads_go_through_separate_web_worker_and_relay_processes(
             after_file = overall_metres(base)
             assert after_file > before
             # A Strava activity: the webhook queues it, the worker process imports it.
-            start = datetime(2025, 11, 3, 23, 0, tzinfo=UTC)
+            start = today - timedelta(days=4, hours=1)
             (parsed,) = read_any(
                 synthetic_run_gpx(points=1500, seed=77, start=start), "s.gpx", Limits()
             )
