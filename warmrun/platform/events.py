@@ -17,7 +17,7 @@ from tortoise.exceptions import IntegrityError
 from tortoise.functions import Count
 from tortoise.transactions import in_transaction
 
-from warmrun.platform import badges, clock, points_ledger, rollups, sql
+from warmrun.platform import badges, clock, families, points_ledger, rollups, sql
 from warmrun.platform.campaigns import get_campaign
 from warmrun.platform.crediting import credit_offline, lock_campaign, offline_value
 from warmrun.platform.earning import local_day
@@ -131,19 +131,15 @@ class Ward:
 
 async def wards_of(*, resident_id: int) -> list[Ward]:
     """The children a resident checks in as their guardian."""
-    rows = await Resident.filter(guardian_id=resident_id, erased_at=None).order_by("id")
-    return [Ward(id=r.id, display_name=r.display_name) for r in rows]
+    kids = await families.children(guardian_id=resident_id)
+    return [Ward(id=c.id, display_name=c.display_name) for c in kids]
 
 
 async def who_checks_in(*, resident_id: int, for_resident: int | None) -> tuple[int, str]:
     """Whom a resident checks in, and how: themselves ("scan"), or a child whose guardian
     they are ("guardian")."""
-    if for_resident is None or for_resident == resident_id:
-        return resident_id, "scan"
-    ward = await Resident.get_or_none(id=for_resident, guardian_id=resident_id)
-    if ward is None:
-        raise NotFound("resident", "居民")
-    return ward.id, "guardian"
+    who = await families.acting_for(resident_id=resident_id, for_resident=for_resident)
+    return who, "scan" if who == resident_id else "guardian"
 
 
 @dataclass(frozen=True)

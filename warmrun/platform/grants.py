@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
-from warmrun.platform import audit, points_ledger
+from warmrun.platform import accounts, audit, points_ledger
 from warmrun.platform.errors import InvalidInput, NotFound, WarmrunError
 from warmrun.platform.models import Account, CampaignCity, Compound, PointsEntry, Resident
 
@@ -96,7 +96,7 @@ def check_grant(points: int, reason: str) -> None:
 
 
 async def resident_by_email(email: str) -> int:
-    account = await Account.get_or_none(email=email.strip().lower())
+    account = await Account.get_or_none(email=accounts.normalise_email(email))
     if account is None or account.resident_id is None:
         raise NotFound("resident", "居民")
     return int(account.resident_id)

@@ -91,12 +91,14 @@ async def rateable(*, resident_id: int) -> list[Rateable]:
     """What the resident may rate: redemptions handed over and event days checked in at."""
     mine = {(r.subject, r.subject_id): r for r in await Rating.filter(resident_id=resident_id)}
     out = []
-    for x in (
+    picked = (
         await Redemption.filter(resident_id=resident_id, state=RedemptionState.FULFILLED)
         .order_by("-id")
         .limit(20)
-    ):
-        reward = await Reward.get(id=x.reward_id)
+    )
+    rewards = {r.id: r for r in await Reward.filter(id__in={x.reward_id for x in picked})}
+    for x in picked:
+        reward = rewards[x.reward_id]
         r = mine.get(("redemption", x.id))
         day = x.closed_at.date() if x.closed_at else None
         out.append(Rateable("redemption", x.id, reward.name_zh, reward.name_en, day,
